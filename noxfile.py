@@ -1,0 +1,100 @@
+"""Nox sessions: thin adapters over slipway's checks (see README).
+
+A bare `nox` runs every session below; `make test` is that.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import nox
+
+from slipway import config, engine, sizes, testrun
+from slipway.checks import CheckResult, compose_files_valid
+from slipway.checks import non_root as non_root_checks
+from slipway.errors import SlipwayError
+from slipway.tables import results_table
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests", "docker_tests", "image_size", "non_root"]
+nox.options.error_on_external_run = True
+
+T = TypeVar("T")
+
+
+def _sync(session: nox.Session) -> None:
+    """The locked host tooling (root dev group) plus the service, in the session's venv."""
+    session.run_install("uv", "sync", "--locked", "--all-packages", "--group", "dev")
+
+
+def _call(session: nox.Session, step: Callable[[], T]) -> T:
+    """Run a library step; a SlipwayError ends the session with its one line."""
+    try:
+        return step()
+    except SlipwayError as exc:
+        if exc.details:
+            session.log(exc.details)
+        session.error(str(exc))
+
+
+def _verdict(session: nox.Session, results: Sequence[CheckResult]) -> None:
+    session.log("\n" + results_table(results))
+    failed = [r.detail for r in results if not r.ok]
+    if failed:
+        session.error("; ".join(failed))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run ruff, mypy --strict, hadolint and `docker compose config`."""
+    _sync(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+    session.run("hadolint", "docker/Dockerfile")
+    _verdict(session, _call(session, lambda: compose_files_valid(config.load())))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run slipway's and the service's unit tests on the host (no engine)."""
+    _sync(session)
+    session.run("pytest", "tests/unit", *session.posargs)
+    session.run("pytest", "service/tests")
+
+
+@nox.session
+def docker_tests(session: nox.Session) -> None:
+    """Run the service's tests in the test image, then tests/docker."""
+    cfg = _call(session, config.load)
+    run = _call(
+        session,
+        lambda: testrun.run_in_image(engine.client(cfg), cfg, Path("reports"), report=print),
+    )
+    session.log(f"reports: {run.junit}, {run.coverage}")
+    _sync(session)
+    session.run("pytest", "-m", "docker", "tests/docker", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def image_size(session: nox.Session) -> None:
+    """Fail when an image exceeds its size budget in slipway.yaml."""
+    cfg = _call(session, config.load)
+    rows = _call(session, lambda: sizes.size_rows(engine.client(cfg), cfg))
+    session.log("\n" + sizes.render(rows))
+    failed = [r.check.detail for r in rows if not r.check.ok]
+    if failed:
+        session.error("; ".join(failed))
+
+
+@nox.session(venv_backend="none")
+def non_root(session: nox.Session) -> None:
+    """Fail unless the prod and dev images run as a non-root user."""
+    cfg = _call(session, config.load)
+    results: list[CheckResult] = []
+    for target in (config.Target.PROD, config.Target.DEV):
+        results += _call(session, functools.partial(non_root_checks, cfg, target))
+    _verdict(session, results)

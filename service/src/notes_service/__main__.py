@@ -1,0 +1,95 @@
+"""Command line: ``notes-service {serve,migrate,check-db}``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+from notes_service import __version__
+from notes_service.db import create_db_engine, redact_url
+from notes_service.migrate import current_revision, upgrade
+from notes_service.readiness import check_readiness
+from notes_service.settings import Settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+def _serve(settings: Settings) -> int:
+    uvicorn.run(
+        "notes_service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        reload=settings.reload,
+        reload_dirs=[str(PACKAGE_DIR)] if settings.reload else None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        upgrade(settings.database_url)
+        engine = create_db_engine(settings.database_url)
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"notes-service: migration failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"migrated {redact_url(settings.database_url)} to {revision}")
+    return 0
+
+
+def _check_db(settings: Settings) -> int:
+    engine = create_db_engine(settings.database_url)
+    try:
+        result = check_readiness(engine)
+    finally:
+        engine.dispose()
+    if result.ready:
+        print(f"ready: schema at {result.revision}")
+        return 0
+    print(f"not ready: {result.reason}", file=sys.stderr)
+    return 1
+
+
+COMMANDS = {"serve": _serve, "migrate": _migrate, "check-db": _check_db}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="notes-service",
+        description="Notes web service. Configured by environment variables "
+        "(DATABASE_URL[_FILE], HOST, PORT, LOG_LEVEL, RELOAD, NOTES_FORCE_UNHEALTHY).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", help="run the HTTP server (uvicorn)")
+    sub.add_parser("migrate", help="upgrade the database schema to head")
+    sub.add_parser("check-db", help="exit 0 if the database is reachable and at head")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"notes-service: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

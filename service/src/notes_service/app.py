@@ -1,0 +1,35 @@
+"""Application factory; use with ``uvicorn --factory notes_service.app:create_app``.
+
+Importing this module touches neither the environment nor the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from notes_service import __version__
+from notes_service.db import create_db_engine, create_session_factory
+from notes_service.routes import health, notes
+from notes_service.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings default to ``Settings.from_env()``."""
+    settings = Settings.from_env() if settings is None else settings
+    engine = create_db_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="notes-service", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.include_router(health.router)
+    app.include_router(notes.router)
+    return app

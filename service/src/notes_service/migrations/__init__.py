@@ -1,0 +1,1 @@
+"""Alembic migration environment for notes-service (see ``notes_service.migrate``)."""

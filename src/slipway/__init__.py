@@ -1,0 +1,1 @@
+"""slipway: build, test, check and deploy a containerized Python service."""

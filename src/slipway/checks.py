@@ -1,0 +1,115 @@
+"""Checks on images and stacks. Each returns a CheckResult; callers decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from python_on_whales import DockerClient
+
+from slipway import engine, images
+from slipway.config import Config, Target
+from slipway.engine import docker_errors
+from slipway.images import BuiltImage, Report
+
+_ROOT_USERS = {"", "root", "0", "0:0", "root:root", "root:0", "0:root"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def configured_user_not_root(image: BuiltImage) -> CheckResult:
+    """The image's USER is set, and is not root."""
+    user = image.user.strip()
+    if user in _ROOT_USERS or user.split(":")[0] in {"root", "0"}:
+        shown = user or "unset (root)"
+        return CheckResult("non-root user", False, f"{image.ref} runs as {shown}: add a USER")
+    return CheckResult("non-root user", True, f"USER {user}")
+
+
+def has_healthcheck(image: BuiltImage) -> CheckResult:
+    if image.has_healthcheck:
+        return CheckResult("healthcheck", True, "HEALTHCHECK set")
+    return CheckResult("healthcheck", False, f"{image.ref} has no HEALTHCHECK: add one")
+
+
+def within_budget(image: BuiltImage, budget_mb: int | None) -> CheckResult:
+    size_mb = image.size / 1_000_000
+    if budget_mb is None:
+        return CheckResult("size", True, f"{size_mb:.1f} MB (no budget)")
+    if size_mb > budget_mb:
+        return CheckResult(
+            "size", False, f"{image.ref} is {size_mb:.1f} MB, over its {budget_mb} MB budget"
+        )
+    return CheckResult("size", True, f"{size_mb:.1f} MB of {budget_mb} MB")
+
+
+def runs_as_non_root(docker: DockerClient, image: BuiltImage) -> CheckResult:
+    """A container started from the image reports a non-zero uid."""
+    with docker_errors(f"running {image.ref}"):
+        out = docker.run(
+            image.id,
+            ["-c", "import os; print(os.getuid())"],
+            entrypoint="python",
+            remove=True,
+            pull="never",
+        )
+    uid = str(out).strip()
+    if uid == "0":
+        return CheckResult("runs as non-root", False, f"{image.ref} runs as uid 0")
+    return CheckResult("runs as non-root", True, f"uid {uid}")
+
+
+def image_checks(image: BuiltImage, budget_mb: int | None) -> tuple[CheckResult, ...]:
+    """The checks deploy runs before it touches a running stack."""
+    return (
+        configured_user_not_root(image),
+        has_healthcheck(image),
+        within_budget(image, budget_mb),
+    )
+
+
+def compose_user_not_root(services: dict[str, dict[str, object]], env_name: str) -> CheckResult:
+    """No service of an environment overrides ``user`` to root."""
+    offenders = [
+        name
+        for name, service in services.items()
+        if str(service.get("user", "")).split(":")[0] in {"root", "0"}
+    ]
+    if offenders:
+        return CheckResult(
+            "compose user", False, f"{env_name}: {', '.join(offenders)} override user to root"
+        )
+    return CheckResult("compose user", True, f"{env_name}: no service runs as root")
+
+
+def compose_services(docker: DockerClient) -> dict[str, dict[str, object]]:
+    """The stack's services as `docker compose config` resolves them."""
+    with docker_errors("docker compose config"):
+        model = docker.compose.config(return_json=True)
+    services: dict[str, dict[str, object]] = model.get("services") or {}
+    return services
+
+
+def non_root(config: Config, target: Target, *, report: Report | None = None) -> list[CheckResult]:
+    """The image's USER, a running container's uid, and every compose override."""
+    docker = engine.client(config)
+    image = images.build(docker, config, target, report=report)
+    results = [configured_user_not_root(image), runs_as_non_root(docker, image)]
+    for env in config.environments.values():
+        if env.target is target:
+            services = compose_services(engine.client(config, env))
+            results.append(compose_user_not_root(services, env.name))
+    return results
+
+
+def compose_files_valid(config: Config) -> list[CheckResult]:
+    """`docker compose config` accepts every environment's files."""
+    results = []
+    for env in config.environments.values():
+        services = compose_services(engine.client(config, env))
+        results.append(CheckResult("compose config", True, f"{env.name}: {len(services)} services"))
+    return results

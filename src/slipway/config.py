@@ -1,0 +1,220 @@
+"""slipway.yaml: read once, validated once, frozen.
+
+Every error names the file and the key (``slipway.yaml: environments.prod.
+health_timeout: expected a positive integer, got 'soon'``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NoReturn
+
+import yaml
+
+from slipway.errors import ConfigError, UsageError
+
+CONFIG_NAME = "slipway.yaml"
+# Where a test or a user points slipway at another config file.
+CONFIG_ENV = "SLIPWAY_CONFIG"
+
+
+class Target(enum.StrEnum):
+    """The Dockerfile stages users build; values equal the stage names."""
+
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+    @classmethod
+    def parse(cls, name: str) -> Target:
+        try:
+            return cls(name)
+        except ValueError:
+            choices = ", ".join(t.value for t in cls)
+            raise UsageError(f"unknown target {name!r}: choose one of {choices}") from None
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    target: Target
+    size_budget_mb: int | None
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    target: Target
+    compose_files: tuple[Path, ...]
+    env_file: Path
+    health_timeout: int
+
+    @property
+    def env_example(self) -> Path:
+        """The committed example the real env file is created from."""
+        return self.env_file.with_name(self.env_file.name + ".example")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    root: Path
+    project: str
+    image: str
+    dockerfile: Path
+    context: Path
+    service: str
+    targets: Mapping[Target, TargetConfig]
+    environments: Mapping[str, Environment]
+
+    def environment(self, name: str) -> Environment:
+        try:
+            return self.environments[name]
+        except KeyError:
+            choices = ", ".join(sorted(self.environments))
+            raise UsageError(
+                f"unknown environment {name!r}: {self.path.name} defines {choices}"
+            ) from None
+
+    def image_ref(self, target: Target) -> str:
+        """The moving tag of a target's image, e.g. ``slipway/notes:prod``."""
+        return f"{self.image}:{target.value}"
+
+    def state_dir(self) -> Path:
+        """Git-ignored folder where slipway keeps what it deployed."""
+        return self.root / ".slipway"
+
+
+class _Section:
+    """A mapping from the YAML with its dotted path, for precise errors."""
+
+    def __init__(self, file: Path, key: str, data: object) -> None:
+        self.file, self.key = file, key
+        if not isinstance(data, dict):
+            self.fail(key, f"expected a mapping, got {_kind(data)}")
+        self.data: dict[str, Any] = data
+
+    def fail(self, key: str, why: str) -> NoReturn:
+        raise ConfigError(f"{self.file.name}: {key}: {why}")
+
+    def at(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def only(self, *allowed: str) -> None:
+        for name in self.data:
+            if name not in allowed:
+                self.fail(self.at(str(name)), f"unknown key (expected one of {', '.join(allowed)})")
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self.data.get(name, default)
+        if value is None:
+            self.fail(self.at(name), "missing")
+        if not isinstance(value, str) or not value.strip():
+            self.fail(self.at(name), f"expected a non-empty string, got {_kind(value)}")
+        return value
+
+    def positive_int(self, name: str, default: int | None = None) -> int | None:
+        value = self.data.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            self.fail(self.at(name), f"expected a positive integer, got {_kind(value)}")
+        return value
+
+    def section(self, name: str) -> _Section:
+        if name not in self.data:
+            self.fail(self.at(name), "missing")
+        return _Section(self.file, self.at(name), self.data[name])
+
+    def path(self, root: Path, name: str, default: str | None = None, *, exists: bool) -> Path:
+        path = root / self.text(name, default)
+        if exists and not path.exists():
+            self.fail(self.at(name), f"{path.relative_to(root)} does not exist")
+        return path
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict | list):
+        return f"a {type(value).__name__}"
+    return repr(value)
+
+
+def load(path: Path | None = None) -> Config:
+    """Read and validate slipway.yaml (``$SLIPWAY_CONFIG`` or ./slipway.yaml)."""
+    path = (path or Path(os.environ.get(CONFIG_ENV, CONFIG_NAME))).resolve()
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path.name}: not found in {path.parent}; run from the project root"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path.name}: invalid YAML{where}: {problem}") from None
+    return parse(data, path)
+
+
+def parse(data: object, path: Path) -> Config:
+    """Validate already-loaded YAML; ``path`` names the file in errors."""
+    root = path.parent
+    top = _Section(path, "", data if data is not None else {})
+    top.only("project", "image", "dockerfile", "context", "service", "targets", "environments")
+
+    targets_section = top.section("targets")
+    targets: dict[Target, TargetConfig] = {}
+    for name in targets_section.data:
+        key = targets_section.at(str(name))
+        if str(name) not in {t.value for t in Target}:
+            top.fail(key, f"unknown target (the Dockerfile's targets are {', '.join(Target)})")
+        section = targets_section.section(str(name)) if targets_section.data[name] else None
+        budget = None
+        if section is not None:
+            section.only("size_budget_mb")
+            budget = section.positive_int("size_budget_mb")
+        targets[Target(name)] = TargetConfig(Target(name), budget)
+
+    envs_section = top.section("environments")
+    environments: dict[str, Environment] = {}
+    for name in envs_section.data:
+        env = envs_section.section(str(name))
+        env.only("target", "compose_files", "env_file", "health_timeout")
+        target_name = env.text("target")
+        if target_name not in {t.value for t in targets}:
+            env.fail(env.at("target"), f"{target_name!r} is not one of the targets above")
+        files = env.data.get("compose_files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            env.fail(env.at("compose_files"), f"expected a list of file names, got {_kind(files)}")
+        for file in files:
+            if not (root / file).is_file():
+                env.fail(env.at("compose_files"), f"{file} does not exist")
+        environments[str(name)] = Environment(
+            name=str(name),
+            target=Target(target_name),
+            compose_files=tuple(root / f for f in files),
+            env_file=env.path(root, "env_file", exists=False),
+            health_timeout=env.positive_int("health_timeout", 60) or 60,
+        )
+
+    return Config(
+        path=path,
+        root=root,
+        project=top.text("project"),
+        image=top.text("image"),
+        dockerfile=top.path(root, "dockerfile", "docker/Dockerfile", exists=True),
+        context=top.path(root, "context", ".", exists=True),
+        service=top.text("service", "app"),
+        targets=MappingProxyType(targets),
+        environments=MappingProxyType(environments),
+    )

@@ -1,0 +1,43 @@
+"""The one exception family: every expected failure, with a line saying what to do.
+
+Library code raises these; only the adapters (tasks.py, noxfile.py) catch
+them, print the message and exit non-zero.
+"""
+
+from __future__ import annotations
+
+
+class SlipwayError(Exception):
+    """An expected failure; str(error) is one line for the user.
+
+    ``details`` holds supporting output (a failing build step, health-check
+    log lines) that the edge prints before the one-line message.
+    """
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class ConfigError(SlipwayError):
+    """slipway.yaml (or a file it names) is missing or invalid."""
+
+
+class UsageError(SlipwayError):
+    """A command was given an argument it cannot use (an unknown target...)."""
+
+
+class DockerUnavailable(SlipwayError):
+    """The Docker daemon, buildx or compose cannot be reached."""
+
+
+class BuildFailed(SlipwayError):
+    """An image build failed."""
+
+
+class CheckFailed(SlipwayError):
+    """An image or stack check did not pass."""
+
+
+class DeployFailed(SlipwayError):
+    """A stack did not come up healthy."""

@@ -1,0 +1,151 @@
+"""Building the Dockerfile's targets and describing the images."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import cast
+
+from python_on_whales import DockerClient, Image
+from python_on_whales.exceptions import DockerException
+
+from slipway.config import Config, Target
+from slipway.engine import docker_errors, message_of, unavailable
+from slipway.errors import BuildFailed
+
+Report = Callable[[str], None]
+
+# A step header in BuildKit's plain progress: "#12 [builder 4/6] RUN uv sync".
+_STEP = re.compile(r"^#(\d+) \[[^\]]+\] (.+)$")
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """What a build produced, as `docker image inspect` describes it."""
+
+    ref: str
+    id: str
+    size: int
+    user: str
+    has_healthcheck: bool
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+
+def describe(image: Image, ref: str) -> BuiltImage:
+    config = image.config
+    healthcheck = config.healthcheck
+    test = list(healthcheck.test or []) if healthcheck is not None else []
+    return BuiltImage(
+        ref=ref,
+        id=image.id,
+        size=int(image.size),
+        user=config.user or "",
+        has_healthcheck=bool(test) and test[0] != "NONE",
+    )
+
+
+# The dev user when the host user is root: a dev image never runs as root.
+FALLBACK_DEV_ID = 1000
+
+
+def dev_ids() -> tuple[int, int]:
+    """The uid and gid the dev image runs as: the invoking user's, unless root."""
+    uid, gid = os.getuid(), os.getgid()
+    return (uid, gid) if uid != 0 else (FALLBACK_DEV_ID, FALLBACK_DEV_ID)
+
+
+def build_args(target: Target) -> dict[str, str]:
+    """The dev image runs as the invoking user, so bind-mounted files stay theirs."""
+    if target is Target.DEV:
+        uid, gid = dev_ids()
+        return {"UID": str(uid), "GID": str(gid)}
+    return {}
+
+
+# The internal stage every target starts from: the runtime, nothing of ours.
+BASE_STAGE = "base"
+
+
+def build(
+    docker: DockerClient,
+    config: Config,
+    target: Target,
+    *,
+    report: Report | None = None,
+    cache: bool = True,
+) -> BuiltImage:
+    """Build one target with BuildKit, tag it ``<image>:<target>``, return it.
+
+    Every log line goes to ``report`` (when given); a failure raises
+    BuildFailed with the failing step's output in ``details``.
+    """
+    return build_stage(
+        docker, config, target.value, report=report, cache=cache, args=build_args(target)
+    )
+
+
+def build_stage(
+    docker: DockerClient,
+    config: Config,
+    stage: str,
+    *,
+    report: Report | None = None,
+    cache: bool = True,
+    args: dict[str, str] | None = None,
+) -> BuiltImage:
+    """Build any stage of the Dockerfile (internal ones too) as ``<image>:<stage>``."""
+    ref = f"{config.image}:{stage}"
+    lines: list[str] = []
+    try:
+        logs = docker.build(
+            str(config.context),
+            file=str(config.dockerfile),
+            target=stage,
+            tags=[ref],
+            build_args=args or {},
+            cache=cache,
+            progress="plain",
+            stream_logs=True,
+        )
+        # stream_logs=True makes build() return the log lines, lazily.
+        for line in cast(Iterator[str], logs):
+            lines.append(line.rstrip("\n"))
+            if report is not None:
+                report(lines[-1])
+    except DockerException as exc:
+        cause = unavailable(exc)
+        if cause is not None:
+            raise cause from None
+        step, output = failing_step(lines)
+        where = f" at `{step}`" if step else ""
+        raise BuildFailed(
+            f"building target {stage} failed{where}: {message_of(exc)}",
+            details=output,
+        ) from None
+    with docker_errors(f"inspecting {ref}"):
+        return describe(docker.image.inspect(ref), ref)
+
+
+def failing_step(lines: list[str]) -> tuple[str, str]:
+    """The instruction that failed and its output, from plain progress logs."""
+    steps: dict[str, str] = {}
+    for line in lines:
+        match = _STEP.match(line)
+        if match:
+            steps[match.group(1)] = match.group(2)
+    failed = [ln for ln in lines if re.match(r"^#\d+ ERROR", ln)]
+    if not failed:
+        return "", "\n".join(lines[-20:])
+    number = failed[-1].split()[0].lstrip("#")
+    output = [ln for ln in lines if ln.startswith(f"#{number} ")]
+    return steps.get(number, ""), "\n".join(output[-30:])
+
+
+def inspect(docker: DockerClient, ref: str) -> BuiltImage:
+    with docker_errors(f"inspecting {ref}"):
+        return describe(docker.image.inspect(ref), ref)

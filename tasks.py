@@ -1,0 +1,125 @@
+"""Invoke tasks: thin adapters over the slipway library.
+
+Each task loads the config, calls one library function and prints its
+result. Expected failures (SlipwayError) become one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from slipway import config, engine, images, sizes, stack
+from slipway import deploy as deploying
+from slipway.checks import non_root
+from slipway.errors import CheckFailed, SlipwayError
+from slipway.tables import results_table, table
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def edge(body: Callable[Concatenate[Context, P], R]) -> Callable[Concatenate[Context, P], R]:
+    """Turn a SlipwayError into its details, one line on stderr, and exit 1."""
+
+    @functools.wraps(body)
+    def run(c: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return body(c, *args, **kwargs)
+        except SlipwayError as exc:
+            if exc.details:
+                print(exc.details, file=sys.stderr)
+            raise Exit(f"slipway: {exc}", code=1) from None
+
+    return run
+
+
+@task(help={"target": "Dockerfile stage to build: dev, test or prod"})
+@edge
+def build(c: Context, target: str = "prod") -> None:
+    """Build one target of docker/Dockerfile and tag it <image>:<target>."""
+    cfg = config.load()
+    built = images.build(engine.client(cfg), cfg, config.Target.parse(target), report=print)
+    print(f"built {built.ref} ({built.short_id}, {built.size / 1e6:.1f} MB)")
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def deploy(c: Context, env: str = "prod") -> None:
+    """Build, check and start the stack; wait until it is healthy."""
+    result = deploying.deploy(config.load(), env, report=print)
+    image = result.image
+    print(f"{result.environment} is healthy at {result.url} running {image.ref} ({image.short_id})")
+
+
+@task(help={"env": "environment from slipway.yaml", "volumes": "also delete its data volumes"})
+@edge
+def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
+    """Stop and remove an environment's containers (data volumes are kept)."""
+    cfg = config.load()
+    stack.down(engine.client(cfg, cfg.environment(env)), volumes=volumes)
+    print(
+        f"{env} is down" + (" and its volumes are deleted" if volumes else "; its volumes are kept")
+    )
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def status(c: Context, env: str = "prod") -> None:
+    """Show what runs in an environment: service, state, health, image."""
+    cfg = config.load()
+    rows = stack.status(engine.client(cfg, cfg.environment(env)))
+    if not rows:
+        print(f"{env}: nothing is running (invoke deploy --env {env} starts it)")
+        return
+    print(
+        table(
+            ("service", "state", "health", "image", "ports"),
+            [(r.service, r.state, r.health, r.image, r.ports) for r in rows],
+        )
+    )
+
+
+@task(
+    help={
+        "env": "environment from slipway.yaml",
+        "follow": "keep printing new lines",
+        "tail": "lines to show from the end of each container's log",
+    }
+)
+@edge
+def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100") -> None:
+    """Print the stack's logs."""
+    cfg = config.load()
+    for line in stack.logs(engine.client(cfg, cfg.environment(env)), follow=follow, tail=tail):
+        print(line)
+
+
+@task
+@edge
+def check(c: Context) -> None:
+    """Check image sizes against budgets and that images run as non-root."""
+    cfg = config.load()
+    rows = sizes.size_rows(engine.client(cfg), cfg)
+    print(sizes.render(rows))
+    results = [r for t in (config.Target.PROD, config.Target.DEV) for r in non_root(cfg, t)]
+    print(results_table(results))
+    failed = [r.check.detail for r in rows if not r.check.ok] + [
+        r.detail for r in results if not r.ok
+    ]
+    if failed:
+        raise CheckFailed("; ".join(failed))
+
+
+@task
+@edge
+def clean(c: Context) -> None:
+    """Take every stack down (volumes kept) and delete .nox and reports."""
+    for line in stack.clean(config.load()):
+        print(line)

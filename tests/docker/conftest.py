@@ -1,0 +1,113 @@
+"""Fixtures for tests that build real images and run real containers.
+
+Each test session works on a copy of the repository (the files git tracks or
+would track) whose slipway.yaml names its own compose project and image, and
+whose stack listens on a free port, so a developer's own stack is never
+touched. Images are built once per session; BuildKit's cache makes the copy's
+builds as quick as the original's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Project:
+    """A throw-away copy of the repository, driven through its real CLI."""
+
+    root: Path
+    name: str
+    image: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "APP_PORT": str(self.port), **extra}
+
+    def invoke(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run `invoke ARGS` in the copy, as a user would, capturing its output."""
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=self.root,
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    def ok(self, *args: str, **extra_env: str) -> str:
+        """Run invoke and insist it succeeds; return its stdout."""
+        result = self.invoke(*args, **extra_env)
+        assert result.returncode == 0, f"invoke {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+
+def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One real HTTP request; returns the status and the decoded JSON body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 (loopback URL built by the test)
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def copy_repository(dest: Path) -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    root = tmp_path_factory.mktemp("project")
+    copy_repository(root)
+    suffix = uuid.uuid4().hex[:6]
+    settings = yaml.safe_load((root / "slipway.yaml").read_text())
+    settings["project"] = f"slipway-test-{suffix}"
+    settings["image"] = "slipway-test/notes"
+    (root / "slipway.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    copy = Project(root, settings["project"], settings["image"], free_port())
+    yield copy
+    for env in settings["environments"]:
+        copy.invoke("down", "--env", env, "--volumes")
