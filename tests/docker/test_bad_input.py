@@ -48,9 +48,8 @@ def test_unreachable_daemon_is_one_line(project: Project, tmp_path: Path) -> Non
     dead = f"unix://{tmp_path}/no-docker.sock"
     for task in (("build", "--target", "prod"), ("deploy",), ("status",)):
         line = one_line_error(project.invoke(*task, DOCKER_HOST=dead))
-        assert (
-            line
-            == f"slipway: cannot reach the Docker daemon at {dead}: start Docker, or fix DOCKER_HOST"
+        assert line == (
+            f"slipway: cannot reach the Docker daemon at {dead}: start Docker, or fix DOCKER_HOST"
         )
 
 
