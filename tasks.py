@@ -7,6 +7,7 @@ result. Expected failures (SlipwayError) become one line and exit code 1.
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
@@ -17,8 +18,9 @@ from invoke.tasks import task
 
 from slipway import config, engine, images, sizes, stack
 from slipway import deploy as deploying
+from slipway import dev as develop
 from slipway.checks import non_root
-from slipway.errors import CheckFailed, SlipwayError
+from slipway.errors import CheckFailed, SlipwayError, UsageError
 from slipway.tables import results_table, table
 
 P = ParamSpec("P")
@@ -69,7 +71,7 @@ def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
     )
 
 
-@task(help={"env": "environment from slipway.yaml"})
+@task(aliases=["ps"], help={"env": "environment from slipway.yaml"})
 @edge
 def status(c: Context, env: str = "prod") -> None:
     """Show what runs in an environment: service, state, health, image."""
@@ -123,3 +125,32 @@ def clean(c: Context) -> None:
     """Take every stack down (volumes kept) and delete .nox and reports."""
     for line in stack.clean(config.load()):
         print(line)
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def dev(c: Context, env: str = "dev") -> None:
+    """Run the dev stack with live code sync and reload; Ctrl-C stops."""
+    cfg = config.load()
+    compose = develop.start(cfg, env, report=print)
+    develop.watch(compose, report=print)
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def shell(c: Context, env: str = "dev") -> None:
+    """Open a shell in the app container."""
+    cfg = config.load()
+    stack.execute(engine.client(cfg, cfg.environment(env)), cfg.service, ["bash"], tty=True)
+
+
+@task(name="exec", help={"env": "environment from slipway.yaml"})
+@edge
+def exec_(c: Context, env: str = "dev") -> None:
+    """Run a command in the app container: invoke exec -- CMD ARGS."""
+    cfg = config.load()
+    command = shlex.split(c.remainder)
+    if not command:
+        raise UsageError("nothing to run: invoke exec -- CMD ARGS")
+    docker = engine.client(cfg, cfg.environment(env))
+    print(stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")

@@ -40,7 +40,12 @@ def within_budget(image: BuiltImage, budget_mb: int | None) -> CheckResult:
     size_mb = image.size / 1_000_000
     if budget_mb is None:
         return CheckResult("size", True, f"{size_mb:.1f} MB (no budget)")
-    if size_mb > budget_mb:
+    if image.size > budget_mb * 1_000_000:
+        if size_mb < budget_mb + 0.05:  # would print as "250.0 MB, over 250 MB"
+            size_mb_text = f"{image.size:,} bytes"
+            return CheckResult(
+                "size", False, f"{image.ref} is {size_mb_text}, over its {budget_mb} MB budget"
+            )
         return CheckResult(
             "size", False, f"{image.ref} is {size_mb:.1f} MB, over its {budget_mb} MB budget"
         )

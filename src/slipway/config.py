@@ -84,6 +84,10 @@ class Config:
         """The moving tag of a target's image, e.g. ``slipway/notes:prod``."""
         return f"{self.image}:{target.value}"
 
+    def show(self, path: Path) -> str:
+        """A path as users typed it: relative to the project when inside it."""
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
     def state_dir(self) -> Path:
         """Git-ignored folder where slipway keeps what it deployed."""
         return self.root / ".slipway"
@@ -95,7 +99,7 @@ class _Section:
     def __init__(self, file: Path, key: str, data: object) -> None:
         self.file, self.key = file, key
         if not isinstance(data, dict):
-            self.fail(key, f"expected a mapping, got {_kind(data)}")
+            self.fail(key or "(top level)", f"expected a mapping, got {_kind(data)}")
         self.data: dict[str, Any] = data
 
     def fail(self, key: str, why: str) -> NoReturn:
@@ -131,9 +135,10 @@ class _Section:
         return _Section(self.file, self.at(name), self.data[name])
 
     def path(self, root: Path, name: str, default: str | None = None, *, exists: bool) -> Path:
-        path = root / self.text(name, default)
+        value = self.text(name, default)
+        path = root / value
         if exists and not path.exists():
-            self.fail(self.at(name), f"{path.relative_to(root)} does not exist")
+            self.fail(self.at(name), f"{value} does not exist")
         return path
 
 
@@ -147,7 +152,7 @@ def _kind(value: object) -> str:
 
 def load(path: Path | None = None) -> Config:
     """Read and validate slipway.yaml (``$SLIPWAY_CONFIG`` or ./slipway.yaml)."""
-    path = (path or Path(os.environ.get(CONFIG_ENV, CONFIG_NAME))).resolve()
+    path = (path or Path(os.environ.get(CONFIG_ENV) or CONFIG_NAME)).resolve()
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -178,9 +183,10 @@ def parse(data: object, path: Path) -> Config:
         key = targets_section.at(str(name))
         if str(name) not in {t.value for t in Target}:
             top.fail(key, f"unknown target (the Dockerfile's targets are {', '.join(Target)})")
-        section = targets_section.section(str(name)) if targets_section.data[name] else None
+        # `prod:` alone (null) means no budget; anything else must be a mapping.
         budget = None
-        if section is not None:
+        if targets_section.data[name] is not None:
+            section = targets_section.section(str(name))
             section.only("size_budget_mb")
             budget = section.positive_int("size_budget_mb")
         targets[Target(name)] = TargetConfig(Target(name), budget)
@@ -195,7 +201,10 @@ def parse(data: object, path: Path) -> Config:
             env.fail(env.at("target"), f"{target_name!r} is not one of the targets above")
         files = env.data.get("compose_files")
         if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-            env.fail(env.at("compose_files"), f"expected a list of file names, got {_kind(files)}")
+            env.fail(
+                env.at("compose_files"),
+                f"expected a non-empty list of file names, got {_kind(files)}",
+            )
         for file in files:
             if not (root / file).is_file():
                 env.fail(env.at("compose_files"), f"{file} does not exist")

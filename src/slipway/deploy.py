@@ -32,7 +32,7 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
     docker = engine.client(config)
     engine.ensure_engine(docker, compose=True)
     if stack.ensure_env_file(env):
-        report(f"created {env.env_file.relative_to(config.root)} from its example")
+        report(f"created {config.show(env.env_file)} from its example")
 
     report(f"building {config.image_ref(env.target)} ...")
     image = images.build(docker, config, env.target, report=_quiet)

@@ -41,3 +41,7 @@ class CheckFailed(SlipwayError):
 
 class DeployFailed(SlipwayError):
     """A stack did not come up healthy."""
+
+
+class CommandFailed(SlipwayError):
+    """A command run in a container exited non-zero."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from python_on_whales.exceptions import DockerException
 from slipway import engine
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, message_of, state_file
-from slipway.errors import ConfigError, DeployFailed
+from slipway.errors import CommandFailed, ConfigError, DeployFailed
 
 SERVICE_LABEL = "com.docker.compose.service"
 APP_PORT = 8000
@@ -39,16 +40,21 @@ def ensure_env_file(env: Environment) -> bool:
             f"{env.env_example.name} to start from: create {env.env_file}"
         )
     env.env_file.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(env.env_example, env.env_file)
-    env.env_file.chmod(0o600)
+    # Created 0600 from the start: env files may come to hold secrets.
+    fd = os.open(env.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(env.env_example.read_text())
     return True
 
 
-def record_image(config: Config, env: Environment, image_ref: str) -> None:
-    """Name the image the stack runs, for compose (SLIPWAY_IMAGE) and for status."""
+def record_image(
+    config: Config, env: Environment, image_ref: str, extra: Mapping[str, str] | None = None
+) -> None:
+    """Name the image the stack runs (SLIPWAY_IMAGE, plus ``extra``) for compose."""
     path = Path(state_file(config, env))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"SLIPWAY_IMAGE={image_ref}\n")
+    values = {"SLIPWAY_IMAGE": image_ref, **(extra or {})}
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
 
 
 def up(docker: DockerClient, config: Config, env: Environment) -> None:
@@ -146,3 +152,20 @@ def clean(config: Config) -> list[str]:
             shutil.rmtree(path)
             done.append(f"{name}/ deleted")
     return done
+
+
+def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: bool) -> str:
+    """Run a command in the service's running container; its output, when not a tty."""
+    try:
+        out = docker.compose.execute(service, list(command), tty=tty)
+    except DockerException as exc:
+        cause = engine.unavailable(exc)
+        if cause is not None:
+            raise cause from None
+        if "is not running" in (exc.stderr or "") or "No container found" in (exc.stderr or ""):
+            raise DeployFailed(f"{service} is not running: start it first") from None
+        raise CommandFailed(
+            f"`{' '.join(command)}` exited with code {exc.return_code} in {service}",
+            details=(exc.stdout or "") + (exc.stderr or ""),
+        ) from None
+    return out or ""

@@ -58,6 +58,9 @@ def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report:
             ):
                 report(chunk.decode(errors="replace").rstrip("\n"))
         except DockerException as exc:
+            # pytest's own exit codes are 1-5; docker's (125-127) mean it never ran.
+            if exc.return_code > 5:
+                raise
             raise CheckFailed(
                 f"tests failed inside {image.ref} (pytest exit code {exc.return_code}); "
                 f"see the output above and {reports / 'junit.xml'}"

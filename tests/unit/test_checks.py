@@ -1,0 +1,197 @@
+"""slipway.checks: non-root users, healthchecks, size budgets, compose overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from slipway import checks
+from slipway.checks import CheckResult
+from slipway.config import Config, Environment, Target
+from slipway.images import BuiltImage
+
+MakeImage = Callable[..., BuiltImage]
+
+
+# --- configured_user_not_root ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("user", ["", "  ", "root", "0", "0:0", "root:root", "0:10001"])
+def test_root_or_unset_user_fails(make_image: MakeImage, user: str) -> None:
+    result = checks.configured_user_not_root(make_image(user=user))
+
+    assert result.name == "non-root user"
+    assert not result.ok
+
+
+def test_unset_user_is_shown_as_root(make_image: MakeImage) -> None:
+    result = checks.configured_user_not_root(make_image(user=""))
+
+    assert result.detail == "slipway/notes:prod runs as unset (root): add a USER"
+
+
+def test_root_user_is_named_in_the_failure(make_image: MakeImage) -> None:
+    result = checks.configured_user_not_root(make_image(user="0:0"))
+
+    assert result.detail == "slipway/notes:prod runs as 0:0: add a USER"
+
+
+@pytest.mark.parametrize("user", ["10001:10001", "app", "app:app", "1000"])
+def test_non_root_user_passes(make_image: MakeImage, user: str) -> None:
+    result = checks.configured_user_not_root(make_image(user=user))
+
+    assert result == CheckResult("non-root user", True, f"USER {user}")
+
+
+# --- has_healthcheck -------------------------------------------------------------------
+
+
+def test_image_with_healthcheck_passes(make_image: MakeImage) -> None:
+    result = checks.has_healthcheck(make_image(has_healthcheck=True))
+
+    assert result == CheckResult("healthcheck", True, "HEALTHCHECK set")
+
+
+def test_image_without_healthcheck_fails_saying_what_to_add(make_image: MakeImage) -> None:
+    result = checks.has_healthcheck(make_image(has_healthcheck=False))
+
+    assert result == CheckResult(
+        "healthcheck", False, "slipway/notes:prod has no HEALTHCHECK: add one"
+    )
+
+
+# --- within_budget -------------------------------------------------------------------
+
+
+def test_image_over_budget_fails_showing_size_and_budget(make_image: MakeImage) -> None:
+    result = checks.within_budget(make_image(size=262_400_000), 250)
+
+    assert result == CheckResult(
+        "size", False, "slipway/notes:prod is 262.4 MB, over its 250 MB budget"
+    )
+
+
+def test_image_under_budget_passes_showing_size_and_budget(make_image: MakeImage) -> None:
+    result = checks.within_budget(make_image(size=187_650_000), 250)
+
+    assert result == CheckResult("size", True, "187.7 MB of 250 MB")
+
+
+def test_image_exactly_at_budget_passes(make_image: MakeImage) -> None:
+    assert checks.within_budget(make_image(size=250_000_000), 250).ok
+
+
+def test_image_without_budget_passes(make_image: MakeImage) -> None:
+    result = checks.within_budget(make_image(size=987_000_000), None)
+
+    assert result == CheckResult("size", True, "987.0 MB (no budget)")
+
+
+def test_image_checks_run_user_healthcheck_and_size_in_order(make_image: MakeImage) -> None:
+    results = checks.image_checks(make_image(user="root", size=300_000_000), 250)
+
+    assert [(r.name, r.ok) for r in results] == [
+        ("non-root user", False),
+        ("healthcheck", True),
+        ("size", False),
+    ]
+
+
+# --- compose_user_not_root -----------------------------------------------------------
+
+
+def test_compose_service_overriding_user_to_root_fails_naming_it() -> None:
+    services: dict[str, dict[str, object]] = {
+        "app": {"user": "0:0"},
+        "migrate": {"image": "slipway/notes:prod"},
+    }
+
+    result = checks.compose_user_not_root(services, "prod")
+
+    assert result == CheckResult("compose user", False, "prod: app override user to root")
+
+
+def test_every_compose_service_running_as_root_is_named() -> None:
+    services: dict[str, dict[str, object]] = {
+        "app": {"user": "root"},
+        "migrate": {"user": 0},
+        "worker": {"user": "10001"},
+    }
+
+    result = checks.compose_user_not_root(services, "dev")
+
+    assert result.detail == "dev: app, migrate override user to root"
+
+
+def test_compose_services_without_user_override_pass() -> None:
+    services: dict[str, dict[str, object]] = {"app": {}, "migrate": {"user": "10001:10001"}}
+
+    result = checks.compose_user_not_root(services, "prod")
+
+    assert result == CheckResult("compose user", True, "prod: no service runs as root")
+
+
+# --- checks that ask a (fake) docker -------------------------------------------------
+
+
+def _runs_printing(uid: str) -> Any:
+    def run(_image: str, _command: list[str], **_options: Any) -> str:
+        return uid
+
+    return SimpleNamespace(run=run)
+
+
+def test_container_running_as_non_zero_uid_passes(make_image: MakeImage) -> None:
+    result = checks.runs_as_non_root(_runs_printing("10001\n"), make_image())
+
+    assert result == CheckResult("runs as non-root", True, "uid 10001")
+
+
+def test_container_running_as_uid_0_fails(make_image: MakeImage) -> None:
+    result = checks.runs_as_non_root(_runs_printing("0\n"), make_image())
+
+    assert result == CheckResult("runs as non-root", False, "slipway/notes:prod runs as uid 0")
+
+
+def _compose_config(model: dict[str, Any]) -> Any:
+    def config(*, return_json: bool) -> dict[str, Any]:
+        assert return_json
+        return model
+
+    return SimpleNamespace(compose=SimpleNamespace(config=config))
+
+
+def test_compose_services_reads_the_resolved_services() -> None:
+    docker = _compose_config({"name": "slipway-prod", "services": {"app": {"user": "0"}}})
+
+    assert checks.compose_services(docker) == {"app": {"user": "0"}}
+
+
+def test_compose_services_of_a_stack_without_services_is_empty() -> None:
+    assert checks.compose_services(_compose_config({"services": None})) == {}
+
+
+def test_non_root_checks_the_image_a_container_and_each_environment_of_the_target(
+    monkeypatch: pytest.MonkeyPatch, config: Config, make_image: MakeImage
+) -> None:
+    def client(_config: Config, env: Environment | None = None) -> Any:
+        if env is None:
+            return _runs_printing("10001")
+        return _compose_config({"services": {"app": {"user": f"{env.name}-user"}}})
+
+    def build(_docker: Any, config: Config, target: Target, **_options: Any) -> BuiltImage:
+        return make_image(ref=config.image_ref(target))
+
+    monkeypatch.setattr(checks.engine, "client", client)
+    monkeypatch.setattr(checks.images, "build", build)
+
+    results = checks.non_root(config, Target.PROD)
+
+    assert [r.detail for r in results] == [
+        "USER 10001:10001",
+        "uid 10001",
+        "prod: no service runs as root",
+    ]

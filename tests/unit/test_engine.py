@@ -1,0 +1,305 @@
+"""slipway.engine: the docker client for an environment, and one-line docker errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from python_on_whales import DockerClient
+from python_on_whales.client_config import ClientNotFoundError
+
+from slipway import engine
+from slipway.config import Config
+from slipway.errors import DockerUnavailable, SlipwayError
+
+MakeDockerError = Callable[..., Exception]
+
+UNREACHABLE = "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?"
+
+
+def _raise_inside(action: str, error: BaseException) -> None:
+    with engine.docker_errors(action):
+        raise error
+
+
+# --- docker_errors -------------------------------------------------------------
+
+
+def test_unreachable_daemon_names_docker_host(
+    monkeypatch: pytest.MonkeyPatch, docker_error: MakeDockerError
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///x.sock")
+
+    with pytest.raises(DockerUnavailable) as caught:
+        _raise_inside("docker version", docker_error(UNREACHABLE, ""))
+
+    assert str(caught.value) == (
+        "cannot reach the Docker daemon at unix:///x.sock: start Docker, or fix DOCKER_HOST"
+    )
+
+
+def test_unreachable_daemon_without_docker_host_names_the_default_socket(
+    docker_error: MakeDockerError,
+) -> None:
+    with pytest.raises(DockerUnavailable) as caught:
+        _raise_inside("docker version", docker_error(UNREACHABLE))
+
+    assert str(caught.value) == (
+        "cannot reach the Docker daemon at the default socket: start Docker, or fix DOCKER_HOST"
+    )
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        'error during connect: Get "http://%2F%2F.%2Fpipe%2Fdocker_engine/v1.47/version"',
+        "permission denied while trying to connect to the Docker daemon socket at "
+        'unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/_ping"',
+        "failed to connect: dial unix /var/run/docker.sock: connect: no such file or directory",
+    ],
+)
+def test_every_unreachable_daemon_symptom_is_docker_unavailable(
+    stderr: str, docker_error: MakeDockerError
+) -> None:
+    with pytest.raises(DockerUnavailable, match=r"^cannot reach the Docker daemon at "):
+        _raise_inside("docker version", docker_error(stderr))
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "docker: 'compose' is not a docker command.\nSee 'docker --help'",
+        "unknown command: docker compose\n\nRun 'docker --help' for more information",
+    ],
+)
+def test_missing_compose_plugin_says_what_to_install(
+    stderr: str, docker_error: MakeDockerError
+) -> None:
+    with pytest.raises(DockerUnavailable) as caught:
+        _raise_inside("docker compose version", docker_error(stderr))
+
+    assert str(caught.value) == (
+        "the docker compose v2 plugin is missing: install docker-compose-plugin"
+    )
+
+
+def test_missing_buildx_plugin_says_what_to_install(docker_error: MakeDockerError) -> None:
+    error = docker_error("docker: 'buildx' is not a docker command.\nSee 'docker --help'")
+
+    with pytest.raises(DockerUnavailable) as caught:
+        _raise_inside("docker buildx version", error)
+
+    assert str(caught.value) == (
+        "the docker buildx plugin is missing: install docker-buildx-plugin"
+    )
+
+
+def test_other_failure_names_the_action_and_the_last_error_line(
+    docker_error: MakeDockerError,
+) -> None:
+    error = docker_error(
+        "Container slipway-prod-app-1  Stopping\n"
+        "Error response from daemon: removal of container slipway-prod-app-1 is already "
+        "in progress\n"
+        "exit status 1\n"
+    )
+
+    with pytest.raises(SlipwayError) as caught:
+        _raise_inside("docker compose down", error)
+
+    assert type(caught.value) is SlipwayError
+    assert str(caught.value) == (
+        "docker compose down failed: Error response from daemon: removal of container "
+        "slipway-prod-app-1 is already in progress"
+    )
+
+
+def test_docker_error_hides_the_python_on_whales_traceback(
+    docker_error: MakeDockerError,
+) -> None:
+    with pytest.raises(SlipwayError) as caught:
+        _raise_inside("docker compose ps", docker_error("Error: no such service: web"))
+
+    assert caught.value.__suppress_context__
+    assert caught.value.__cause__ is None
+
+
+def test_missing_docker_cli_is_docker_unavailable() -> None:
+    error = ClientNotFoundError("The binary 'docker' could not be found on your PATH.")
+
+    with pytest.raises(DockerUnavailable) as caught:
+        _raise_inside("docker version", error)
+
+    assert str(caught.value) == (
+        "the docker CLI is not installed: install Docker Engine with buildx and compose v2"
+    )
+
+
+def test_slipway_errors_pass_through_unchanged() -> None:
+    error = SlipwayError("already explained")
+
+    with pytest.raises(SlipwayError) as caught:
+        _raise_inside("anything", error)
+
+    assert caught.value is error
+
+
+def test_no_error_means_no_exception() -> None:
+    with engine.docker_errors("docker version"):
+        pass
+
+
+# --- message_of ----------------------------------------------------------------
+
+
+def test_message_of_picks_the_last_line_mentioning_an_error(
+    docker_error: MakeDockerError,
+) -> None:
+    error = docker_error(
+        '#9 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1\n'
+        "------\n"
+        'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully\n'
+        "\n"
+        "View build details: docker-desktop://dashboard/build/default/default/abc\n"
+    )
+
+    assert engine.message_of(error) == (
+        'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully'
+    )
+
+
+def test_message_of_falls_back_to_the_last_non_blank_line(
+    docker_error: MakeDockerError,
+) -> None:
+    error = docker_error('  service "app" didn\'t become healthy  \n\n', "")
+
+    assert engine.message_of(error) == 'service "app" didn\'t become healthy'
+
+
+def test_message_of_reads_stdout_too(docker_error: MakeDockerError) -> None:
+    error = docker_error(None, "validating compose.yaml: services.app Error: bad port\n")
+
+    assert engine.message_of(error) == "validating compose.yaml: services.app Error: bad port"
+
+
+def test_message_of_without_output_gives_the_exit_code(docker_error: MakeDockerError) -> None:
+    assert engine.message_of(docker_error(None, None, return_code=125)) == "exit code 125"
+
+
+# --- names and the client -------------------------------------------------------
+
+
+def test_project_name_is_project_dash_environment(config: Config) -> None:
+    assert engine.project_name(config, config.environment("prod")) == "slipway-prod"
+    assert engine.project_name(config, config.environment("dev")) == "slipway-dev"
+
+
+def test_state_file_lives_in_dot_slipway(config: Config, project_root: Path) -> None:
+    state = engine.state_file(config, config.environment("prod"))
+
+    assert state == str(project_root / ".slipway" / "prod.env")
+
+
+def test_client_without_environment_has_no_compose_settings(config: Config) -> None:
+    client_config = engine.client(config).client_config
+
+    assert client_config.compose_files == []
+    assert client_config.compose_project_name is None
+
+
+def test_client_for_an_environment_names_its_compose_files_and_project(
+    config: Config, project_root: Path
+) -> None:
+    client = engine.client(config, config.environment("prod"))
+
+    assert isinstance(client, DockerClient)
+    assert client.client_config.compose_files == [
+        str(project_root / "compose/base.yaml"),
+        str(project_root / "compose/prod.yaml"),
+    ]
+    assert client.client_config.compose_project_name == "slipway-prod"
+
+
+def test_client_leaves_out_env_files_that_do_not_exist(config: Config) -> None:
+    client = engine.client(config, config.environment("prod"))
+
+    assert list(client.client_config.compose_env_files) == []
+
+
+def test_client_passes_the_env_file_then_the_state_file(config: Config, project_root: Path) -> None:
+    env_file = project_root / "env/prod.env"
+    state = project_root / ".slipway/prod.env"
+    for path in (env_file, state):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("X=1\n")
+
+    client = engine.client(config, config.environment("prod"))
+
+    assert list(client.client_config.compose_env_files) == [env_file, state]
+
+
+def test_client_passes_the_state_file_alone_when_the_env_file_is_missing(
+    config: Config, project_root: Path
+) -> None:
+    state = project_root / ".slipway/prod.env"
+    state.parent.mkdir()
+    state.write_text("SLIPWAY_IMAGE=slipway/notes:prod\n")
+
+    client = engine.client(config, config.environment("prod"))
+
+    assert list(client.client_config.compose_env_files) == [state]
+
+
+# --- ensure_engine ----------------------------------------------------------------
+
+
+class _FakeEngine:
+    """Records which `version` commands ran; optionally fails one of them."""
+
+    def __init__(self, failing: str = "", error: Exception | None = None) -> None:
+        self.ran: list[str] = []
+        self.buildx = SimpleNamespace(version=self._command("buildx", failing, error))
+        self.compose = SimpleNamespace(version=self._command("compose", failing, error))
+        self.version = self._command("docker", failing, error)
+
+    def _command(self, name: str, failing: str, error: Exception | None) -> Callable[[], None]:
+        def run() -> None:
+            self.ran.append(name)
+            if name == failing and error is not None:
+                raise error
+
+        return run
+
+
+def test_ensure_engine_checks_docker_and_buildx() -> None:
+    fake = _FakeEngine()
+
+    engine.ensure_engine(fake)  # type: ignore[arg-type]
+
+    assert fake.ran == ["docker", "buildx"]
+
+
+def test_ensure_engine_checks_compose_when_asked() -> None:
+    fake = _FakeEngine()
+
+    engine.ensure_engine(fake, compose=True)  # type: ignore[arg-type]
+
+    assert fake.ran == ["docker", "buildx", "compose"]
+
+
+def test_ensure_engine_reports_an_unreachable_daemon(docker_error: MakeDockerError) -> None:
+    fake = _FakeEngine("docker", docker_error(UNREACHABLE))
+
+    with pytest.raises(DockerUnavailable, match=r"^cannot reach the Docker daemon"):
+        engine.ensure_engine(fake, compose=True)  # type: ignore[arg-type]
+
+    assert fake.ran == ["docker"]
+
+
+def test_ensure_engine_reports_a_missing_compose_plugin(docker_error: MakeDockerError) -> None:
+    fake = _FakeEngine("compose", docker_error("docker: 'compose' is not a docker command."))
+
+    with pytest.raises(DockerUnavailable, match="compose v2 plugin is missing"):
+        engine.ensure_engine(fake, compose=True)  # type: ignore[arg-type]
