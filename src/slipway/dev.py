@@ -8,6 +8,7 @@ from python_on_whales.utils import run
 
 from slipway import engine, images, stack
 from slipway.config import Config
+from slipway.deploy import build_for
 from slipway.errors import SlipwayError
 from slipway.images import Report
 
@@ -18,12 +19,7 @@ def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
     Returns the compose client of the running stack.
     """
     env = config.environment(env_name)
-    docker = engine.client(config)
-    engine.ensure_engine(docker, compose=True)
-    if stack.ensure_env_file(env):
-        report(f"created {config.show(env.env_file)} from its example")
-    report(f"building {config.image_ref(env.target)} ...")
-    image = images.build(docker, config, env.target)
+    image = build_for(config, env, report=report)
     uid, gid = images.dev_ids()
     # compose's own rebuilds (develop.watch) need the same user ids.
     stack.record_image(config, env, image.ref, {"DEV_UID": str(uid), "DEV_GID": str(gid)})

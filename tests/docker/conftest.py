@@ -64,6 +64,17 @@ class Project:
             check=False,
         )
 
+    def popen(self, *args: str, **extra_env: str) -> subprocess.Popen[str]:
+        """Start `invoke ARGS` in the background (stdout and stderr merged)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=self.root,
+            env=self.env(**extra_env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
     def ok(self, *args: str, **extra_env: str) -> str:
         """Run invoke and insist it succeeds; return its stdout."""
         result = self.invoke(*args, **extra_env)
