@@ -6,6 +6,7 @@ A bare `nox` runs every session below; `make test` is that.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -17,6 +18,9 @@ from slipway.checks import CheckResult, compose_files_valid
 from slipway.checks import non_root as non_root_checks
 from slipway.errors import SlipwayError
 from slipway.tables import results_table
+
+# python-on-whales logs every docker command at DEBUG; nox would show them all.
+logging.getLogger("python_on_whales").setLevel(logging.WARNING)
 
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["lint", "tests", "docker_tests", "image_size", "non_root"]

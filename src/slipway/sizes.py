@@ -72,7 +72,8 @@ def layers(docker: DockerClient, ref: str) -> list[Layer]:
     found = []
     for line in str(out).splitlines():
         row = json.loads(line)
-        found.append(Layer(int(row.get("Size") or 0), " ".join(str(row["CreatedBy"]).split())))
+        created_by = " ".join(str(row.get("CreatedBy") or "").split())
+        found.append(Layer(int(row.get("Size") or 0), created_by or "(imported base layer)"))
     return found
 
 

@@ -55,4 +55,4 @@ def test_unreachable_daemon_is_one_line(project: Project, tmp_path: Path) -> Non
 
 def test_unknown_environment_is_refused(project: Project) -> None:
     line = one_line_error(project.invoke("deploy", "--env", "staging"))
-    assert line == "slipway: unknown environment 'staging': slipway.yaml defines prod"
+    assert line == "slipway: unknown environment 'staging': slipway.yaml defines dev, prod"
