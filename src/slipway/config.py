@@ -60,6 +60,14 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class Backups:
+    """Where `invoke backup` writes, and how many backups it keeps per environment."""
+
+    dir: Path
+    keep: int
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     root: Path
@@ -70,6 +78,7 @@ class Config:
     service: str
     targets: Mapping[Target, TargetConfig]
     environments: Mapping[str, Environment]
+    backups: Backups
 
     def environment(self, name: str) -> Environment:
         try:
@@ -175,7 +184,16 @@ def parse(data: object, path: Path) -> Config:
     """Validate already-loaded YAML; ``path`` names the file in errors."""
     root = path.parent
     top = _Section(path, "", data if data is not None else {})
-    top.only("project", "image", "dockerfile", "context", "service", "targets", "environments")
+    top.only(
+        "project",
+        "image",
+        "dockerfile",
+        "context",
+        "service",
+        "targets",
+        "environments",
+        "backups",
+    )
 
     targets_section = top.section("targets")
     targets: dict[Target, TargetConfig] = {}
@@ -216,6 +234,9 @@ def parse(data: object, path: Path) -> Config:
             health_timeout=env.positive_int("health_timeout", 60) or 60,
         )
 
+    backups = _Section(path, "backups", top.data.get("backups") or {})
+    backups.only("dir", "keep")
+
     return Config(
         path=path,
         root=root,
@@ -226,4 +247,8 @@ def parse(data: object, path: Path) -> Config:
         service=top.text("service", "app"),
         targets=MappingProxyType(targets),
         environments=MappingProxyType(environments),
+        backups=Backups(
+            dir=backups.path(root, "dir", "backups", exists=False),
+            keep=backups.positive_int("keep", 7) or 7,
+        ),
     )

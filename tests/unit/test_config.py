@@ -170,7 +170,7 @@ INVALID = [
         _set("colour", value="blue"),
         "colour",
         "unknown key (expected one of project, image, dockerfile, context, service, "
-        "targets, environments)",
+        "targets, environments, backups)",
         id="unknown-top-level-key",
     ),
     pytest.param(
