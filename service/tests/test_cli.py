@@ -27,3 +27,29 @@ def test_invalid_setting_exits_2_without_traceback(
     assert "PORT" in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("!!!SET SECRET_KEY!!!", "placeholder"),
+        ("short-but-random-3f9a", "fewer than 32"),
+        (None, "no secret key"),
+    ],
+)
+def test_serve_refuses_prod_without_a_real_secret_key(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str | None,
+    reason: str,
+) -> None:
+    monkeypatch.setenv("APP_ENV", "prod")
+    if key is not None:
+        (tmp_path / "secret_key").write_text(key)
+        monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
+    assert main(["serve"]) == 78
+    err = capsys.readouterr().err
+    assert err.startswith("notes-service: refusing to start in prod: ")
+    assert reason in err
+    assert len(err.strip().splitlines()) == 1

@@ -19,9 +19,17 @@ from notes_service.settings import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 GRACEFUL_SHUTDOWN_SECONDS = 5
+# sysexits.h EX_CONFIG: the configuration, not the code, is wrong.
+EXIT_CONFIG = 78
 
 
 def _serve(settings: Settings) -> int:
+    problem = settings.production_problem()
+    if problem is not None:
+        # One line, then a non-zero exit: the container fails visibly instead
+        # of serving production with a guessable key.
+        print(f"notes-service: refusing to start in prod: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     uvicorn.run(
         "notes_service.app:create_app",
         factory=True,
@@ -71,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="notes-service",
         description="Notes web service. Configured by environment variables "
-        "(DATABASE_URL[_FILE], HOST, PORT, LOG_LEVEL, RELOAD, NOTES_FORCE_UNHEALTHY).",
+        "(DATABASE_URL[_FILE] or DATABASE_HOST/_PORT/_NAME/_USER/_PASSWORD_FILE, "
+        "SECRET_KEY[_FILE], APP_ENV, HOST, PORT, LOG_LEVEL, RELOAD, NOTES_FORCE_UNHEALTHY).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

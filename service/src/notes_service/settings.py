@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
 DEFAULT_DATABASE_URL = "sqlite:////app/data/notes.db"
+POSTGRES_DRIVER = "postgresql+psycopg"
+POSTGRES_PORT = 5432
+# APP_ENV value under which the service insists on real secrets.
+PRODUCTION = "prod"
+# token_urlsafe(48), what `invoke secrets` writes, is 64 characters.
+MIN_SECRET_KEY_LENGTH = 32
+# What example files and tutorials put where a secret belongs.
+_PLACEHOLDER = re.compile(r"!!!|change.?me|placeholder|example|^(.)\1*$", re.IGNORECASE)
 LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug", "trace"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -57,13 +68,51 @@ def _parse_log_level(variable: str, raw: str | None) -> str:
     return level
 
 
+def _required(environ: Mapping[str, str], variable: str, why: str) -> str:
+    value = environ.get(variable, "").strip()
+    if not value:
+        raise ValueError(f"{variable} must be set {why}")
+    return value
+
+
+def _postgres_url(environ: Mapping[str, str]) -> str:
+    """A PostgreSQL URL from DATABASE_HOST, _PORT, _NAME, _USER and _PASSWORD_FILE."""
+    why = "when DATABASE_HOST is"
+    password = _read_secret_file(
+        "DATABASE_PASSWORD_FILE", _required(environ, "DATABASE_PASSWORD_FILE", why)
+    )
+    url = URL.create(
+        POSTGRES_DRIVER,
+        username=_required(environ, "DATABASE_USER", why),
+        password=password,
+        host=_required(environ, "DATABASE_HOST", why),
+        port=_parse_port("DATABASE_PORT", environ.get("DATABASE_PORT"), POSTGRES_PORT),
+        database=_required(environ, "DATABASE_NAME", why),
+    )
+    # URL.create escapes the password; rendering keeps it (it is the real URL).
+    return url.render_as_string(hide_password=False)
+
+
 def _parse_database_url(environ: Mapping[str, str]) -> str:
-    # DATABASE_URL_FILE wins over DATABASE_URL, so a secret can override a default.
+    # DATABASE_URL_FILE wins over DATABASE_URL, so a secret can override a
+    # default; a whole URL wins over one assembled from DATABASE_HOST and co.
     file_path = environ.get("DATABASE_URL_FILE")
     if file_path:
         return _read_secret_file("DATABASE_URL_FILE", file_path)
     url = environ.get("DATABASE_URL", "").strip()
-    return url or DEFAULT_DATABASE_URL
+    if url:
+        return url
+    if environ.get("DATABASE_HOST", "").strip():
+        return _postgres_url(environ)
+    return DEFAULT_DATABASE_URL
+
+
+def _parse_secret_key(environ: Mapping[str, str]) -> str | None:
+    # Like DATABASE_URL: the file (a compose secret) wins over the variable.
+    file_path = environ.get("SECRET_KEY_FILE")
+    if file_path:
+        return _read_secret_file("SECRET_KEY_FILE", file_path)
+    return environ.get("SECRET_KEY", "").strip() or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +125,9 @@ class Settings:
     port: int = 8000
     reload: bool = False
     force_unhealthy: bool = False
+    app_env: str = "dev"
+    # Kept out of repr so it never reaches a log or a traceback.
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,4 +143,27 @@ class Settings:
             port=_parse_port("PORT", env.get("PORT"), 8000),
             reload=_parse_bool("RELOAD", env.get("RELOAD")),
             force_unhealthy=_parse_bool("NOTES_FORCE_UNHEALTHY", env.get("NOTES_FORCE_UNHEALTHY")),
+            app_env=env.get("APP_ENV", "").strip().lower() or "dev",
+            secret_key=_parse_secret_key(env),
         )
+
+    def production_problem(self) -> str | None:
+        """Why these settings must not serve production, or None.
+
+        Outside APP_ENV=prod anything goes; in prod the secret key must be
+        set, not a placeholder, and at least MIN_SECRET_KEY_LENGTH long.
+        """
+        if self.app_env != PRODUCTION:
+            return None
+        key = self.secret_key
+        fix = "run `invoke secrets` (or put a random value in secrets/secret_key)"
+        if key is None:
+            return f"no secret key (set SECRET_KEY_FILE): {fix}"
+        if _PLACEHOLDER.search(key):
+            return f"the secret key is a placeholder: {fix}"
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            return (
+                f"the secret key has {len(key)} characters, fewer than "
+                f"{MIN_SECRET_KEY_LENGTH}: {fix}"
+            )
+        return None
