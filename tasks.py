@@ -21,6 +21,7 @@ from slipway import deploy as deploying
 from slipway import dev as develop
 from slipway.checks import non_root
 from slipway.errors import CheckFailed, SlipwayError, UsageError
+from slipway.secretfiles import ensure as ensure_secrets
 from slipway.tables import results_table, table
 
 P = ParamSpec("P")
@@ -154,3 +155,14 @@ def exec_(c: Context, env: str = "dev") -> None:
         raise UsageError("nothing to run: invoke exec -- CMD ARGS")
     docker = engine.client(cfg, cfg.environment(env))
     print(stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")
+
+
+@task(help={"env": "only this environment's secrets (default: every environment's)"})
+@edge
+def secrets(c: Context, env: str = "") -> None:
+    """Create missing secret files in secrets/ with strong random values."""
+    cfg = config.load()
+    created = ensure_secrets(cfg, cfg.environment(env) if env else None)
+    for path in created:
+        print(f"created {cfg.show(path)} (random value, git-ignored)")
+    print(f"{len(created)} secret file(s) created; existing ones are never changed")

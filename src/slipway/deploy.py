@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway import engine, images, stack
+from slipway import engine, images, secretfiles, stack
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
 from slipway.errors import CheckFailed
@@ -29,6 +29,8 @@ def build_for(config: Config, env: Environment, *, report: Report) -> BuiltImage
     engine.ensure_engine(docker, compose=True)
     if stack.ensure_env_file(env):
         report(f"created {config.show(env.env_file)} from its example")
+    for path in secretfiles.ensure(config, env):
+        report(f"created {config.show(path)} with a random value (git-ignored)")
     report(f"building {config.image_ref(env.target)} ...")
     image = images.build(docker, config, env.target, report=_quiet)
     report(f"built {image.ref} ({image.short_id}, {image.size / 1e6:.1f} MB)")

@@ -122,3 +122,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     yield copy
     for env in settings["environments"]:
         copy.invoke("down", "--env", env, "--volumes")
+
+
+@pytest.fixture(scope="session")
+def pg_project(project: Project) -> Project:
+    """The same copy driving prod-pg (PostgreSQL) on a port of its own, deployed.
+
+    prod-pg runs beside prod, so it needs another APP_PORT; every invoke
+    through this Project passes it. The `project` fixture takes it down.
+    """
+    copy = Project(project.root, project.name, project.image, free_port())
+    copy.ok("deploy", "--env", "prod-pg")
+    return copy
