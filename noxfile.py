@@ -17,13 +17,14 @@ from slipway import config, engine, sizes, testrun
 from slipway.checks import CheckResult, compose_files_valid
 from slipway.checks import non_root as non_root_checks
 from slipway.errors import SlipwayError
+from slipway.policy import for_environments as policy_checks
 from slipway.tables import results_table
 
 # python-on-whales logs every docker command at DEBUG; nox would show them all.
 logging.getLogger("python_on_whales").setLevel(logging.WARNING)
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["lint", "tests", "docker_tests", "image_size", "non_root"]
+nox.options.sessions = ["lint", "tests", "docker_tests", "image_size", "non_root", "policy"]
 nox.options.error_on_external_run = True
 
 T = TypeVar("T")
@@ -102,3 +103,9 @@ def non_root(session: nox.Session) -> None:
     for target in (config.Target.PROD, config.Target.DEV):
         results += _call(session, functools.partial(non_root_checks, cfg, target))
     _verdict(session, results)
+
+
+@nox.session(venv_backend="none")
+def policy(session: nox.Session) -> None:
+    """Fail when a prod service breaks the hardening policy (compose config)."""
+    _verdict(session, _call(session, lambda: policy_checks(config.load())))
