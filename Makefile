@@ -36,3 +36,8 @@ check: | $(UV)  ## Check image sizes and non-root users, as a table
 	$(RUN) invoke check
 clean: | $(UV)  ## Remove the stacks (keeping volumes), .nox and reports
 	$(RUN) invoke clean
+.PHONY: backup restore
+backup: | $(UV)  ## Back up an environment's database: make backup [ENV=prod] [VERIFY=1]
+	$(RUN) invoke backup --env $(or $(ENV),prod) $(if $(VERIFY),--verify)
+restore: | $(UV)  ## Restore a backup, app stopped then healthy: make restore FILE=... [ENV=prod]
+	$(RUN) invoke restore $(FILE) --env $(or $(ENV),prod)

@@ -10,12 +10,14 @@ import functools
 import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from slipway import backup as backups
 from slipway import config, engine, images, sizes, stack
 from slipway import deploy as deploying
 from slipway import dev as develop
@@ -166,3 +168,32 @@ def secrets(c: Context, env: str = "") -> None:
     for path in created:
         print(f"created {cfg.show(path)} (random value, git-ignored)")
     print(f"{len(created)} secret file(s) created; existing ones are never changed")
+
+
+@task(
+    help={
+        "env": "environment from slipway.yaml",
+        "verify": "restore the new backup into scratch and check integrity and row counts",
+    }
+)
+@edge
+def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
+    """Write a consistent online backup of an environment's database."""
+    cfg = config.load()
+    done = backups.backup(cfg, env)
+    print(f"wrote {cfg.show(done.path)}: {done.detail}")
+    for old in done.pruned:
+        print(f"removed {cfg.show(old)} (keeping the newest {cfg.backups.keep})")
+    if verify:
+        check = backups.verify(cfg, env, done)
+        print(f"verify {'ok' if check.ok else 'FAILED'}: {check.detail}")
+        if not check.ok:
+            raise CheckFailed(f"{cfg.show(done.path)} failed verification: {check.detail}")
+
+
+@task(help={"file": "the backup file to restore", "env": "environment from slipway.yaml"})
+@edge
+def restore(c: Context, file: str, env: str = "prod") -> None:
+    """Restore a backup: stop the app, replace its data, start it healthy."""
+    notes = backups.restore(config.load(), env, Path(file), report=print)
+    print(f"{env} is restored from {file} ({notes} notes) and healthy")

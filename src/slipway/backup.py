@@ -1,0 +1,282 @@
+"""Online backups of an environment's database, their verification and restore.
+
+SQLite: a one-shot container of the app image, on the data volume, copies
+the live database with the sqlite3 backup API (a consistent snapshot; the
+app keeps serving) and streams it out. PostgreSQL: ``pg_dump -Fc`` in the
+database's container, inside a REPEATABLE READ transaction whose snapshot
+it shares, so the notes counted are exactly the notes dumped. Both stream
+to ``backups.dir`` on the host as ``<env>-<UTC time>.<sqlite3|pgdump>``;
+the newest ``backups.keep`` of each environment are kept.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+from python_on_whales.utils import run, stream_stdout_and_stderr
+
+from slipway import _backup_scripts as scripts
+from slipway import engine
+from slipway.config import Config, Environment
+from slipway.engine import docker_errors, message_of
+from slipway.errors import CommandFailed, DeployFailed, UsageError
+from slipway.images import Report
+
+DEFAULT_SQLITE_URL = "sqlite:////app/data/notes.db"
+# The line the in-container scripts print on stderr: the notes in the snapshot.
+_COUNT = re.compile(r"^slipway-notes (\d+)$")
+_NAME = re.compile(r"^(?P<env>.+)-(?P<stamp>\d{8}T\d{6}\.\d{3}Z)\.(?P<kind>sqlite3|pgdump)$")
+
+
+class Kind(enum.StrEnum):
+    """How an environment stores its notes; the value is the backup's suffix."""
+
+    SQLITE = "sqlite3"
+    POSTGRES = "pgdump"
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: Kind
+    # Where commands run: a one-shot of the app (SQLite) or the db service.
+    service: str
+    # SQLite: the file's path in the container; PostgreSQL: the database name.
+    name: str
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    size: int
+    seconds: float
+    notes: int
+    pruned: tuple[Path, ...]
+
+    @property
+    def detail(self) -> str:
+        return f"{self.size:,} bytes, {self.notes} notes, in {self.seconds:.2f}s"
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    integrity: str
+    notes: int
+    expected: int
+
+    @property
+    def detail(self) -> str:
+        return f"integrity {self.integrity}, {self.notes} notes (live at backup: {self.expected})"
+
+
+# --- pure: which database, file names, retention -----------------------------
+
+
+def database(model: Mapping[str, Any], app_service: str) -> Database:
+    """The database of a `docker compose config` model: a postgres service, or SQLite."""
+    services: Mapping[str, Any] = model.get("services") or {}
+    for name in sorted(services):
+        image = str(services[name].get("image") or "")
+        if image.rsplit("/", 1)[-1].split(":", 1)[0] == "postgres":
+            env = services[name].get("environment") or {}
+            user = str(env.get("POSTGRES_USER") or "postgres")
+            return Database(Kind.POSTGRES, name, str(env.get("POSTGRES_DB") or user), user)
+    app_env = (services.get(app_service) or {}).get("environment") or {}
+    url = str(app_env.get("DATABASE_URL") or DEFAULT_SQLITE_URL)
+    if not url.startswith("sqlite:////"):
+        raise UsageError(
+            f"{app_service}'s DATABASE_URL is not a SQLite file and the stack has no "
+            "postgres service: back that database up with its own tools"
+        )
+    return Database(Kind.SQLITE, app_service, url.removeprefix("sqlite:///"))
+
+
+def file_name(env_name: str, kind: Kind, when: datetime) -> str:
+    """``prod-20260102T030405.678Z.sqlite3``: sorts by time, says where it came from."""
+    utc = when.astimezone(UTC)
+    return f"{env_name}-{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z.{kind.value}"
+
+
+def parse_name(name: str) -> tuple[str, str, Kind] | None:
+    """(environment, time stamp, kind) of a backup's file name, or None."""
+    match = _NAME.match(name)
+    if match is None:
+        return None
+    return match["env"], match["stamp"], Kind(match["kind"])
+
+
+def to_prune(names: Iterable[str], env_name: str, keep: int) -> list[str]:
+    """The backups of ``env_name`` beyond the newest ``keep``; other files are never listed."""
+    ours = sorted(
+        (parsed[1], name)
+        for name in names
+        if (parsed := parse_name(name)) is not None and parsed[0] == env_name
+    )
+    return [name for _stamp, name in ours[: max(len(ours) - keep, 0)]]
+
+
+# --- talking to the stack ----------------------------------------------------
+
+
+def _target(config: Config, env_name: str) -> tuple[Environment, DockerClient, Database]:
+    env = config.environment(env_name)
+    docker = engine.client(config, env)
+    with docker_errors("docker compose config"):
+        model = docker.compose.config(return_json=True)
+    return env, docker, database(model, config.service)
+
+
+def _command(docker: DockerClient, db: Database, script: str) -> list[str]:
+    """The compose command running ``script`` next to the database, stdin open."""
+    compose = [str(part) for part in docker.docker_compose_cmd]
+    if db.kind is Kind.SQLITE:
+        return [*compose, "run", "--rm", "--no-deps", "-T", db.service, "python", "-c", script]
+    names = ["-e", f"PGUSER={db.user}", "-e", f"PGDATABASE={db.name}"]
+    return [*compose, "exec", "-T", *names, db.service, "sh", "-c", script]
+
+
+def _failed(exc: DockerException, action: str, db: Database) -> Exception:
+    text = f"{exc.stderr or ''}{exc.stdout or ''}"
+    if "is not running" in text:
+        return CommandFailed(f"{action} failed: {db.service} is not running; deploy it first")
+    return engine.unavailable(exc) or CommandFailed(f"{action} failed: {message_of(exc)}")
+
+
+def _stream_to(command: Sequence[str], path: Path, db: Database) -> list[str]:
+    """Write the command's stdout to ``path`` (0600, all or nothing); its stderr lines."""
+    partial = path.with_name(f".{path.name}.partial")
+    errors: list[str] = []
+    try:
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            for source, chunk in stream_stdout_and_stderr(list(command)):
+                if source == "stdout":
+                    out.write(chunk)
+                else:
+                    errors.append(chunk.decode(errors="replace").strip())
+        partial.rename(path)
+    except DockerException as exc:
+        raise _failed(exc, "the backup", db) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return errors
+
+
+def _feed(command: Sequence[str], data: bytes, db: Database, action: str) -> str:
+    """Run the command with ``data`` on stdin; its stdout."""
+    try:
+        return run(list(command), input=data, return_stderr=False)
+    except DockerException as exc:
+        raise _failed(exc, action, db) from None
+
+
+def _start_app(docker: DockerClient, config: Config, env: Environment) -> None:
+    try:
+        docker.compose.up(
+            services=[config.service],
+            detach=True,
+            wait=True,
+            wait_timeout=env.health_timeout,
+            pull="never",
+            quiet=True,
+        )
+    except DockerException as exc:
+        raise engine.unavailable(exc) or DeployFailed(
+            f"{config.service} did not come back healthy: {message_of(exc)}; "
+            f"see `invoke logs --env {env.name}`"
+        ) from None
+
+
+# --- what the tasks call -----------------------------------------------------
+
+
+def backup(config: Config, env_name: str, *, now: datetime | None = None) -> BackupResult:
+    """Write a consistent online backup of the environment; prune old ones."""
+    env, docker, db = _target(config, env_name)
+    folder = config.backups.dir
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / file_name(env.name, db.kind, now or datetime.now(UTC))
+    script = scripts.SQLITE_BACKUP if db.kind is Kind.SQLITE else scripts.PG_BACKUP
+    command = _command(docker, db, script) + ([db.name] if db.kind is Kind.SQLITE else [])
+    started = time.monotonic()
+    errors = _stream_to(command, path, db)
+    seconds = time.monotonic() - started
+    counts = [int(m[1]) for line in errors if (m := _COUNT.match(line))]
+    if not counts:
+        path.unlink()
+        raise CommandFailed(f"the backup failed: {(errors or ['no output'])[-1]}")
+    pruned = tuple(
+        folder / name
+        for name in to_prune((p.name for p in folder.iterdir()), env.name, config.backups.keep)
+    )
+    for old in pruned:
+        old.unlink()
+    return BackupResult(path, path.stat().st_size, seconds, counts[-1], pruned)
+
+
+def verify(config: Config, env_name: str, result: BackupResult) -> Verification:
+    """Restore a backup into scratch (tmpfs file or database) and check it."""
+    _env, docker, db = _target(config, env_name)
+    data = result.path.read_bytes()
+    try:
+        if db.kind is Kind.SQLITE:
+            out = json.loads(
+                run(_command(docker, db, scripts.SQLITE_LOAD), input=data, return_stderr=False)
+            )
+            integrity, notes = str(out["integrity"]), int(out["notes"])
+        else:
+            out = run(_command(docker, db, scripts.PG_VERIFY), input=data, return_stderr=False)
+            notes = int(out.split()[-1])
+            integrity = "ok"
+    except DockerException as exc:
+        integrity, notes = f"failed ({message_of(exc)})", -1
+    ok = integrity == "ok" and notes == result.notes
+    return Verification(ok, integrity, notes, result.notes)
+
+
+def restore(config: Config, env_name: str, file: Path, *, report: Report) -> int:
+    """Stop the app, replace the database with ``file``, bring the app back healthy.
+
+    Returns the number of notes restored.
+    """
+    env, docker, db = _target(config, env_name)
+    if not file.is_file():
+        raise UsageError(f"{file}: no such backup file")
+    if not file.name.endswith(f".{db.kind.value}"):
+        raise UsageError(
+            f"{file.name} is not a .{db.kind.value} backup, which is what {env.name} "
+            f"({db.kind.name.lower()}) restores: pick another file or --env"
+        )
+    data = file.read_bytes()
+    if db.kind is Kind.POSTGRES:
+        with docker_errors(f"starting {db.service}"):
+            docker.compose.up(
+                services=[db.service], detach=True, wait=True, pull="never", quiet=True
+            )
+    report(f"stopping {config.service} ...")
+    with docker_errors(f"stopping {config.service}"):
+        docker.compose.stop(services=[config.service])
+    try:
+        if db.kind is Kind.SQLITE:
+            out = _feed(
+                [*_command(docker, db, scripts.SQLITE_LOAD), db.name], data, db, "the restore"
+            )
+            notes = int(json.loads(out)["notes"])
+        else:
+            out = _feed(_command(docker, db, scripts.PG_RESTORE), data, db, "the restore")
+            notes = int(out.split()[-1])
+    finally:
+        report(f"starting {config.service}, waiting up to {env.health_timeout}s for health ...")
+        _start_app(docker, config, env)
+    return notes
