@@ -36,6 +36,9 @@ check: | $(UV)  ## Check image sizes and non-root users, as a table
 	$(RUN) invoke check
 clean: | $(UV)  ## Remove the stacks (keeping volumes), .nox and reports
 	$(RUN) invoke clean
+.PHONY: bench
+bench: | $(UV)  ## Measure speed and size against the raw docker CLI: make bench RUNS=5
+	$(RUN) invoke bench --runs $(or $(RUNS),5)
 .PHONY: backup restore
 backup: | $(UV)  ## Back up an environment's database: make backup [ENV=prod] [VERIFY=1]
 	$(RUN) invoke backup --env $(or $(ENV),prod) $(if $(VERIFY),--verify)

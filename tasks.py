@@ -159,6 +159,22 @@ def exec_(c: Context, env: str = "dev") -> None:
     print(stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")
 
 
+@task(
+    help={
+        "runs": "timed runs per figure (default 5)",
+        "only": "comma-separated sections: cold,warm,noop,size,health,load,tests",
+    }
+)
+def bench(c: Context, runs: int = 5, only: str = "") -> None:
+    """Measure build, size, deploy, load and test times against raw docker."""
+    from bench import run  # noqa: PLC0415 (bench/ is loaded only when measuring)
+
+    try:
+        run.main(runs=runs, only=[name for name in only.split(",") if name])
+    except run.BenchError as exc:
+        raise Exit(f"bench: {exc}", code=1) from None
+
+
 @task(help={"env": "only this environment's secrets (default: every environment's)"})
 @edge
 def secrets(c: Context, env: str = "") -> None:

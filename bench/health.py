@@ -1,0 +1,123 @@
+"""Time to healthy: `invoke deploy` against `docker compose up -d --wait`.
+
+Both start the prod stack from nothing (`invoke down --volumes` first, not
+timed) with the image already built, and both return once every service is
+healthy, so the time to their exit is the time to healthy. `invoke deploy`
+also runs a cached build and the image checks first: that is its overhead.
+
+Then, from the engine's own clock, the time from the app container's start
+to the first 200 on /health (polled every 10 ms from the host), and to the
+first passing HEALTHCHECK probe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from datetime import datetime
+
+from bench.figures import BenchError, Figure, Report
+from bench.pairs import compare
+from bench.workspace import ENVIRONMENT, Workspace, shown
+
+SECTION = "health"
+POLL_SECONDS = 0.01
+# Longest wait for a first 200 or a healthy container.
+WAIT_SECONDS = 120
+
+
+def parse_time(stamp: str) -> float:
+    """Docker's RFC 3339 nanosecond times, as POSIX seconds (microsecond precision)."""
+    match = re.fullmatch(r"(.+?\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    if match is None:
+        raise BenchError(f"unexpected time from docker inspect: {stamp!r}")
+    whole, fraction, zone = match.groups()
+    micros = (fraction or "0")[:6].ljust(6, "0")
+    return datetime.fromisoformat(
+        f"{whole}.{micros}{'+00:00' if zone == 'Z' else zone}"
+    ).timestamp()
+
+
+def _up_to_healthy(ws: Workspace, runs: int, report: Report) -> list[Figure]:
+    def answers() -> None:
+        if ws.get("/health") != 200:
+            raise BenchError("the stack is up but /health does not answer 200")
+
+    return compare(
+        ws,
+        SECTION,
+        runs=runs,
+        sides={
+            "invoke deploy, to healthy": ws.invoke("deploy", "--env", ENVIRONMENT),
+            "docker compose up -d --wait, to healthy": ws.compose("up", "-d", "--wait"),
+        },
+        before=ws.down,
+        after=answers,
+        report=report,
+    )
+
+
+def _container_state(ws: Workspace) -> dict[str, object]:
+    container = ws.run(ws.compose("ps", "--quiet", ws.config.service)).strip()
+    if not container:
+        raise BenchError(f"no {ws.config.service} container after `docker compose up`")
+    state: dict[str, object] = json.loads(
+        ws.run(["docker", "inspect", "--format", "{{json .State}}", container])
+    )
+    return state
+
+
+def _first_200_and_healthy(ws: Workspace) -> tuple[float, float]:
+    """Seconds from the app container's start to its first 200, and to healthy."""
+    ws.down()
+    up = ws.compose("up", "--detach")
+    deadline = time.monotonic() + WAIT_SECONDS
+    with ws.popen(up, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        while ws.get("/health", timeout=1) != 200:
+            if process.poll() or time.monotonic() > deadline:
+                process.kill()
+                _, errors = process.communicate()
+                raise BenchError(f"no 200 on /health after `{shown(up)}`:\n{errors}")
+            time.sleep(POLL_SECONDS)
+        first_200 = time.time()
+        _, errors = process.communicate(timeout=WAIT_SECONDS)
+        if process.returncode != 0:
+            raise BenchError(f"`{shown(up)}` exited {process.returncode}:\n{errors}")
+    started, healthy = _start_and_healthy(ws, deadline)
+    return first_200 - started, healthy - started
+
+
+def _start_and_healthy(ws: Workspace, deadline: float) -> tuple[float, float]:
+    """When the app container started, and when its first passing probe ended."""
+    while time.monotonic() < deadline:
+        state = _container_state(ws)
+        health = state.get("Health")
+        if isinstance(health, dict) and health.get("Status") == "healthy":
+            passed = [p for p in health.get("Log") or [] if p.get("ExitCode") == 0]
+            return parse_time(str(state["StartedAt"])), parse_time(passed[0]["End"])
+        time.sleep(0.2)
+    raise BenchError(f"the app was not healthy within {WAIT_SECONDS}s")
+
+
+def measure(ws: Workspace, runs: int, report: Report) -> list[Figure]:
+    """Deploy and compose-up from nothing; container start to first 200 and healthy."""
+    ws.run(ws.invoke("deploy", "--env", ENVIRONMENT))  # builds prod, writes the env files
+    figures = _up_to_healthy(ws, runs, report)
+    first_200: list[float] = []
+    healthy: list[float] = []
+    for run in range(runs):
+        to_200, to_healthy = _first_200_and_healthy(ws)
+        first_200.append(to_200)
+        healthy.append(to_healthy)
+        report(
+            f"  {SECTION} {run + 1}/{runs} from container start: "
+            f"200 after {to_200:.2f} s, healthy after {to_healthy:.2f} s"
+        )
+    up = shown(ws.compose("up", "--detach"))
+    return [
+        *figures,
+        Figure(SECTION, "container start to first 200 on /health", "s", tuple(first_200), up),
+        Figure(SECTION, "container start to first passing healthcheck", "s", tuple(healthy), up),
+    ]
