@@ -21,6 +21,7 @@ from slipway import backup as backups
 from slipway import config, engine, images, sizes, stack
 from slipway import deploy as deploying
 from slipway import dev as develop
+from slipway import history as releases
 from slipway.checks import non_root
 from slipway.errors import CheckFailed, SlipwayError, UsageError
 from slipway.secretfiles import ensure as ensure_secrets
@@ -61,6 +62,30 @@ def deploy(c: Context, env: str = "prod") -> None:
     result = deploying.deploy(config.load(), env, report=print)
     image = result.image
     print(f"{result.environment} is healthy at {result.url} running {image.ref} ({image.short_id})")
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def rollback(c: Context, env: str = "prod") -> None:
+    """Put back the previous healthy release of an environment."""
+    url = deploying.rollback(config.load(), env, report=print)
+    print(f"{env} is healthy at {url} on the previous release")
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def history(c: Context, env: str = "prod") -> None:
+    """Show an environment's releases: when, which image, how it ended."""
+    cfg = config.load()
+    rows = releases.releases(cfg, cfg.environment(env))
+    print(
+        table(
+            ("time", "image", "outcome", "detail"),
+            [(r.time, r.image, r.outcome, r.detail[:80]) for r in rows],
+        )
+        if rows
+        else f"{env}: no deploys yet"
+    )
 
 
 @task(help={"env": "environment from slipway.yaml", "volumes": "also delete its data volumes"})
@@ -152,7 +177,9 @@ def shell(c: Context, env: str = "dev") -> None:
 def exec_(c: Context, env: str = "dev") -> None:
     """Run a command in the app container: invoke exec -- CMD ARGS."""
     cfg = config.load()
-    command = shlex.split(c.remainder)
+    # invoke joins the words after `--` with spaces (c.remainder), losing
+    # quoting; the process's own argv keeps each word intact.
+    command = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else shlex.split(c.remainder)
     if not command:
         raise UsageError("nothing to run: invoke exec -- CMD ARGS")
     docker = engine.client(cfg, cfg.environment(env))

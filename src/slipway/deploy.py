@@ -1,13 +1,16 @@
-"""`invoke deploy`: build, check, bring the stack up healthy, say where it is."""
+"""`invoke deploy` and `invoke rollback`: health-gated rollouts that never
+leave a broken service behind."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway import engine, images, secretfiles, stack
+from python_on_whales import DockerClient
+
+from slipway import engine, history, images, release, secretfiles, stack
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, DeployFailed, UsageError
 from slipway.images import BuiltImage, Report
 
 
@@ -15,6 +18,7 @@ from slipway.images import BuiltImage, Report
 class DeployResult:
     environment: str
     image: BuiltImage
+    tag: str
     checks: tuple[CheckResult, ...]
     url: str
 
@@ -24,36 +28,98 @@ def _quiet(_line: str) -> None:
 
 
 def build_for(config: Config, env: Environment, *, report: Report) -> BuiltImage:
-    """The preamble of every stack command: engine, env file, the image built."""
+    """The preamble of every stack command: engine, env file, free port, the image."""
     docker = engine.client(config)
     engine.ensure_engine(docker, compose=True)
     if stack.ensure_env_file(env):
         report(f"created {config.show(env.env_file)} from its example")
     for path in secretfiles.ensure(config, env):
         report(f"created {config.show(path)} with a random value (git-ignored)")
+    stack.ensure_port_free(engine.client(config, env), config.service)
     report(f"building {config.image_ref(env.target)} ...")
-    image = images.build(docker, config, env.target, report=_quiet)
-    report(f"built {image.ref} ({image.short_id}, {image.size / 1e6:.1f} MB)")
-    return image
+    src = release.source(config.root)
+    image = images.build(
+        docker, config, env.target, report=_quiet, labels=release.labels(src, config.project)
+    )
+    tag = release.tag_of(image, src, config.image)
+    release.tag(docker, image, tag)
+    report(f"built {tag} ({image.short_id}, {image.size / 1e6:.1f} MB)")
+    return images.BuiltImage(tag, image.id, image.size, image.user, image.has_healthcheck)
 
 
 def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
     """Build the environment's target, check it, and roll the stack onto it.
 
     Nothing running is touched until the image is built and its checks pass.
+    If the new release is not healthy within the environment's timeout, the
+    previous one is put back (and is serving) before DeployFailed is raised.
     """
     env = config.environment(env_name)
     image = build_for(config, env, report=report)
-
     budget = config.targets[env.target].size_budget_mb if env.target in config.targets else None
     results = image_checks(image, budget)
     failed = [r for r in results if not r.ok]
     if failed:
         raise CheckFailed("; ".join(r.detail for r in failed) + " (the running stack is untouched)")
 
-    stack.record_image(config, env, image.ref)
-    compose = engine.client(config, env)
+    previous = stack.deployed_image(config, env)
+    compose = _roll_to(config, env, image.ref, report=report)
+    try:
+        stack.up(compose, env)
+    except DeployFailed as failure:
+        history.record(config, env, image.ref, image.id, history.FAILED, str(failure))
+        raise _rolled_back(config, env, previous, failure, report=report) from None
+    history.record(config, env, image.ref, image.id, history.OK)
+    return DeployResult(env.name, image, image.ref, results, stack.url(compose, config.service))
+
+
+def _roll_to(config: Config, env: Environment, ref: str, *, report: Report) -> DockerClient:
+    stack.record_image(config, env, ref)
     project = engine.project_name(config, env)
-    report(f"starting {project}, waiting up to {env.health_timeout}s for health ...")
-    stack.up(compose, config, env)
-    return DeployResult(env.name, image, results, stack.url(compose, config.service))
+    report(f"rolling {project} to {ref}, waiting up to {env.health_timeout}s for health ...")
+    return engine.client(config, env)
+
+
+def _rolled_back(
+    config: Config,
+    env: Environment,
+    previous: str | None,
+    failure: DeployFailed,
+    *,
+    report: Report,
+) -> DeployFailed:
+    """Put the previous release back; the error to raise says how that went."""
+    if previous is None:
+        stack.down(engine.client(config, env))
+        return DeployFailed(
+            f"{failure}; no earlier release to go back to, so the stack was taken down "
+            "(data volumes kept)",
+            details=failure.details,
+        )
+    report(f"the new release failed ({failure}); putting {previous} back ...")
+    compose = _roll_to(config, env, previous, report=report)
+    try:
+        stack.up(compose, env)
+    except DeployFailed as second:
+        return DeployFailed(
+            f"{failure}; rolling back to {previous} failed too: {second}",
+            details=f"{failure.details}\n{second.details}",
+        )
+    history.record(config, env, previous, "", history.ROLLED_BACK, str(failure))
+    return DeployFailed(
+        f"{failure}; rolled back to {previous}, which is serving again",
+        details=failure.details,
+    )
+
+
+def rollback(config: Config, env_name: str, *, report: Report) -> str:
+    """Put back the newest healthy release other than the current one."""
+    env = config.environment(env_name)
+    current = stack.deployed_image(config, env)
+    target = history.last_good(config, env, other_than=current)
+    if target is None:
+        raise UsageError(f"{env.name} has no earlier healthy release to roll back to")
+    compose = _roll_to(config, env, target.image, report=report)
+    stack.up(compose, env)
+    history.record(config, env, target.image, target.image_id, history.ROLLBACK)
+    return stack.url(compose, config.service)

@@ -24,7 +24,7 @@ def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
     # compose's own rebuilds (develop.watch) need the same user ids.
     stack.record_image(config, env, image.ref, {"DEV_UID": str(uid), "DEV_GID": str(gid)})
     compose = engine.client(config, env)
-    stack.up(compose, config, env)
+    stack.up(compose, env)
     report(f"{env.name} is healthy at {stack.url(compose, config.service)} (uid {uid})")
     return compose
 

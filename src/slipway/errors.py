@@ -39,6 +39,10 @@ class CheckFailed(SlipwayError):
     """An image or stack check did not pass."""
 
 
+class PortInUse(SlipwayError):
+    """The host port a stack publishes is held by another program."""
+
+
 class DeployFailed(SlipwayError):
     """A stack did not come up healthy."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -78,6 +78,7 @@ def build(
     *,
     report: Report | None = None,
     cache: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> BuiltImage:
     """Build one target with BuildKit, tag it ``<image>:<target>``, return it.
 
@@ -85,7 +86,13 @@ def build(
     BuildFailed with the failing step's output in ``details``.
     """
     return build_stage(
-        docker, config, target.value, report=report, cache=cache, args=build_args(target)
+        docker,
+        config,
+        target.value,
+        report=report,
+        cache=cache,
+        args=build_args(target),
+        labels=labels,
     )
 
 
@@ -97,6 +104,7 @@ def build_stage(
     report: Report | None = None,
     cache: bool = True,
     args: dict[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> BuiltImage:
     """Build any stage of the Dockerfile (internal ones too) as ``<image>:<stage>``."""
     ref = f"{config.image}:{stage}"
@@ -108,6 +116,7 @@ def build_stage(
             target=stage,
             tags=[ref],
             build_args=args or {},
+            labels=dict(labels or {}),
             cache=cache,
             progress="plain",
             stream_logs=True,

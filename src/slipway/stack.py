@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from python_on_whales.exceptions import DockerException
 from slipway import engine
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, message_of, state_file
-from slipway.errors import CommandFailed, ConfigError, DeployFailed
+from slipway.errors import CommandFailed, ConfigError, DeployFailed, PortInUse
 
 SERVICE_LABEL = "com.docker.compose.service"
 APP_PORT = 8000
@@ -57,7 +58,7 @@ def record_image(
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
 
 
-def up(docker: DockerClient, config: Config, env: Environment) -> None:
+def up(docker: DockerClient, env: Environment) -> None:
     """Start or update the stack; return once every service is healthy.
 
     Raises DeployFailed, with the app's health log and last log lines, when
@@ -73,25 +74,87 @@ def up(docker: DockerClient, config: Config, env: Environment) -> None:
             quiet=True,
         )
     except DockerException as exc:
+        cause = engine.unavailable(exc)
+        if cause is not None:
+            raise cause from None
+        summary, details = diagnose(docker, env.health_timeout)
         raise DeployFailed(
-            f"the {env.name} stack did not become healthy within {env.health_timeout}s: "
-            f"{message_of(exc)}",
-            details=diagnose(docker, config.service),
+            summary or f"the {env.name} stack did not come up: {message_of(exc)}",
+            details=details,
         ) from None
 
 
-def diagnose(docker: DockerClient, service: str) -> str:
-    """The failing health probes and last log lines of a service."""
-    parts: list[str] = []
+def diagnose(docker: DockerClient, timeout: int) -> tuple[str, str]:
+    """Why a stack is not healthy: a one-line summary, and the failing
+    services' last health probes and log lines."""
+    summary, parts = "", []
     with docker_errors("reading the stack's state"):
-        for container in docker.compose.ps(services=[service], all=True):
-            health = container.state.health
-            for probe in (health.log or [])[-3:] if health is not None else []:
-                output = (probe.output or "").strip().splitlines()
-                parts.append(f"health probe exit {probe.exit_code}: {output[-1] if output else ''}")
-        logs = docker.compose.logs(services=[service], tail="20")
-    parts.extend(f"log: {line}" for line in str(logs).splitlines())
-    return "\n".join(parts)
+        for container in docker.compose.ps(all=True):
+            row, state = _status(container), container.state
+            failed_job = state.status == "exited" and state.exit_code not in (0, None)
+            if not failed_job and row.health not in ("unhealthy", "starting"):
+                continue
+            logs = str(docker.compose.logs(services=[row.service], tail="15"))
+            lines = [ln.split("|", 1)[-1].strip() for ln in logs.splitlines() if ln.strip()]
+            if failed_job:
+                why = next((ln for ln in reversed(lines) if "error" in ln.lower()), "")
+                summary = summary or f"{row.service} exited with code {state.exit_code}: {why}"
+            else:
+                summary = summary or (
+                    f"{row.service} did not become healthy within {timeout}s (health: {row.health})"
+                )
+                health = state.health
+                for probe in (health.log or [])[-3:] if health is not None else []:
+                    out = (probe.output or "").strip().splitlines()
+                    parts.append(
+                        f"{row.service} health probe exit {probe.exit_code}: "
+                        f"{out[-1] if out else ''}"
+                    )
+            parts.extend(f"{row.service} log: {line}" for line in lines)
+    return summary, "\n".join(parts)
+
+
+def deployed_image(config: Config, env: Environment) -> str | None:
+    """The image deploy last recorded for the environment, if any."""
+    path = Path(state_file(config, env))
+    if not path.is_file():
+        return None
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == "SLIPWAY_IMAGE":
+            return value
+    return None
+
+
+def published_port(docker: DockerClient, service: str) -> tuple[str, int] | None:
+    """The host address and port the service's port 8000 is published on."""
+    with docker_errors("docker compose config"):
+        model = docker.compose.config(return_json=True)
+    for port in model.get("services", {}).get(service, {}).get("ports") or []:
+        if int(port.get("target", 0)) == APP_PORT and port.get("published"):
+            return str(port.get("host_ip") or "0.0.0.0"), int(port["published"])
+    return None
+
+
+def ensure_port_free(docker: DockerClient, service: str) -> None:
+    """Refuse, before touching anything, when another program holds the port."""
+    address = published_port(docker, service)
+    if address is None:
+        return
+    host, port = address
+    ours = any(f":{port}->" in row.ports for row in status(docker) if row.state == "running")
+    if ours:
+        return
+    with socket.socket() as probe:
+        # Lingering TIME_WAIT connections are no conflict; a listener is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUse(
+                f"port {host}:{port} is already in use by another program: stop it, "
+                "or set APP_PORT in the environment's env file"
+            ) from None
 
 
 def down(docker: DockerClient, *, volumes: bool = False) -> None:

@@ -109,19 +109,44 @@ def copy_repository(dest: Path) -> None:
             shutil.copy2(source, dest / name)
 
 
-@pytest.fixture(scope="session")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    root = tmp_path_factory.mktemp("project")
+def git(root: Path, *args: str) -> None:
+    identity = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@localhost",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@localhost",
+    }
+    subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **identity}
+    )
+
+
+def make_project(root: Path, **overrides: Any) -> Project:
+    """Copy the repository into ``root`` as a fresh git checkout of its own,
+    with its own compose project name and test image repository."""
     copy_repository(root)
-    suffix = uuid.uuid4().hex[:6]
     settings = yaml.safe_load((root / "slipway.yaml").read_text())
-    settings["project"] = f"slipway-test-{suffix}"
+    settings["project"] = f"slipway-test-{uuid.uuid4().hex[:6]}"
     settings["image"] = "slipway-test/notes"
+    settings.update(overrides)
     (root / "slipway.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
-    copy = Project(root, settings["project"], settings["image"], free_port())
-    yield copy
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "copy")
+    return Project(root, settings["project"], settings["image"], free_port())
+
+
+def remove_project(copy: Project) -> None:
+    settings = yaml.safe_load((copy.root / "slipway.yaml").read_text())
     for env in settings["environments"]:
         copy.invoke("down", "--env", env, "--volumes")
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    copy = make_project(tmp_path_factory.mktemp("project"))
+    yield copy
+    remove_project(copy)
 
 
 @pytest.fixture(scope="session")

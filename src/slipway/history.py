@@ -1,0 +1,56 @@
+"""Which release each environment ran, when, and how the deploy ended."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from slipway.config import Config, Environment
+
+OK, FAILED, ROLLED_BACK, ROLLBACK = "ok", "failed", "rolled back", "rollback"
+
+
+@dataclass(frozen=True)
+class Release:
+    time: str
+    environment: str
+    image: str
+    image_id: str
+    outcome: str
+    detail: str = ""
+
+
+def _path(config: Config) -> Path:
+    return config.state_dir() / "history.jsonl"
+
+
+def record(
+    config: Config, env: Environment, image: str, image_id: str, outcome: str, detail: str = ""
+) -> Release:
+    entry = Release(
+        datetime.now(UTC).isoformat(timespec="seconds"), env.name, image, image_id, outcome, detail
+    )
+    config.state_dir().mkdir(parents=True, exist_ok=True)
+    with _path(config).open("a") as out:
+        out.write(json.dumps(asdict(entry)) + "\n")
+    return entry
+
+
+def releases(config: Config, env: Environment) -> list[Release]:
+    """Oldest first."""
+    try:
+        with _path(config).open() as lines:
+            entries = [Release(**json.loads(line)) for line in lines if line.strip()]
+    except FileNotFoundError:
+        return []
+    return [e for e in entries if e.environment == env.name]
+
+
+def last_good(config: Config, env: Environment, *, other_than: str | None = None) -> Release | None:
+    """The newest release that came up healthy, skipping ``other_than``."""
+    for entry in reversed(releases(config, env)):
+        if entry.outcome in (OK, ROLLBACK) and entry.image != other_than:
+            return entry
+    return None

@@ -1,0 +1,81 @@
+"""What a prod build is: its source revision, immutable tag and OCI labels."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_on_whales import DockerClient
+
+from slipway.engine import docker_errors
+from slipway.images import BuiltImage
+
+
+@dataclass(frozen=True)
+class Source:
+    """The git state of the tree an image is built from."""
+
+    revision: str  # full commit sha, or "unknown" outside git
+    dirty: bool
+    committed: str  # the commit's ISO time: a reproducible `created`
+    remote: str
+
+    def version(self) -> str:
+        short = self.revision[:12]
+        return f"{short}-dirty" if self.dirty else short
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args],  # noqa: S607 (the user's git, from PATH)
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def source(root: Path) -> Source:
+    revision = _git(root, "rev-parse", "HEAD")
+    if revision is None:
+        return Source("unknown", True, "1970-01-01T00:00:00Z", "")
+    status = _git(root, "status", "--porcelain", "--untracked-files=normal")
+    return Source(
+        revision=revision,
+        dirty=bool(status),
+        committed=_git(root, "log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
+        remote=_git(root, "config", "--get", "remote.origin.url") or "",
+    )
+
+
+def labels(src: Source, project: str) -> dict[str, str]:
+    """OCI labels. `created` is the commit's time, so an unchanged tree
+    rebuilds to the very same image (and a redeploy recreates nothing)."""
+    return {
+        "org.opencontainers.image.revision": src.revision,
+        "org.opencontainers.image.created": src.committed,
+        "org.opencontainers.image.version": src.version(),
+        "org.opencontainers.image.source": src.remote or project,
+        "org.opencontainers.image.title": project,
+    }
+
+
+def tag_of(image: BuiltImage, src: Source, repository: str) -> str:
+    """The immutable tag: the commit, plus `-dirty-<content hash>` for a dirty tree."""
+    content = image.short_id
+    if src.revision == "unknown":
+        return f"{repository}:nogit-{content}"
+    if src.dirty:
+        return f"{repository}:{src.revision[:12]}-dirty-{content}"
+    return f"{repository}:{src.revision[:12]}"
+
+
+def tag(docker: DockerClient, image: BuiltImage, ref: str) -> None:
+    with docker_errors(f"tagging {ref}"):
+        docker.image.tag(image.id, ref)
