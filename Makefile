@@ -17,9 +17,15 @@ $(UV):
 	@echo "uv not found: installing uv==$(UV_VERSION) with pip (see https://docs.astral.sh/uv/ for other ways)"
 	python3 -m pip install --quiet "uv==$(UV_VERSION)"
 
-.PHONY: build test lint deploy down logs status check clean
+.PHONY: build dev rollback history test lint deploy down logs status check clean
 build: | $(UV)  ## Build an image: make build TARGET=dev|test|prod (default prod)
 	$(RUN) invoke build --target $(or $(TARGET),prod)
+dev: | $(UV)  ## Run the dev stack with live code sync (Ctrl-C stops the watch)
+	$(RUN) invoke dev
+rollback: | $(UV)  ## Put back the previous healthy prod release
+	$(RUN) invoke rollback
+history: | $(UV)  ## Show the prod deploys: when, which tag, how they ended
+	$(RUN) invoke history
 test: | $(UV)  ## Run every check and test: lint, unit, in-container and engine tests
 	$(RUN) nox
 lint: | $(UV)  ## Run ruff, mypy, hadolint and compose config checks
