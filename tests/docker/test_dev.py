@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from python_on_whales import docker
+from python_on_whales import Container, docker
 
 from slipway.images import dev_ids
 from tests.docker.conftest import Project, free_port, http
@@ -119,7 +119,9 @@ def test_dev_container_runs_as_the_dev_user_and_its_files_stay_yours(project: Pr
 def test_uv_sync_works_inside_the_dev_container(project: Project) -> None:
     result = project.invoke("exec", "--", "uv", "sync", "--locked", "--package", "notes-service")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "pytest" in project.ok("exec", "--", "uv", "pip", "list")
+    installed = project.ok("exec", "--", "uv", "pip", "list")
+    assert "pytest" in installed
+    assert "ruff" in installed
 
 
 def test_dev_and_prod_run_side_by_side(project: Project, dev_stack: DevStack) -> None:
@@ -132,6 +134,44 @@ def test_dev_and_prod_run_side_by_side(project: Project, dev_stack: DevStack) ->
     assert docker.volume.exists(f"{project.name}-prod_app-data")
     names = {c.name for c in docker.container.list() if c.name.startswith(project.name)}
     assert {f"{project.name}-dev-app-1", f"{project.name}-prod-app-1"} <= names
+
+
+def test_dependency_file_change_rebuilds_the_dev_image(
+    project: Project, dev_stack: DevStack
+) -> None:
+    container = app_container(project)
+    assert container is not None
+    started_at = container.state.started_at  # attribute access re-inspects: read once
+    pyproject = project.root / "service/pyproject.toml"
+    original = pyproject.read_text()
+    # A change compose watch must act on, that keeps uv.lock valid.
+    pyproject.write_text(original + "\n# touched by the dev-loop test\n")
+    try:
+        dev_stack.output.wait_for("Rebuilding service", 60)
+        start = time.monotonic()
+        while time.monotonic() - start < 240:
+            now = app_container(project)
+            if now is not None and (now.id != container.id or now.state.started_at != started_at):
+                break
+            time.sleep(1)
+        else:
+            pytest.fail("the app container was not replaced after the rebuild")
+        wait_for(
+            f"http://127.0.0.1:{dev_stack.port}/health", lambda body: body == {"status": "ok"}, 120
+        )
+    finally:
+        pyproject.write_text(original)
+
+
+def app_container(project: Project) -> Container | None:
+    """The dev app container; None while compose replaces it."""
+    containers = docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={project.name}-dev"),
+            ("label", "com.docker.compose.service=app"),
+        ]
+    )
+    return containers[0] if containers else None
 
 
 def test_ctrl_c_stops_the_watch_cleanly(project: Project, dev_stack: DevStack) -> None:
