@@ -206,9 +206,16 @@ def copy_repository(dest: Path) -> None:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     for step in (["init"], ["add", "--all"], ["commit", "--message", "bench copy"]):
-        subprocess.run(
-            ["git", *step, "--quiet"], cwd=dest, env={**os.environ, **GIT_IDENTITY}, check=True
+        done = subprocess.run(
+            ["git", *step],
+            cwd=dest,
+            env={**os.environ, **GIT_IDENTITY},
+            capture_output=True,
+            text=True,
+            check=False,
         )
+        if done.returncode != 0:
+            raise BenchError(f"git {step[0]} in the copy failed: {done.stderr.strip()}")
 
 
 @contextmanager
