@@ -227,10 +227,20 @@ def test_build_tags_the_target_and_reports_every_log_line(config: Config) -> Non
     assert options["target"] == "prod"
     assert options["tags"] == ["slipway/notes:prod"]
     assert options["build_args"] == {}
+    assert options["labels"] == {}
     assert options["progress"] == "plain"
     assert seen == ["#1 [internal] load build definition from Dockerfile", "#1 DONE 0.0s"]
     assert built.ref == "slipway/notes:prod"
     assert built.has_healthcheck
+
+
+def test_build_passes_the_labels(config: Config) -> None:
+    fake = _FakeBuilder([])
+    labels = {"org.opencontainers.image.revision": "abcdef"}
+
+    images.build(fake, config, Target.PROD, labels=labels)  # type: ignore[arg-type]
+
+    assert fake.calls[0][1]["labels"] == labels
 
 
 def test_build_of_dev_passes_the_users_ids(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,7 +14,7 @@ from python_on_whales.exceptions import DockerException
 
 from slipway import stack
 from slipway.config import Config
-from slipway.errors import ConfigError, DeployFailed
+from slipway.errors import ConfigError, DeployFailed, DockerUnavailable, PortInUse
 from slipway.stack import ServiceStatus
 
 EXAMPLE = "# Production settings\nAPP_PORT=8000\nLOG_LEVEL=info\n"
@@ -95,6 +97,7 @@ def _container(
     service: str = "app",
     status: str = "running",
     health: str | None = "healthy",
+    exit_code: int = 0,
     probes: list[tuple[int, str]] | None = None,
     ports: dict[str, list[dict[str, str]] | None] | None = None,
 ) -> Any:
@@ -103,6 +106,7 @@ def _container(
         name=f"slipway-prod-{service}-1",
         state=SimpleNamespace(
             status=status,
+            exit_code=exit_code,
             health=None if health is None else SimpleNamespace(status=health, log=log),
         ),
         network_settings=SimpleNamespace(ports=ports),
@@ -182,17 +186,57 @@ def test_url_of_an_unpublished_port_says_so() -> None:
 def test_diagnose_shows_the_last_health_probes_and_log_lines() -> None:
     probes = [(1, "old"), (1, "Traceback\nConnectionRefusedError: [Errno 111]"), (1, ""), (0, "")]
     compose = _FakeCompose(
-        [_container(health="unhealthy", probes=probes)],
+        [_container(health="unhealthy", probes=probes), _container(service="db")],
         "app-1  | INFO: Started server process\napp-1  | ERROR: database is locked",
     )
 
-    assert stack.diagnose(_docker(compose), "app").splitlines() == [
-        "health probe exit 1: ConnectionRefusedError: [Errno 111]",
-        "health probe exit 1: ",
-        "health probe exit 0: ",
-        "log: app-1  | INFO: Started server process",
-        "log: app-1  | ERROR: database is locked",
+    summary, details = stack.diagnose(_docker(compose), 90)
+
+    assert summary == "app did not become healthy within 90s (health: unhealthy)"
+    assert details.splitlines() == [
+        "app health probe exit 1: ConnectionRefusedError: [Errno 111]",
+        "app health probe exit 1: ",
+        "app health probe exit 0: ",
+        "app log: INFO: Started server process",
+        "app log: ERROR: database is locked",
     ]
+    # Only the failing service's logs are read; the healthy db is left out.
+    assert [options for name, options in compose.calls if name == "logs"] == [
+        {"services": ["app"], "tail": "15"}
+    ]
+
+
+def test_diagnose_names_a_failed_job_and_its_last_error_line() -> None:
+    compose = _FakeCompose(
+        [
+            _container(service="migrate", status="exited", health=None, exit_code=1),
+            _container(health="starting"),
+        ],
+        "migrate-1  | ERROR: relation notes already exists\nmigrate-1  | exiting",
+    )
+
+    summary, details = stack.diagnose(_docker(compose), 60)
+
+    assert summary == "migrate exited with code 1: ERROR: relation notes already exists"
+    assert details.splitlines()[:2] == [
+        "migrate log: ERROR: relation notes already exists",
+        "migrate log: exiting",
+    ]
+
+
+def test_diagnose_of_a_healthy_stack_and_finished_jobs_is_empty() -> None:
+    compose = _FakeCompose(
+        [_container(), _container(service="migrate", status="exited", health=None, exit_code=0)]
+    )
+
+    assert stack.diagnose(_docker(compose), 90) == ("", "")
+
+
+def _failing_up(stderr: bytes) -> Any:
+    def up(**_options: Any) -> None:
+        raise DockerException(["docker", "compose", "up"], 1, stderr=stderr)
+
+    return up
 
 
 def test_up_that_never_gets_healthy_raises_deploy_failed_with_diagnosis(
@@ -201,28 +245,42 @@ def test_up_that_never_gets_healthy_raises_deploy_failed_with_diagnosis(
     compose = _FakeCompose(
         [_container(health="unhealthy", probes=[(1, "refused")])], "app-1  | booting"
     )
-
-    def up(**_options: Any) -> None:
-        raise DockerException(
-            ["docker", "compose", "up"], 1, stderr=b"dependency failed to start: app is unhealthy"
-        )
-
-    compose.up = up  # type: ignore[method-assign]
+    compose.up = _failing_up(b"dependency failed to start: app is unhealthy")  # type: ignore[method-assign]
 
     with pytest.raises(DeployFailed) as caught:
-        stack.up(_docker(compose), config, config.environment("prod"))
+        stack.up(_docker(compose), config.environment("prod"))
+
+    assert str(caught.value) == "app did not become healthy within 90s (health: unhealthy)"
+    assert caught.value.details == "app health probe exit 1: refused\napp log: booting"
+
+
+def test_up_that_fails_without_a_diagnosis_says_what_compose_said(config: Config) -> None:
+    compose = _FakeCompose([_container()])
+    compose.up = _failing_up(b"Error response from daemon: no such image")  # type: ignore[method-assign]
+
+    with pytest.raises(DeployFailed) as caught:
+        stack.up(_docker(compose), config.environment("prod"))
 
     assert str(caught.value) == (
-        "the prod stack did not become healthy within 90s: "
-        "dependency failed to start: app is unhealthy"
+        "the prod stack did not come up: Error response from daemon: no such image"
     )
-    assert caught.value.details == "health probe exit 1: refused\nlog: app-1  | booting"
+    assert caught.value.details == ""
+
+
+def test_up_without_a_daemon_raises_docker_unavailable(config: Config) -> None:
+    compose = _FakeCompose([])
+    compose.up = _failing_up(b"Cannot connect to the Docker daemon at unix:///var/run/docker.sock")  # type: ignore[method-assign]
+
+    with pytest.raises(DockerUnavailable):
+        stack.up(_docker(compose), config.environment("prod"))
+
+    assert compose.calls == []  # no diagnosis attempted
 
 
 def test_up_waits_for_health_within_the_environments_timeout(config: Config) -> None:
     compose = _FakeCompose([])
 
-    stack.up(_docker(compose), config, config.environment("dev"))
+    stack.up(_docker(compose), config.environment("dev"))
 
     assert compose.calls == [
         (
@@ -237,6 +295,142 @@ def test_up_waits_for_health_within_the_environments_timeout(config: Config) -> 
             },
         )
     ]
+
+
+# --- deployed_image ---------------------------------------------------------------------
+
+
+def test_deployed_image_is_none_before_any_deploy(config: Config) -> None:
+    assert stack.deployed_image(config, config.environment("prod")) is None
+
+
+def test_deployed_image_reads_slipway_image_from_the_state_file(config: Config) -> None:
+    prod = config.environment("prod")
+    stack.record_image(config, prod, "slipway/notes:abcdef012345", {"EXTRA": "1"})
+
+    assert stack.deployed_image(config, prod) == "slipway/notes:abcdef012345"
+    assert stack.deployed_image(config, config.environment("dev")) is None
+
+
+def test_deployed_image_of_a_state_file_without_slipway_image_is_none(
+    config: Config, project_root: Path
+) -> None:
+    (project_root / ".slipway").mkdir()
+    (project_root / ".slipway/prod.env").write_text("OTHER=x\n")
+
+    assert stack.deployed_image(config, config.environment("prod")) is None
+
+
+# --- published_port and ensure_port_free ------------------------------------------------
+
+
+def _with_config(model: dict[str, Any]) -> Any:
+    compose = _FakeCompose([])
+    compose.config = lambda **_options: model  # type: ignore[attr-defined]
+    return _docker(compose)
+
+
+@pytest.mark.parametrize(
+    ("ports", "expected"),
+    [
+        ([{"target": 8000, "published": "8080", "host_ip": "127.0.0.1"}], ("127.0.0.1", 8080)),
+        (
+            [{"target": 9000, "published": "9000"}, {"target": 8000, "published": "80"}],
+            ("0.0.0.0", 80),
+        ),
+        ([{"target": 8000}], None),
+        (None, None),
+    ],
+)
+def test_published_port_is_where_the_app_port_is_published(
+    ports: list[dict[str, Any]] | None, expected: tuple[str, int] | None
+) -> None:
+    docker = _with_config({"services": {"app": {"ports": ports}}})
+
+    assert stack.published_port(docker, "app") == expected
+
+
+def test_published_port_of_an_unknown_service_is_none() -> None:
+    assert stack.published_port(_with_config({"services": {}}), "app") is None
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A program listening on a free loopback port; yields the port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def _publish(
+    monkeypatch: pytest.MonkeyPatch, port: int | None, rows: list[ServiceStatus] | None = None
+) -> None:
+    address = None if port is None else ("127.0.0.1", port)
+    monkeypatch.setattr(stack, "published_port", lambda _docker, _service: address)
+    monkeypatch.setattr(stack, "status", lambda _docker: rows or [])
+
+
+def _app_row(port: int, state: str = "running") -> ServiceStatus:
+    return ServiceStatus(
+        "app",
+        "slipway-prod-app-1",
+        state,
+        "healthy",
+        "slipway/notes:prod",
+        f"127.0.0.1:{port}->8000/tcp",
+    )
+
+
+def test_port_held_by_another_program_is_refused(
+    monkeypatch: pytest.MonkeyPatch, listener: int
+) -> None:
+    _publish(monkeypatch, listener)
+
+    with pytest.raises(PortInUse) as caught:
+        stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+
+    assert str(caught.value) == (
+        f"port 127.0.0.1:{listener} is already in use by another program: stop it, "
+        "or set APP_PORT in the environment's env file"
+    )
+
+
+def test_port_held_by_a_stopped_container_of_ours_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch, listener: int
+) -> None:
+    _publish(monkeypatch, listener, [_app_row(listener, state="exited")])
+
+    with pytest.raises(PortInUse, match=f":{listener} is already in use"):
+        stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+
+
+def test_port_held_by_our_running_container_is_fine(
+    monkeypatch: pytest.MonkeyPatch, listener: int
+) -> None:
+    _publish(monkeypatch, listener, [_app_row(listener)])
+
+    stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+
+
+def test_free_port_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    _publish(monkeypatch, port)
+
+    stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+
+
+def test_unpublished_port_is_not_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    _publish(monkeypatch, None)
+
+    def no_status(_docker: Any) -> list[ServiceStatus]:
+        raise AssertionError("status read for an unpublished port")
+
+    monkeypatch.setattr(stack, "status", no_status)
+
+    stack.ensure_port_free(_docker(_FakeCompose([])), "app")
 
 
 def test_down_keeps_volumes_unless_asked() -> None:

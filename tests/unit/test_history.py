@@ -1,0 +1,68 @@
+"""slipway.history: which release each environment ran, and how each deploy ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slipway import history
+from slipway.config import Config
+from slipway.history import Release
+
+
+def test_releases_before_any_deploy_are_none(config: Config) -> None:
+    assert history.releases(config, config.environment("prod")) == []
+
+
+def test_recorded_releases_are_read_back_oldest_first_per_environment(config: Config) -> None:
+    prod, dev = config.environment("prod"), config.environment("dev")
+
+    first = history.record(config, prod, "notes:a", "sha256:a", history.OK)
+    history.record(config, dev, "notes:dev", "sha256:d", history.OK)
+    second = history.record(config, prod, "notes:b", "sha256:b", history.FAILED, "unhealthy")
+
+    assert history.releases(config, prod) == [first, second]
+    assert [r.image for r in history.releases(config, dev)] == ["notes:dev"]
+    assert second == Release(second.time, "prod", "notes:b", "sha256:b", "failed", "unhealthy")
+    assert datetime.fromisoformat(second.time).tzinfo is not None
+
+
+def test_last_good_skips_failed_releases(config: Config) -> None:
+    prod = config.environment("prod")
+    history.record(config, prod, "notes:a", "sha256:a", history.OK)
+    history.record(config, prod, "notes:b", "sha256:b", history.FAILED)
+    history.record(config, prod, "notes:a", "", history.ROLLED_BACK)
+
+    good = history.last_good(config, prod)
+
+    assert good is not None
+    assert (good.image, good.image_id, good.outcome) == ("notes:a", "sha256:a", history.OK)
+
+
+def test_last_good_other_than_the_current_release(config: Config) -> None:
+    prod = config.environment("prod")
+    history.record(config, prod, "notes:a", "sha256:a", history.OK)
+    history.record(config, prod, "notes:b", "sha256:b", history.OK)
+
+    assert history.last_good(config, prod) == history.releases(config, prod)[-1]
+    good = history.last_good(config, prod, other_than="notes:b")
+    assert good is not None
+    assert good.image == "notes:a"
+    assert (
+        history.last_good(config, prod, other_than="notes:a") == history.releases(config, prod)[-1]
+    )
+
+
+def test_a_rollback_counts_as_good(config: Config) -> None:
+    prod = config.environment("prod")
+    history.record(config, prod, "notes:a", "sha256:a", history.OK)
+    history.record(config, prod, "notes:b", "sha256:b", history.OK)
+    back = history.record(config, prod, "notes:a", "sha256:a", history.ROLLBACK)
+
+    assert history.last_good(config, prod) == back
+    assert history.last_good(config, prod, other_than="notes:b") == back
+
+
+def test_last_good_of_another_environment_is_not_taken(config: Config) -> None:
+    history.record(config, config.environment("dev"), "notes:dev", "sha256:d", history.OK)
+
+    assert history.last_good(config, config.environment("prod")) is None
