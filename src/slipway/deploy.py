@@ -91,6 +91,7 @@ def _rolled_back(
     """Put the previous release back; the error to raise says how that went."""
     if previous is None:
         stack.down(engine.client(config, env))
+        stack.forget_image(config, env)
         return DeployFailed(
             f"{failure}; no earlier release to go back to, so the stack was taken down "
             "(data volumes kept)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -114,6 +115,11 @@ def diagnose(docker: DockerClient, timeout: int) -> tuple[str, str]:
     return summary, "\n".join(parts)
 
 
+def forget_image(config: Config, env: Environment) -> None:
+    """The environment runs no release any more (its stack was taken down)."""
+    Path(state_file(config, env)).unlink(missing_ok=True)
+
+
 def deployed_image(config: Config, env: Environment) -> str | None:
     """The image deploy last recorded for the environment, if any."""
     path = Path(state_file(config, env))
@@ -145,12 +151,15 @@ def ensure_port_free(docker: DockerClient, service: str) -> None:
     ours = any(f":{port}->" in row.ports for row in status(docker) if row.state == "running")
     if ours:
         return
-    with socket.socket() as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
         # Lingering TIME_WAIT connections are no conflict; a listener is.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
-        except OSError:
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return  # e.g. a privileged port: Docker may still publish it
             raise PortInUse(
                 f"port {host}:{port} is already in use by another program: stop it, "
                 "or set APP_PORT in the environment's env file"

@@ -27,8 +27,10 @@ SERVER_MARKERS = (b"notes-service\x00serve", b"notes_service\x00serve")
 
 def healthy(port: int, timeout: float = 2.0) -> bool:
     url = f"http://127.0.0.1:{port}/health"
+    # Never through a proxy: docker may inject http_proxy into containers.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with opener.open(url, timeout=timeout) as response:
             return bool(response.status == 200)
     except (OSError, ValueError):
         return False
