@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
-from slipway import engine, history, images, release, secretfiles, stack
+from slipway import backup, engine, history, images, release, secretfiles, stack
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
 from slipway.errors import CheckFailed, DeployFailed, UsageError
@@ -63,6 +63,8 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
         raise CheckFailed("; ".join(r.detail for r in failed) + " (the running stack is untouched)")
 
     previous = stack.deployed_image(config, env)
+    if previous not in (None, image.ref):
+        _backup_before_migrating(config, env, report=report)
     compose = _roll_to(config, env, image.ref, report=report)
     try:
         stack.up(compose, env)
@@ -71,6 +73,19 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
         raise _rolled_back(config, env, previous, failure, report=report) from None
     history.record(config, env, image.ref, image.id, history.OK)
     return DeployResult(env.name, image, image.ref, results, stack.url(compose, config.service))
+
+
+def _backup_before_migrating(config: Config, env: Environment, *, report: Report) -> None:
+    """A new release runs its migrations first: keep a way back for the data.
+
+    Only while the stack runs (a stopped one has nothing new to lose, and
+    PostgreSQL's dump needs its server); a failed backup stops the deploy.
+    """
+    running = [r for r in stack.status(engine.client(config, env)) if r.state == "running"]
+    if not any(r.service == config.service for r in running):
+        return
+    saved = backup.backup(config, env.name)
+    report(f"backed up {env.name} to {config.show(saved.path)} ({saved.detail})")
 
 
 def _roll_to(config: Config, env: Environment, ref: str, *, report: Report) -> DockerClient:

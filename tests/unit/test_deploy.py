@@ -37,6 +37,7 @@ class _Engine:
         self.up_failures = up_failures
         self.events: list[str] = []
         self.labels: dict[str, str] | None = None
+        self.running: list[str] = []  # services the stack reports running
 
     def client(self, _config: Config, env: Environment | None = None) -> Any:
         return SimpleNamespace(env=env.name if env else None)
@@ -62,6 +63,13 @@ class _Engine:
         if failure is not None:
             raise failure
 
+    def status(self, _docker: Any) -> list[Any]:
+        return [SimpleNamespace(service=s, state="running") for s in self.running]
+
+    def backup(self, _config: Config, env_name: str) -> Any:
+        self.events.append(f"backup {env_name}")
+        return SimpleNamespace(path=self.config.root / "backups/x.sqlite3", detail="1 note")
+
     def down(self, docker: Any, **_options: Any) -> None:
         self.events.append(f"down {docker.env}")
 
@@ -84,6 +92,8 @@ def engine_for(monkeypatch: pytest.MonkeyPatch, config: Config) -> Install:
         monkeypatch.setattr(deploy.stack, "ensure_port_free", fake.ensure_port_free)
         monkeypatch.setattr(deploy.stack, "up", fake.up)
         monkeypatch.setattr(deploy.stack, "down", fake.down)
+        monkeypatch.setattr(deploy.stack, "status", fake.status)
+        monkeypatch.setattr(deploy.backup, "backup", fake.backup)
         monkeypatch.setattr(deploy.stack, "url", fake.url)
         return fake
 
@@ -278,3 +288,31 @@ def test_rollback_without_an_earlier_good_release_is_refused(
     assert str(caught.value) == "prod has no earlier healthy release to roll back to"
     assert fake.events == []
     assert _state(project_root) == f"SLIPWAY_IMAGE={NEW}\n"
+
+
+@pytest.mark.usefixtures("example")
+def test_a_new_release_over_a_running_stack_is_preceded_by_a_backup(
+    config: Config, engine_for: Install, make_image: MakeImage
+) -> None:
+    env = config.environment("prod")
+    stack.record_image(config, env, OLD)
+    fake = engine_for(make_image())
+    fake.running = ["app"]
+
+    deploy.deploy(config, "prod", report=lambda _line: None)
+
+    assert fake.events.index("backup prod") < fake.events.index(f"up prod {NEW}")
+
+
+@pytest.mark.usefixtures("example")
+def test_redeploying_the_running_release_takes_no_backup(
+    config: Config, engine_for: Install, make_image: MakeImage
+) -> None:
+    env = config.environment("prod")
+    stack.record_image(config, env, NEW)
+    fake = engine_for(make_image())
+    fake.running = ["app"]
+
+    deploy.deploy(config, "prod", report=lambda _line: None)
+
+    assert "backup prod" not in fake.events
