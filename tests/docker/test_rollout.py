@@ -137,10 +137,12 @@ def test_redeploy_under_loopback_load_and_rollback_on_demand(live: Project) -> N
     worker = threading.Thread(target=load)
     worker.start()
     try:
-        live.ok("deploy")
+        out = live.ok("deploy")
     finally:
         stop.set()
         worker.join()
+    # A new release over a running stack: its data is backed up first.
+    assert "backed up prod to backups/prod-" in out
     failed = [t for t, ok in outcomes if not ok]
     gap = max(failed) - min(failed) if failed else 0.0
     print(  # noqa: T201 (the figures for the record)
