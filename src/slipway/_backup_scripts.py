@@ -45,7 +45,9 @@ with tempfile.NamedTemporaryFile(suffix=".db") as scratch:
     if len(sys.argv) > 1:
         if integrity != "ok":
             sys.exit(f"the backup failed its integrity check ({integrity}): nothing restored")
-        db.backup(sqlite3.connect(sys.argv[1]))
+        live = sqlite3.connect(sys.argv[1])
+        db.backup(live)
+        live.close()
     print(json.dumps({"integrity": integrity, "notes": notes}))
 """
 
