@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import threading
@@ -208,10 +207,14 @@ def fake_proc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., 
     return add
 
 
-def test_server_pids_are_the_servers_processes_only(fake_proc: Callable[..., None]) -> None:
+def test_server_pids_are_the_servers_processes_only(
+    fake_proc: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a container, pytest itself may be PID 1 or another low pid.
+    monkeypatch.setattr(healthcheck.os, "getpid", lambda: 4242)
     server = b"/app/.venv/bin/python\x00/app/.venv/bin/notes-service\x00serve\x00"
     fake_proc(1, b"/sbin/docker-init\x00--\x00notes-service\x00serve\x00")  # the init
-    fake_proc(os.getpid(), b"python\x00-m\x00notes_service.healthcheck\x00" + server)  # us
+    fake_proc(4242, b"python\x00-m\x00notes_service.healthcheck\x00" + server)  # us
     fake_proc(7, server)
     fake_proc(8, b"python\x00-m\x00notes_service\x00serve\x00--port\x008000\x00")
     fake_proc(9, b"python\x00-m\x00notes_service.healthcheck\x00")
