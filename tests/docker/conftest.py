@@ -54,8 +54,12 @@ class Project:
 
     def invoke(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         """Run `invoke ARGS` in the copy, as a user would, capturing its output."""
+        return self.run("invoke", *args, **extra_env)
+
+    def run(self, tool: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run `python -m TOOL ARGS` (invoke, nox) in the copy, capturing its output."""
         return subprocess.run(
-            [sys.executable, "-m", "invoke", *args],
+            [sys.executable, "-m", tool, *args],
             cwd=self.root,
             env=self.env(**extra_env),
             capture_output=True,

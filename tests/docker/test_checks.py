@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,7 @@ pytestmark = pytest.mark.docker
 
 def nox(project: Project, session: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run one nox session of the copy, as `nox -s SESSION` would."""
-    return subprocess.run(
-        [sys.executable, "-m", "nox", "--noxfile", str(project.root / "noxfile.py"), "-s", session],
-        cwd=project.root,
-        env=project.env(**env),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    return project.run("nox", "--noxfile", str(project.root / "noxfile.py"), "-s", session, **env)
 
 
 def with_budget(project: Project, tmp_path: Path, prod_mb: int) -> Path:

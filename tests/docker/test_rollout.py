@@ -190,27 +190,25 @@ def wait_until_serving_again(
     pytest.fail(f"not restarted and serving within {limit}s")
 
 
-def test_crashed_server_is_restarted_by_the_restart_policy(live: Project) -> None:
-    container = app(live)
+def signal_server_and_wait(project: Project, signal_name: str) -> tuple[Container, float]:
+    """Send the server process a signal; seconds until a new start serves."""
+    container = app(project)
     # Attribute access re-inspects: read the start time once, before the signal.
     started_at = container.state.started_at
+    pid = server_pid(container)
     docker.execute(
-        container,
-        ["python", "-c", f"import os, signal; os.kill({server_pid(container)}, signal.SIGKILL)"],
+        container, ["python", "-c", f"import os, signal; os.kill({pid}, signal.{signal_name})"]
     )
-    seconds = wait_until_serving_again(live, container.id, started_at, 60)
+    return container, wait_until_serving_again(project, container.id, started_at, 60)
+
+
+def test_crashed_server_is_restarted_by_the_restart_policy(live: Project) -> None:
+    _, seconds = signal_server_and_wait(live, "SIGKILL")
     print(f"crash to serving again: {seconds:.1f}s")  # noqa: T201
 
 
 def test_frozen_server_is_replaced_within_a_minute(live: Project) -> None:
-    container = app(live)
-    # Attribute access re-inspects: read the start time once, before the signal.
-    started_at = container.state.started_at
-    docker.execute(
-        container,
-        ["python", "-c", f"import os, signal; os.kill({server_pid(container)}, signal.SIGSTOP)"],
-    )
-    seconds = wait_until_serving_again(live, container.id, started_at, 60)
+    container, seconds = signal_server_and_wait(live, "SIGSTOP")
     print(f"freeze to serving again: {seconds:.1f}s")  # noqa: T201
     assert docker.container.inspect(container.id).restart_count >= 1
 
