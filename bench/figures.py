@@ -57,6 +57,8 @@ def ratios(section: str, name: str, over: Sequence[float], under: Sequence[float
 
 def fmt(value: float, unit: str) -> str:
     """A figure as the table shows it, with precision suited to its unit."""
+    if unit == "count":
+        return f"{value:.0f}"
     if unit == "x":
         return f"{value:.2f}x"
     if unit in {"ms", "s"} and value < 10:
