@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import builds, health, image_sizes, load, machine, tests_session
 from bench.figures import BenchError, Figure, Report, fmt
-from bench.workspace import Workspace, workspace
+from bench.workspace import Workspace, source, workspace
 
 Section = Callable[[Workspace, int, Report], list[Figure]]
 
@@ -102,7 +102,12 @@ def main(*, runs: int = MIN_RUNS, only: Sequence[str] = (), report: Report = pri
         for name in names:
             report(f"bench: {name} ...")
             # Other work on the machine skews the figures: say how busy it was.
-            context = {"command": command, "runs": runs, "load_average": os.getloadavg()}
+            context = {
+                "command": command,
+                "runs": runs,
+                "source": source(),
+                "load_average": [round(load, 2) for load in os.getloadavg()],
+            }
             sections[name] = SECTIONS[name](ws, runs, report)
             # Saved as each section ends: a failure later keeps what was measured.
             write(RESULTS, name, sections[name], context=context)

@@ -187,6 +187,17 @@ def shown(command: Sequence[str]) -> str:
     return " ".join(words)
 
 
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def source() -> str:
+    """The commit the copy is made from, and whether the checkout had changes on top."""
+    commit = _git("rev-parse", "--short", "HEAD") or "no commit"
+    return commit + (" with uncommitted changes" if _git("status", "--porcelain") else "")
+
+
 def copy_repository(dest: Path) -> None:
     """The files git tracks or would track, committed to a repository of their own.
 
