@@ -193,9 +193,11 @@ def _git(*args: str) -> str:
 
 
 def source() -> str:
-    """The commit the copy is made from, and whether the checkout had changes on top."""
+    """The commit the copy is made from, and whether the checkout had changes on top
+    (other than the results file the benchmarks write themselves)."""
     commit = _git("rev-parse", "--short", "HEAD") or "no commit"
-    return commit + (" with uncommitted changes" if _git("status", "--porcelain") else "")
+    changes = _git("status", "--porcelain", "--", ".", ":!bench/results.json")
+    return commit + (" with uncommitted changes" if changes else "")
 
 
 def copy_repository(dest: Path) -> None:
