@@ -201,11 +201,12 @@ def source() -> str:
 
 
 def copy_repository(dest: Path) -> None:
-    """The files git tracks or would track, committed to a repository of their own.
+    """The files git tracks or would track, with the bench's project and image,
+    committed to a repository of their own.
 
-    A fresh checkout, as a user has one: slipway names releases after the
-    commit, and tests/docker (run by the `tests` benchmark) copies the
-    project it finds itself in with `git ls-files`.
+    A clean checkout, as a user has one: slipway names releases after the
+    commit (a dirty tree gets another tag), and tests/docker (run by the
+    `tests` benchmark) copies the project it finds itself in with `git ls-files`.
     """
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -218,6 +219,9 @@ def copy_repository(dest: Path) -> None:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    settings = yaml.safe_load((dest / CONFIG_NAME).read_text())
+    settings["project"], settings["image"] = PROJECT, IMAGE
+    (dest / CONFIG_NAME).write_text(yaml.safe_dump(settings, sort_keys=False))
     for step in (["init"], ["add", "--all"], ["commit", "--message", "bench copy"]):
         done = subprocess.run(
             ["git", *step],
@@ -237,15 +241,18 @@ def workspace(report: Report) -> Iterator[Workspace]:
     root = Path(tempfile.mkdtemp(prefix="slipway-bench-"))
     try:
         copy_repository(root)
-        settings = yaml.safe_load((root / CONFIG_NAME).read_text())
-        settings["project"], settings["image"] = PROJECT, IMAGE
-        (root / CONFIG_NAME).write_text(yaml.safe_dump(settings, sort_keys=False))
         ws = Workspace(root, load(root / CONFIG_NAME), free_port())
         report(f"bench: working in {root} (project {PROJECT}, port {ws.port})")
         try:
             yield ws
         finally:
             report(f"bench: taking the {PROJECT} stack down")
-            ws.down()
+            try:
+                ws.down()
+            except BenchError as exc:
+                report(
+                    f"bench: could not take the stack down ({exc}): run `docker compose "
+                    f"-p {engine.project_name(ws.config, ws.env)} down --volumes`"
+                )
     finally:
         shutil.rmtree(root, ignore_errors=True)
