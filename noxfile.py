@@ -5,7 +5,6 @@ A bare `nox` runs every session below; `make test` is that.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,8 +13,7 @@ from typing import TypeVar
 import nox
 
 from slipway import config, engine, sizes, testrun
-from slipway.checks import CheckResult, compose_files_valid
-from slipway.checks import non_root as non_root_checks
+from slipway.checks import CheckResult, compose_files_valid, non_root_images
 from slipway.errors import SlipwayError
 from slipway.policy import for_environments as policy_checks
 from slipway.tables import results_table
@@ -99,10 +97,7 @@ def image_size(session: nox.Session) -> None:
 def non_root(session: nox.Session) -> None:
     """Fail unless the prod and dev images run as a non-root user."""
     cfg = _call(session, config.load)
-    results: list[CheckResult] = []
-    for target in (config.Target.PROD, config.Target.DEV):
-        results += _call(session, functools.partial(non_root_checks, cfg, target))
-    _verdict(session, results)
+    _verdict(session, _call(session, lambda: non_root_images(cfg)))
 
 
 @nox.session(venv_backend="none")

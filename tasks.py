@@ -22,7 +22,7 @@ from slipway import config, engine, images, sizes, stack
 from slipway import deploy as deploying
 from slipway import dev as develop
 from slipway import history as releases
-from slipway.checks import non_root
+from slipway.checks import non_root_images
 from slipway.errors import CheckFailed, SlipwayError, UsageError
 from slipway.secretfiles import ensure as ensure_secrets
 from slipway.tables import results_table, table
@@ -138,7 +138,7 @@ def check(c: Context) -> None:
     cfg = config.load()
     rows = sizes.size_rows(engine.client(cfg), cfg)
     print(sizes.render(rows))
-    results = [r for t in (config.Target.PROD, config.Target.DEV) for r in non_root(cfg, t)]
+    results = non_root_images(cfg)
     print(results_table(results))
     failed = [r.check.detail for r in rows if not r.check.ok] + [
         r.detail for r in results if not r.ok

@@ -111,6 +111,15 @@ def non_root(config: Config, target: Target, *, report: Report | None = None) ->
     return results
 
 
+# The images users run: both must never be root (test runs as the caller).
+NON_ROOT_TARGETS = (Target.PROD, Target.DEV)
+
+
+def non_root_images(config: Config) -> list[CheckResult]:
+    """`non_root` for every image users run (`nox -s non_root`, `invoke check`)."""
+    return [result for target in NON_ROOT_TARGETS for result in non_root(config, target)]
+
+
 def compose_files_valid(config: Config) -> list[CheckResult]:
     """`docker compose config` accepts every environment's files."""
     results = []

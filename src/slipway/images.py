@@ -153,8 +153,3 @@ def failing_step(lines: list[str]) -> tuple[str, str]:
     number = failed[-1].split()[0].lstrip("#")
     output = [ln for ln in lines if ln.startswith(f"#{number} ")]
     return steps.get(number, ""), "\n".join(output[-30:])
-
-
-def inspect(docker: DockerClient, ref: str) -> BuiltImage:
-    with docker_errors(f"inspecting {ref}"):
-        return describe(docker.image.inspect(ref), ref)
