@@ -80,8 +80,17 @@ def history(c: Context, env: str = "prod") -> None:
     rows = releases.releases(cfg, cfg.environment(env))
     print(
         table(
-            ("time", "image", "outcome", "detail"),
-            [(r.time, r.image, r.outcome, r.detail[:80]) for r in rows],
+            ("time", "image", "outcome", "switch", "detail"),
+            [
+                (
+                    r.time,
+                    r.image,
+                    r.outcome,
+                    "-" if r.switch_seconds is None else f"{r.switch_seconds:.2f}s",
+                    r.detail[:80],
+                )
+                for r in rows
+            ],
         )
         if rows
         else f"{env}: no deploys yet"
@@ -189,7 +198,7 @@ def exec_(c: Context, env: str = "dev") -> None:
 @task(
     help={
         "runs": "timed runs per figure (default 5)",
-        "only": "comma-separated sections: cold,warm,noop,size,health,load,tests",
+        "only": "comma-separated sections: cold,warm,noop,size,health,load,rollout,tests",
     }
 )
 def bench(c: Context, runs: int = 5, only: str = "") -> None:

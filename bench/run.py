@@ -1,6 +1,6 @@
 """`invoke bench`: run the benchmarks, print a table, write bench/results.json.
 
-    python -m bench.run [--runs 5] [--only cold,warm,noop,size,health,load,tests]
+    python -m bench.run [--runs 5] [--only cold,warm,noop,size,health,load,rollout,tests]
 
 Every timed figure is the median of `--runs` runs, with min and max. A run
 with --only replaces those sections in results.json and keeps the others.
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import builds, health, image_sizes, load, machine, tests_session
+from bench import builds, health, image_sizes, load, machine, rollout, tests_session
 from bench.figures import BenchError, Figure, Report, fmt
 from bench.workspace import Workspace, source, workspace
 
@@ -32,6 +32,7 @@ SECTIONS: dict[str, Section] = {
     "size": image_sizes.measure,
     "health": health.measure,
     "load": load.measure,
+    "rollout": rollout.measure,
     "tests": tests_session.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"

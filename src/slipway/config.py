@@ -52,6 +52,8 @@ class Environment:
     compose_files: tuple[Path, ...]
     env_file: Path
     health_timeout: int
+    # App containers behind the proxy.
+    replicas: int = 1
 
     @property
     def env_example(self) -> Path:
@@ -213,7 +215,7 @@ def parse(data: object, path: Path) -> Config:
     environments: dict[str, Environment] = {}
     for name in envs_section.data:
         env = envs_section.section(str(name))
-        env.only("target", "compose_files", "env_file", "health_timeout")
+        env.only("target", "compose_files", "env_file", "health_timeout", "replicas")
         target_name = env.text("target")
         if target_name not in {t.value for t in targets}:
             env.fail(env.at("target"), f"{target_name!r} is not one of the targets above")
@@ -232,6 +234,7 @@ def parse(data: object, path: Path) -> Config:
             compose_files=tuple(root / f for f in files),
             env_file=env.path(root, "env_file", exists=False),
             health_timeout=env.positive_int("health_timeout", 60) or 60,
+            replicas=env.positive_int("replicas", 1) or 1,
         )
 
     backups = _Section(path, "backups", top.data.get("backups") or {})

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from python_on_whales import DockerClient
-
-from slipway import backup, engine, history, images, release, secretfiles, stack
+from slipway import backup, engine, history, images, release, rollout, secretfiles, stack
 from slipway.checks import CheckResult, image_checks
-from slipway.config import Config, Environment
+from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, DeployFailed, UsageError
 from slipway.images import BuiltImage, Report
 
@@ -35,7 +33,7 @@ def build_for(config: Config, env: Environment, *, report: Report) -> BuiltImage
         report(f"created {config.show(env.env_file)} from its example")
     for path in secretfiles.ensure(config, env):
         report(f"created {config.show(path)} with a random value (git-ignored)")
-    stack.ensure_port_free(engine.client(config, env), config.service)
+    stack.ensure_port_free(engine.client(config, env))
     report(f"building {config.image_ref(env.target)} ...")
     src = release.source(config.root)
     image = images.build(
@@ -51,8 +49,9 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
     """Build the environment's target, check it, and roll the stack onto it.
 
     Nothing running is touched until the image is built and its checks pass.
-    If the new release is not healthy within the environment's timeout, the
-    previous one is put back (and is serving) before DeployFailed is raised.
+    The new release starts beside the old one and takes traffic only once it
+    is healthy (rollout.roll); if it never gets there, the old release has
+    kept serving throughout and DeployFailed is raised.
     """
     env = config.environment(env_name)
     image = build_for(config, env, report=report)
@@ -65,14 +64,8 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
     previous = stack.deployed_image(config, env)
     if previous not in (None, image.ref):
         _backup_before_migrating(config, env, report=report)
-    compose = _roll_to(config, env, image.ref, report=report)
-    try:
-        stack.up(compose, env)
-    except DeployFailed as failure:
-        history.record(config, env, image.ref, image.id, history.FAILED, str(failure))
-        raise _rolled_back(config, env, previous, failure, report=report) from None
-    history.record(config, env, image.ref, image.id, history.OK)
-    return DeployResult(env.name, image, image.ref, results, stack.url(compose, config.service))
+    done = _roll_or_keep(config, env, image.ref, image.id, previous, report=report)
+    return DeployResult(env.name, image, image.ref, results, done)
 
 
 def _backup_before_migrating(config: Config, env: Environment, *, report: Report) -> None:
@@ -88,14 +81,56 @@ def _backup_before_migrating(config: Config, env: Environment, *, report: Report
     report(f"backed up {env.name} to {config.show(saved.path)} ({saved.detail})")
 
 
-def _roll_to(config: Config, env: Environment, ref: str, *, report: Report) -> DockerClient:
-    stack.record_image(config, env, ref)
+def roll_to(
+    config: Config, env: Environment, ref: str, *, report: Report, migrations: bool = True
+) -> rollout.Rollout:
+    """Record ``ref`` as the environment's release and roll the stack onto it."""
+    stack.record_image(config, env, ref, _extra(env))
     project = engine.project_name(config, env)
-    report(f"rolling {project} to {ref}, waiting up to {env.health_timeout}s for health ...")
-    return engine.client(config, env)
+    report(
+        f"rolling {project} to {ref}: {env.replicas} new container(s) beside the old, "
+        f"waiting up to {env.health_timeout}s for health before the switch ..."
+    )
+    done = rollout.roll(engine.client(config, env), config, env, ref, migrations=migrations)
+    if done.switch_seconds is not None:
+        report(
+            f"switched the proxy to {', '.join(done.serving)} in {done.switch_seconds:.2f}s"
+            + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
+        )
+    return done
 
 
-def _rolled_back(
+def _extra(env: Environment) -> dict[str, str]:
+    """What the dev stack's compose file needs besides the image (its user ids)."""
+    if env.target is not Target.DEV:
+        return {}
+    uid, gid = images.dev_ids()
+    return {"DEV_UID": str(uid), "DEV_GID": str(gid)}
+
+
+def _roll_or_keep(
+    config: Config,
+    env: Environment,
+    ref: str,
+    image_id: str,
+    previous: str | None,
+    *,
+    report: Report,
+) -> str:
+    """Roll onto ``ref`` and record it; on failure leave ``previous`` serving.
+
+    Returns the URL the stack serves on.
+    """
+    try:
+        done = roll_to(config, env, ref, report=report)
+    except DeployFailed as failure:
+        history.record(config, env, ref, image_id, history.FAILED, str(failure))
+        raise _kept(config, env, previous, failure, report=report) from None
+    history.record(config, env, ref, image_id, history.OK, switch_seconds=done.switch_seconds)
+    return stack.url(engine.client(config, env))
+
+
+def _kept(
     config: Config,
     env: Environment,
     previous: str | None,
@@ -103,7 +138,7 @@ def _rolled_back(
     *,
     report: Report,
 ) -> DeployFailed:
-    """Put the previous release back; the error to raise says how that went."""
+    """After a failed rollout: the error to raise, saying what serves now."""
     if previous is None:
         stack.down(engine.client(config, env))
         stack.forget_image(config, env)
@@ -112,13 +147,20 @@ def _rolled_back(
             "(data volumes kept)",
             details=failure.details,
         )
-    report(f"the new release failed ({failure}); putting {previous} back ...")
-    compose = _roll_to(config, env, previous, report=report)
+    stack.record_image(config, env, previous, _extra(env))
+    docker = engine.client(config, env)
+    if rollout.in_place(docker, config, env, previous):
+        return DeployFailed(
+            f"{failure}; {previous} kept serving and no request reached the new release",
+            details=failure.details,
+        )
+    # Nothing was serving before (the stack was down or broken): start the previous release.
+    report(f"the new release failed ({failure}); starting {previous} again ...")
     try:
-        stack.up(compose, env)
+        roll_to(config, env, previous, report=report)
     except DeployFailed as second:
         return DeployFailed(
-            f"{failure}; rolling back to {previous} failed too: {second}",
+            f"{failure}; starting {previous} failed too: {second}",
             details=f"{failure.details}\n{second.details}",
         )
     history.record(config, env, previous, "", history.ROLLED_BACK, str(failure))
@@ -129,13 +171,25 @@ def _rolled_back(
 
 
 def rollback(config: Config, env_name: str, *, report: Report) -> str:
-    """Put back the newest healthy release other than the current one."""
+    """Put back the newest healthy release other than the current one, by
+    the same zero-downtime path as a deploy."""
     env = config.environment(env_name)
     current = stack.deployed_image(config, env)
     target = history.last_good(config, env, other_than=current)
     if target is None:
         raise UsageError(f"{env.name} has no earlier healthy release to roll back to")
-    compose = _roll_to(config, env, target.image, report=report)
-    stack.up(compose, env)
-    history.record(config, env, target.image, target.image_id, history.ROLLBACK)
-    return stack.url(compose, config.service)
+    try:
+        done = roll_to(config, env, target.image, report=report, migrations=False)
+    except DeployFailed as failure:
+        if current is not None:
+            stack.record_image(config, env, current, _extra(env))
+        raise DeployFailed(f"{failure}; {current} kept serving", details=failure.details) from None
+    history.record(
+        config,
+        env,
+        target.image,
+        target.image_id,
+        history.ROLLBACK,
+        switch_seconds=done.switch_seconds,
+    )
+    return stack.url(engine.client(config, env))

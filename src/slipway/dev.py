@@ -8,7 +8,7 @@ from python_on_whales.utils import run
 
 from slipway import engine, images, stack
 from slipway.config import Config
-from slipway.deploy import build_for
+from slipway.deploy import build_for, roll_to
 from slipway.errors import SlipwayError
 from slipway.images import Report
 
@@ -20,12 +20,11 @@ def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
     """
     env = config.environment(env_name)
     image = build_for(config, env, report=report)
-    uid, gid = images.dev_ids()
-    # compose's own rebuilds (develop.watch) need the same user ids.
-    stack.record_image(config, env, image.ref, {"DEV_UID": str(uid), "DEV_GID": str(gid)})
+    # compose's own rebuilds (develop.watch) need the same user ids: roll_to records them.
+    roll_to(config, env, image.ref, report=report)
     compose = engine.client(config, env)
-    stack.up(compose, env)
-    report(f"{env.name} is healthy at {stack.url(compose, config.service)} (uid {uid})")
+    uid, _gid = images.dev_ids()
+    report(f"{env.name} is healthy at {stack.url(compose)} (uid {uid})")
     return compose
 
 

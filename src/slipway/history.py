@@ -20,6 +20,8 @@ class Release:
     image_id: str
     outcome: str
     detail: str = ""
+    # Seconds the proxy took to move traffic to this release, when it moved.
+    switch_seconds: float | None = None
 
 
 def _path(config: Config) -> Path:
@@ -27,10 +29,23 @@ def _path(config: Config) -> Path:
 
 
 def record(
-    config: Config, env: Environment, image: str, image_id: str, outcome: str, detail: str = ""
+    config: Config,
+    env: Environment,
+    image: str,
+    image_id: str,
+    outcome: str,
+    detail: str = "",
+    *,
+    switch_seconds: float | None = None,
 ) -> Release:
     entry = Release(
-        datetime.now(UTC).isoformat(timespec="seconds"), env.name, image, image_id, outcome, detail
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        env.name,
+        image,
+        image_id,
+        outcome,
+        detail,
+        None if switch_seconds is None else round(switch_seconds, 3),
     )
     config.state_dir().mkdir(parents=True, exist_ok=True)
     with _path(config).open("a") as out:

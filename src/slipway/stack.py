@@ -13,13 +13,13 @@ from pathlib import Path
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
 
-from slipway import engine
+from slipway import engine, proxy
 from slipway.config import Config, Environment
-from slipway.engine import docker_errors, message_of, state_file
+from slipway.engine import docker_errors, state_file
 from slipway.errors import CommandFailed, ConfigError, DeployFailed, PortInUse
 
 SERVICE_LABEL = "com.docker.compose.service"
-APP_PORT = 8000
+NUMBER_LABEL = "com.docker.compose.container-number"
 
 
 @dataclass(frozen=True)
@@ -52,67 +52,17 @@ def ensure_env_file(env: Environment) -> bool:
 def record_image(
     config: Config, env: Environment, image_ref: str, extra: Mapping[str, str] | None = None
 ) -> None:
-    """Name the image the stack runs (SLIPWAY_IMAGE, plus ``extra``) for compose."""
+    """Name what the stack runs for compose: the image (SLIPWAY_IMAGE), how many
+    replicas, where the proxy's configuration lives, plus ``extra``."""
     path = Path(state_file(config, env))
     path.parent.mkdir(parents=True, exist_ok=True)
-    values = {"SLIPWAY_IMAGE": image_ref, **(extra or {})}
+    values = {
+        "SLIPWAY_IMAGE": image_ref,
+        "SLIPWAY_REPLICAS": str(env.replicas),
+        "SLIPWAY_PROXY_DIR": str(proxy.config_dir(config, env)),
+        **(extra or {}),
+    }
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
-
-
-def up(docker: DockerClient, env: Environment) -> None:
-    """Start or update the stack; return once every service is healthy.
-
-    Raises DeployFailed, with the app's health log and last log lines, when
-    a service fails or is not healthy within the environment's timeout.
-    """
-    try:
-        docker.compose.up(
-            detach=True,
-            wait=True,
-            wait_timeout=env.health_timeout,
-            pull="never",
-            remove_orphans=True,
-            quiet=True,
-        )
-    except DockerException as exc:
-        cause = engine.unavailable(exc)
-        if cause is not None:
-            raise cause from None
-        summary, details = diagnose(docker, env.health_timeout)
-        raise DeployFailed(
-            summary or f"the {env.name} stack did not come up: {message_of(exc)}",
-            details=details,
-        ) from None
-
-
-def diagnose(docker: DockerClient, timeout: int) -> tuple[str, str]:
-    """Why a stack is not healthy: a one-line summary, and the failing
-    services' last health probes and log lines."""
-    summary, parts = "", []
-    with docker_errors("reading the stack's state"):
-        for container in docker.compose.ps(all=True):
-            row, state = _status(container), container.state
-            failed_job = state.status == "exited" and state.exit_code not in (0, None)
-            if not failed_job and row.health not in ("unhealthy", "starting"):
-                continue
-            logs = str(docker.compose.logs(services=[row.service], tail="15"))
-            lines = [ln.split("|", 1)[-1].strip() for ln in logs.splitlines() if ln.strip()]
-            if failed_job:
-                why = next((ln for ln in reversed(lines) if "error" in ln.lower()), "")
-                summary = summary or f"{row.service} exited with code {state.exit_code}: {why}"
-            else:
-                summary = summary or (
-                    f"{row.service} did not become healthy within {timeout}s (health: {row.health})"
-                )
-                health = state.health
-                for probe in (health.log or [])[-3:] if health is not None else []:
-                    out = (probe.output or "").strip().splitlines()
-                    parts.append(
-                        f"{row.service} health probe exit {probe.exit_code}: "
-                        f"{out[-1] if out else ''}"
-                    )
-            parts.extend(f"{row.service} log: {line}" for line in lines)
-    return summary, "\n".join(parts)
 
 
 def forget_image(config: Config, env: Environment) -> None:
@@ -132,19 +82,19 @@ def deployed_image(config: Config, env: Environment) -> str | None:
     return None
 
 
-def published_port(docker: DockerClient, service: str) -> tuple[str, int] | None:
-    """The host address and port the service's port 8000 is published on."""
+def published_port(docker: DockerClient) -> tuple[str, int] | None:
+    """The host address and port the proxy is published on."""
     with docker_errors("docker compose config"):
         model = docker.compose.config(return_json=True)
-    for port in model.get("services", {}).get(service, {}).get("ports") or []:
-        if int(port.get("target", 0)) == APP_PORT and port.get("published"):
+    for port in model.get("services", {}).get(proxy.SERVICE, {}).get("ports") or []:
+        if int(port.get("target", 0)) == proxy.PORT and port.get("published"):
             return str(port.get("host_ip") or "0.0.0.0"), int(port["published"])
     return None
 
 
-def ensure_port_free(docker: DockerClient, service: str) -> None:
+def ensure_port_free(docker: DockerClient) -> None:
     """Refuse, before touching anything, when another program holds the port."""
-    address = published_port(docker, service)
+    address = published_port(docker)
     if address is None:
         return
     host, port = address
@@ -172,10 +122,10 @@ def down(docker: DockerClient, *, volumes: bool = False) -> None:
         docker.compose.down(volumes=volumes, remove_orphans=True, timeout=15)
 
 
-def url(docker: DockerClient, service: str) -> str:
-    """Where the host reaches the service's HTTP port."""
+def url(docker: DockerClient) -> str:
+    """Where the host reaches the stack: the proxy's published port."""
     with docker_errors("docker compose port"):
-        host, port = docker.compose.port(service, APP_PORT)
+        host, port = docker.compose.port(proxy.SERVICE, proxy.PORT)
     if port is None:
         return "(not published)"
     return f"http://{host}:{port}"
@@ -226,10 +176,27 @@ def clean(config: Config) -> list[str]:
     return done
 
 
+def _first_index(docker: DockerClient, service: str) -> int:
+    """compose's number of the service's first running container.
+
+    `compose exec` picks container 1 unless told otherwise, and after a
+    rollout the replicas that serve are numbered on from the retired ones.
+    """
+    with docker_errors("docker compose ps"):
+        numbers = [
+            int((c.config.labels or {}).get(NUMBER_LABEL, "1"))
+            for c in docker.compose.ps(services=[service])
+            if c.state.running
+        ]
+    return min(numbers, default=1)
+
+
 def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: bool) -> str:
-    """Run a command in the service's running container; its output, when not a tty."""
+    """Run a command in the service's first running container; its output, when not a tty."""
     try:
-        out = docker.compose.execute(service, list(command), tty=tty)
+        out = docker.compose.execute(
+            service, list(command), tty=tty, index=_first_index(docker, service)
+        )
     except DockerException as exc:
         cause = engine.unavailable(exc)
         if cause is not None:

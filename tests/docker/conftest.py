@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from python_on_whales import Container, docker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +87,17 @@ class Project:
         return result.stdout
 
 
+def app_containers(project: Project, env: str = "prod") -> list[Container]:
+    """The environment's running app containers (one per replica), by name."""
+    containers = docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={project.name}-{env}"),
+            ("label", "com.docker.compose.service=app"),
+        ]
+    )
+    return sorted(containers, key=lambda c: c.name)
+
+
 def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     """One real HTTP request; returns the status and the decoded JSON body."""
     data = json.dumps(body).encode() if body is not None else None
@@ -96,7 +108,11 @@ def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        body = exc.read()
+        try:
+            return exc.code, json.loads(body or b"null")
+        except ValueError:  # the proxy's own error pages are HTML
+            return exc.code, body.decode(errors="replace")
 
 
 def copy_repository(dest: Path) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from python_on_whales import docker
 
-from tests.docker.conftest import Project, http
+from tests.docker.conftest import Project, app_containers, http
 
 pytestmark = pytest.mark.docker
 
@@ -66,24 +65,18 @@ def test_unknown_environment_is_refused(project: Project) -> None:
 
 
 @pytest.fixture
-def running(project: Project) -> Iterator[str]:
-    """The project's prod stack, deployed; yields its app container's id and,
-    after the test, checks that the bad input left it running and serving."""
+def running(project: Project) -> Iterator[list[str]]:
+    """The project's prod stack, deployed; yields its app containers' ids and,
+    after the test, checks that the bad input left them running and serving."""
     project.ok("deploy")
-    before = app_id(project)
+    before = app_ids(project)
     yield before
-    assert app_id(project) == before, "the running app was replaced"
+    assert app_ids(project) == before, "the running app was replaced"
     assert http("GET", f"{project.url}/health") == (200, {"status": "ok"})
 
 
-def app_id(project: Project) -> str:
-    (container,) = docker.container.list(
-        filters=[
-            ("label", f"com.docker.compose.project={project.name}-prod"),
-            ("label", "com.docker.compose.service=app"),
-        ]
-    )
-    return container.id
+def app_ids(project: Project) -> list[str]:
+    return [c.id for c in app_containers(project)]
 
 
 def variant(project: Project, name: str, change: Callable[[dict[str, Any]], None]) -> str:

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from python_on_whales import DockerClient, docker
+from python_on_whales import docker
 
-from tests.docker.conftest import Project, http
+from tests.docker.conftest import Project, app_containers, http
 
 pytestmark = pytest.mark.docker
-
-
-def app_container_id(project: Project) -> str:
-    compose = DockerClient(
-        compose_files=[
-            str(project.root / "compose/base.yaml"),
-            str(project.root / "compose/prod.yaml"),
-        ],
-        compose_project_name=f"{project.name}-prod",
-    )
-    (container,) = compose.compose.ps(services=["app"])
-    return container.id
 
 
 def test_deploy_serves_healthy_and_says_where(project: Project) -> None:
@@ -29,11 +17,18 @@ def test_deploy_serves_healthy_and_says_where(project: Project) -> None:
     status, body = http("GET", f"{project.url}/ready")
     assert status == 200, body
 
+    # The proxy alone publishes the port; each replica shows its release.
     table = project.ok("status")
-    app_row = next(line for line in table.splitlines() if line.startswith("app "))
-    assert "running" in app_row
-    assert "healthy" in app_row
-    assert f"{project.image}:" in app_row
+    app_rows = [line for line in table.splitlines() if line.startswith("app ")]
+    assert len(app_rows) == 2
+    for row in app_rows:
+        assert "running" in row
+        assert "healthy" in row
+        assert f"{project.image}:" in row
+        assert row.rstrip().endswith(" -"), "an app container publishes a port"
+    proxy_row = next(line for line in table.splitlines() if line.startswith("proxy "))
+    assert "healthy" in proxy_row
+    assert f"127.0.0.1:{project.port}->8080" in proxy_row
 
 
 def test_notes_survive_down_and_redeploy(project: Project) -> None:
@@ -53,13 +48,13 @@ def test_second_deploy_without_changes_rebuilds_nothing_and_keeps_the_container(
 ) -> None:
     project.ok("deploy")
     image_before = docker.image.inspect(f"{project.image}:prod").id
-    container_before = app_container_id(project)
+    containers_before = [c.id for c in app_containers(project)]
     _, note = http("POST", f"{project.url}/notes", {"text": "still here"})
 
     project.ok("deploy")
 
     assert docker.image.inspect(f"{project.image}:prod").id == image_before
-    assert app_container_id(project) == container_before
+    assert [c.id for c in app_containers(project)] == containers_before
     assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
 
 

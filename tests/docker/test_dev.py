@@ -133,7 +133,9 @@ def test_dev_and_prod_run_side_by_side(project: Project, dev_stack: DevStack) ->
     assert docker.volume.exists(f"{project.name}-dev_app-data")
     assert docker.volume.exists(f"{project.name}-prod_app-data")
     names = {c.name for c in docker.container.list() if c.name.startswith(project.name)}
-    assert {f"{project.name}-dev-app-1", f"{project.name}-prod-app-1"} <= names
+    assert {f"{project.name}-dev-proxy-1", f"{project.name}-prod-proxy-1"} <= names
+    assert any(name.startswith(f"{project.name}-dev-app-") for name in names)
+    assert any(name.startswith(f"{project.name}-prod-app-") for name in names)
 
 
 def test_dependency_file_change_rebuilds_the_dev_image(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from python_on_whales import docker
 
-from tests.docker.conftest import Project, http
+from bench.traffic import Traffic
+from tests.docker.conftest import Project, app_containers, git, http
 
 pytestmark = pytest.mark.docker
 
@@ -42,10 +43,26 @@ def test_postgres_is_only_on_an_internal_network_and_publishes_no_port(
     assert networks == [f"{stack}_db"]
     assert docker.network.inspect(networks[0]).internal is True
 
-    (app,) = docker.container.list(
-        filters=[
-            ("label", f"com.docker.compose.project={stack}"),
-            ("label", "com.docker.compose.service=app"),
-        ]
-    )
-    assert sorted(app.network_settings.networks or {}) == [f"{stack}_db", f"{stack}_default"]
+    apps = app_containers(pg_project, "prod-pg")
+    assert apps
+    for app in apps:
+        assert sorted(app.network_settings.networks or {}) == [f"{stack}_db", f"{stack}_default"]
+
+
+def test_redeploy_on_postgres_under_load_fails_no_request(pg_project: Project) -> None:
+    # A new committed release: a source change that alters no behaviour.
+    module = pg_project.root / "service/src/notes_service/__init__.py"
+    module.write_text(module.read_text() + "\n# release for the PostgreSQL rollout test\n")
+    git(pg_project.root, "commit", "-qam", "a new release")
+    before = {c.id for c in app_containers(pg_project, "prod-pg")}
+
+    with Traffic(pg_project.url) as load:
+        out = pg_project.ok("deploy", "--env", "prod-pg")
+
+    assert "switched the proxy to" in out
+    print(f"prod-pg redeploy under load: {load.summary()}")  # noqa: T201
+    assert len(load.outcomes) > 500
+    assert not load.failed, load.summary()
+    for note in load.acknowledged:
+        assert http("GET", f"{pg_project.url}/notes/{note['id']}") == (200, note)
+    assert not before & {c.id for c in app_containers(pg_project, "prod-pg")}

@@ -3,8 +3,8 @@ rollback, self-healing, graceful stop, durable writes."""
 
 from __future__ import annotations
 
-import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -16,7 +16,18 @@ import pytest
 import yaml
 from python_on_whales import Container, docker
 
-from tests.docker.conftest import Project, git, http, make_project, remove_project
+from bench.traffic import Traffic
+from slipway.config import load as load_config
+from slipway.engine import client
+from slipway.proxy import container, reload
+from tests.docker.conftest import (
+    Project,
+    app_containers,
+    git,
+    http,
+    make_project,
+    remove_project,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -26,11 +37,13 @@ VERSIONS = Path("service/src/notes_service/migrations/versions")
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    """A project of its own (these tests break releases on purpose), deployed."""
+    """A project of its own (these tests break releases on purpose), deployed
+    with two replicas behind the proxy."""
     copy = make_project(tmp_path_factory.mktemp("rollout"))
     settings = yaml.safe_load((copy.root / "slipway.yaml").read_text())
     # A short gate, so a broken release fails fast.
     settings["environments"]["prod"]["health_timeout"] = 40
+    settings["environments"]["prod"]["replicas"] = 2
     (copy.root / "slipway.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     git(copy.root, "commit", "-qam", "short health gate")
     copy.ok("deploy")
@@ -39,13 +52,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def app(project: Project) -> Container:
-    (container,) = docker.container.list(
-        filters=[
-            ("label", f"com.docker.compose.project={project.name}-prod"),
-            ("label", "com.docker.compose.service=app"),
-        ]
-    )
-    return container
+    """The first of the environment's app containers."""
+    return app_containers(project)[0]
 
 
 def commit_change(project: Project, path: Path, text: str, message: str) -> None:
@@ -54,9 +62,21 @@ def commit_change(project: Project, path: Path, text: str, message: str) -> None
     git(project.root, "commit", "-qm", message)
 
 
-def test_unhealthy_release_is_rolled_back_and_the_previous_one_serves(live: Project) -> None:
+def assert_no_request_failed(load: Traffic, project: Project) -> None:
+    """0 failed requests, and every acknowledged POST readable afterwards."""
+    print(f"under load: {load.summary()}")  # noqa: T201 (the figures for the record)
+    assert len(load.outcomes) > 500
+    assert {o.method for o in load.outcomes} == {"GET", "POST"}
+    assert not load.failed, load.summary()
+    for note in load.acknowledged:
+        assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
+
+
+def test_unhealthy_release_never_takes_traffic_and_the_old_one_serves_throughout(
+    live: Project,
+) -> None:
     _, note = http("POST", f"{live.url}/notes", {"text": "before the bad release"})
-    good_image = app(live).config.image
+    before = [(c.id, c.config.image) for c in app_containers(live)]
     original = (live.root / HEALTH).read_text()
     broken = original.replace(
         'return JSONResponse({"status": "ok"})',
@@ -64,30 +84,32 @@ def test_unhealthy_release_is_rolled_back_and_the_previous_one_serves(live: Proj
     )
     commit_change(live, HEALTH, broken, "a release whose /health fails")
     try:
-        result = live.invoke("deploy")
+        # Every GET /health that reached the new release would answer 503
+        # and count as failed: 0 failed means no request reached it.
+        with Traffic(live.url) as load:
+            result = live.invoke("deploy")
     finally:
         commit_change(live, HEALTH, original, "fix /health")
 
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("slipway: app did not become healthy within 40s")
-    assert last.endswith(f"rolled back to {good_image}, which is serving again")
+    good_image = before[0][1]
+    assert last.endswith(f"{good_image} kept serving and no request reached the new release")
     assert "app health probe exit 1: /health did not answer 200" in result.stderr
     assert "Traceback" not in result.stderr
-    # The previous release answers on the same port, with its data.
-    assert app(live).config.image == good_image
-    assert http("GET", f"{live.url}/health") == (200, {"status": "ok"})
+    assert_no_request_failed(load, live)
+    # The old containers were never touched; the new ones are gone.
+    assert [(c.id, c.config.image) for c in app_containers(live)] == before
     assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
-    outcomes = live.ok("history")
-    assert "failed" in outcomes
-    assert "rolled back" in outcomes
+    assert "failed" in live.ok("history")
 
 
-def test_failing_migration_stops_the_deploy_and_the_previous_release_serves(
+def test_failing_migration_stops_the_deploy_and_the_old_release_serves_throughout(
     live: Project,
 ) -> None:
     _, note = http("POST", f"{live.url}/notes", {"text": "before the bad migration"})
-    good_image = app(live).config.image
+    before = [(c.id, c.config.image) for c in app_containers(live)]
     migration = VERSIONS / "0002_broken.py"
     commit_change(
         live,
@@ -103,7 +125,8 @@ def test_failing_migration_stops_the_deploy_and_the_previous_release_serves(
         "a release with a failing migration",
     )
     try:
-        result = live.invoke("deploy")
+        with Traffic(live.url) as load:
+            result = live.invoke("deploy")
     finally:
         (live.root / migration).unlink()
         git(live.root, "commit", "-qam", "drop the failing migration")
@@ -112,53 +135,66 @@ def test_failing_migration_stops_the_deploy_and_the_previous_release_serves(
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("slipway: migrate exited with code 1")
     assert "boom: migration 0002 cannot run" in result.stderr
-    assert last.endswith(f"rolled back to {good_image}, which is serving again")
-    assert app(live).config.image == good_image
+    assert last.endswith("kept serving and no request reached the new release")
+    assert_no_request_failed(load, live)
+    # No container of the new release was ever started.
+    assert [(c.id, c.config.image) for c in app_containers(live)] == before
     assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
 
 
-def test_redeploy_under_loopback_load_and_rollback_on_demand(live: Project) -> None:
+def test_redeploy_and_rollback_under_load_fail_no_request(live: Project) -> None:
     first = app(live).config.image
+    old_ids = {c.id for c in app_containers(live)}
     health = (live.root / HEALTH).read_text()
     commit_change(
         live, HEALTH, health.replace('{"status": "ok"}', '{"status": "ok", "v": 2}'), "version 2"
     )
-    outcomes: list[tuple[float, bool]] = []
-    stop = threading.Event()
-
-    def load() -> None:
-        while not stop.is_set() and len(outcomes) < 20_000:
-            try:
-                ok = http("GET", f"{live.url}/health")[0] == 200
-            except OSError:
-                ok = False
-            outcomes.append((time.monotonic(), ok))
-            time.sleep(0.01)
-
-    worker = threading.Thread(target=load)
-    worker.start()
-    try:
+    with Traffic(live.url) as load:
         out = live.ok("deploy")
-    finally:
-        stop.set()
-        worker.join()
     # A new release over a running stack: its data is backed up first.
     assert "backed up prod to backups/prod-" in out
-    failed = [t for t, ok in outcomes if not ok]
-    answered = [t for t, ok in outcomes if ok]
-    # The longest time with no successful answer, between two that succeeded.
-    gap = max((b - a for a, b in itertools.pairwise(answered)), default=0.0)
-    print(  # noqa: T201 (the figures for the record)
-        f"redeploy under load: {len(outcomes)} requests, {len(failed)} failed, "
-        f"longest gap about {gap:.1f}s"
-    )
+    assert "switched the proxy to" in out
+    assert_no_request_failed(load, live)
     assert http("GET", f"{live.url}/health") == (200, {"status": "ok", "v": 2})
+    # Two new containers serve; the old ones were drained and removed.
+    new = app_containers(live)
+    assert len(new) == 2
+    assert not old_ids & {c.id for c in new}
 
-    out = live.ok("rollback")
+    with Traffic(live.url) as load:
+        out = live.ok("rollback")
     assert "on the previous release" in out
-    assert app(live).config.image == first
+    assert_no_request_failed(load, live)
+    assert {c.config.image for c in app_containers(live)} == {first}
     assert http("GET", f"{live.url}/health") == (200, {"status": "ok"})
-    assert "rollback" in live.ok("history")
+    history = live.ok("history")
+    assert "rollback" in history
+    # History records how long each switch took.
+    assert re.search(r" ok +\d+\.\d\ds\b", history), history
+
+
+def test_proxy_reloads_drop_no_connection(live: Project) -> None:
+    config = load_config(live.root / "slipway.yaml")
+    env = config.environment("prod")
+    compose = client(config, env)
+    running = container(compose)
+    assert running is not None
+    with Traffic(live.url, min_seconds=20) as load:
+        for _ in range(10):
+            reload(compose, running)
+            time.sleep(1)
+    assert_no_request_failed(load, live)
+
+
+def test_sigkill_of_one_replica_fails_no_request(live: Project) -> None:
+    victim = app(live)
+    started_at = victim.state.started_at
+    with Traffic(live.url) as load:
+        time.sleep(3)
+        pid = server_pid(victim)
+        docker.execute(victim, ["python", "-c", f"import os; os.kill({pid}, 9)"])
+        wait_until_serving_again(live, victim.id, started_at, 60)
+    assert_no_request_failed(load, live)
 
 
 def server_pid(container: Container) -> int:
@@ -218,7 +254,8 @@ def test_acknowledged_writes_survive_kill_9(live: Project) -> None:
     killed = False
     for i in range(200):
         if i == 100:
-            docker.container.kill(app(live), signal="KILL")
+            # Every replica at once: nothing is left to route around to.
+            docker.container.kill(app_containers(live), signal="KILL")
             killed = True
         try:
             status, body = http("POST", f"{live.url}/notes", {"text": f"write {i}"})
@@ -228,7 +265,7 @@ def test_acknowledged_writes_survive_kill_9(live: Project) -> None:
             acknowledged.append(body["id"])
     assert killed
     assert len(acknowledged) >= 100
-    live.ok("deploy")  # brings the killed container back, nothing rebuilt
+    live.ok("deploy")  # new containers replace the killed ones, nothing rebuilt
     for note_id in acknowledged:
         assert http("GET", f"{live.url}/notes/{note_id}")[0] == 200, note_id
     check = live.ok(

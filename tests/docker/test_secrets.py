@@ -45,7 +45,10 @@ def test_no_container_or_image_shows_a_secret_value(project: Project, pg_project
             all=True, filters=[("label", f"com.docker.compose.project={stack}")]
         )
     ]
-    assert len(containers) == 5  # app, migrate; app, migrate, db
+    services = sorted(c.config.labels["com.docker.compose.service"] for c in containers)
+    # Two app replicas and the proxy per stack, and prod-pg's db; the migrations
+    # ran in one-off containers that are gone.
+    assert services == ["app", "app", "app", "app", "db", "proxy", "proxy"]
     images = {c.image for c in containers}
     with_secrets = []
     for container in containers:
@@ -54,8 +57,9 @@ def test_no_container_or_image_shows_a_secret_value(project: Project, pg_project
         assert not [v for v in values if v in inspected], container.name
         if "/run/secrets/" in inspected:
             with_secrets.append(container.name)
-    # Both apps, the db and prod-pg's migrate read secret files; prod's migrate needs none.
-    assert len(with_secrets) == 4, with_secrets
+    # Every app replica and the db read secret files; the proxies need none.
+    assert len(with_secrets) == 5, with_secrets
+    assert not [name for name in with_secrets if "-proxy-" in name]
     for image in images:
         history = run([*docker.docker_cmd, "history", "--no-trunc", image])
         inspected = run([*docker.docker_cmd, "image", "inspect", image])

@@ -176,7 +176,7 @@ INVALID = [
     pytest.param(
         _set("environments", "prod", "helth_timeout", value=90),
         "environments.prod.helth_timeout",
-        "unknown key (expected one of target, compose_files, env_file, health_timeout)",
+        "unknown key (expected one of target, compose_files, env_file, health_timeout, replicas)",
         id="unknown-environment-key",
     ),
     pytest.param(
@@ -208,6 +208,24 @@ INVALID = [
         "environments.prod.health_timeout",
         "expected a positive integer, got True",
         id="health-timeout-bool",
+    ),
+    pytest.param(
+        _set("environments", "prod", "replicas", value=0),
+        "environments.prod.replicas",
+        "expected a positive integer, got 0",
+        id="replicas-zero",
+    ),
+    pytest.param(
+        _set("environments", "prod", "replicas", value=-2),
+        "environments.prod.replicas",
+        "expected a positive integer, got -2",
+        id="replicas-negative",
+    ),
+    pytest.param(
+        _set("environments", "prod", "replicas", value="two"),
+        "environments.prod.replicas",
+        "expected a positive integer, got 'two'",
+        id="replicas-text",
     ),
     pytest.param(
         _set("targets", "prod", "size_budget_mb", value=-1),
@@ -348,6 +366,20 @@ def test_parse_names_the_given_file_in_errors(tmp_path: Path) -> None:
 
 def test_health_timeout_defaults_to_60_seconds(config: Config) -> None:
     assert config.environment("dev").health_timeout == 60
+
+
+def test_replicas_default_to_one(config: Config) -> None:
+    assert config.environment("dev").replicas == 1
+    assert config.environment("prod").replicas == 1
+
+
+def test_replicas_are_read_when_given(write_config: WriteConfig, config_data: Data) -> None:
+    config_data["environments"]["prod"]["replicas"] = 3
+
+    config = load(write_config(config_data))
+
+    assert config.environment("prod").replicas == 3
+    assert config.environment("dev").replicas == 1
 
 
 def test_target_without_settings_has_no_size_budget(config: Config) -> None:

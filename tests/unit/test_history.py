@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 
 from slipway import history
 from slipway.config import Config
@@ -66,3 +68,39 @@ def test_last_good_of_another_environment_is_not_taken(config: Config) -> None:
     history.record(config, config.environment("dev"), "notes:dev", "sha256:d", history.OK)
 
     assert history.last_good(config, config.environment("prod")) is None
+
+
+def test_switch_seconds_are_recorded_and_read_back(config: Config) -> None:
+    prod = config.environment("prod")
+
+    entry = history.record(config, prod, "notes:a", "sha256:a", history.OK, switch_seconds=0.41237)
+    history.record(config, prod, "notes:b", "sha256:b", history.FAILED, "unhealthy")
+
+    first, second = history.releases(config, prod)
+    assert first == entry
+    assert first.switch_seconds == 0.412
+    assert second.switch_seconds is None
+
+
+def test_history_lines_written_before_switch_seconds_still_load(
+    config: Config, project_root: Path
+) -> None:
+    (project_root / ".slipway").mkdir()
+    (project_root / ".slipway/history.jsonl").write_text(
+        json.dumps(
+            {
+                "time": "2026-11-01T10:00:00+00:00",
+                "environment": "prod",
+                "image": "notes:old",
+                "image_id": "sha256:old",
+                "outcome": "ok",
+                "detail": "",
+            }
+        )
+        + "\n"
+    )
+
+    (old,) = history.releases(config, config.environment("prod"))
+
+    assert (old.image, old.outcome, old.switch_seconds) == ("notes:old", history.OK, None)
+    assert history.last_good(config, config.environment("prod")) == old

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import socket
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from python_on_whales.exceptions import DockerException
 
-from slipway import stack
-from slipway.config import Config
-from slipway.errors import ConfigError, DeployFailed, DockerUnavailable, PortInUse
+from slipway import proxy, stack
+from slipway.config import Config, load
+from slipway.errors import ConfigError, PortInUse
 from slipway.stack import ServiceStatus
 
+WriteConfig = Callable[[object], Path]
 EXAMPLE = "# Production settings\nAPP_PORT=8000\nLOG_LEVEL=info\n"
 
 
@@ -71,13 +71,30 @@ def test_missing_env_file_without_example_names_the_file_to_create(
 # --- record_image ---------------------------------------------------------------------
 
 
-def test_record_image_writes_slipway_image_into_the_state_file(
+def test_record_image_writes_the_image_replicas_and_proxy_dir_into_the_state_file(
     config: Config, project_root: Path
 ) -> None:
     stack.record_image(config, config.environment("prod"), "slipway/notes:prod")
 
     state = project_root / ".slipway/prod.env"
-    assert state.read_text() == "SLIPWAY_IMAGE=slipway/notes:prod\n"
+    assert state.read_text() == (
+        "SLIPWAY_IMAGE=slipway/notes:prod\n"
+        "SLIPWAY_REPLICAS=1\n"
+        f"SLIPWAY_PROXY_DIR={project_root / '.slipway/prod-proxy'}\n"
+    )
+
+
+def test_record_image_writes_the_environments_replicas_and_extra_values(
+    write_config: WriteConfig, config_data: dict[str, Any], project_root: Path
+) -> None:
+    config_data["environments"]["prod"]["replicas"] = 3
+    config = load(write_config(config_data))
+
+    stack.record_image(config, config.environment("prod"), "slipway/notes:prod", {"EXTRA": "1"})
+
+    lines = (project_root / ".slipway/prod.env").read_text().splitlines()
+    assert "SLIPWAY_REPLICAS=3" in lines
+    assert lines[-1] == "EXTRA=1"
 
 
 def test_record_image_replaces_the_previous_image(config: Config, project_root: Path) -> None:
@@ -86,7 +103,11 @@ def test_record_image_replaces_the_previous_image(config: Config, project_root: 
 
     stack.record_image(config, dev, "slipway/notes:dev")
 
-    assert (project_root / ".slipway/dev.env").read_text() == "SLIPWAY_IMAGE=slipway/notes:dev\n"
+    lines = (project_root / ".slipway/dev.env").read_text().splitlines()
+    assert [line for line in lines if line.startswith("SLIPWAY_IMAGE=")] == [
+        "SLIPWAY_IMAGE=slipway/notes:dev"
+    ]
+    assert stack.deployed_image(config, dev) == "slipway/notes:dev"
 
 
 # --- a (fake) running stack -------------------------------------------------------------
@@ -97,17 +118,13 @@ def _container(
     service: str = "app",
     status: str = "running",
     health: str | None = "healthy",
-    exit_code: int = 0,
-    probes: list[tuple[int, str]] | None = None,
-    ports: dict[str, list[dict[str, str]] | None] | None = None,
+    ports: Mapping[str, Any] | None = None,
 ) -> Any:
-    log = [SimpleNamespace(exit_code=code, output=out) for code, out in probes or []]
     return SimpleNamespace(
         name=f"slipway-prod-{service}-1",
         state=SimpleNamespace(
             status=status,
-            exit_code=exit_code,
-            health=None if health is None else SimpleNamespace(status=health, log=log),
+            health=None if health is None else SimpleNamespace(status=health),
         ),
         network_settings=SimpleNamespace(ports=ports),
         config=SimpleNamespace(labels={stack.SERVICE_LABEL: service}, image="slipway/notes:prod"),
@@ -130,15 +147,16 @@ class _FakeCompose:
         return self.log_text
 
     def port(self, service: str, port: int) -> tuple[str | None, int | None]:
-        self.calls.append(("port", {"service": service, "port": port}))
-        published = any(c.network_settings.ports for c in self.containers)
-        return ("127.0.0.1", 8000) if published else (None, None)
+        """Like compose: where a running container publishes the service's port."""
+        for c in self.containers:
+            if c.config.labels[stack.SERVICE_LABEL] != service:
+                continue
+            for bind in (c.network_settings.ports or {}).get(f"{port}/tcp") or []:
+                return bind["HostIp"], int(bind["HostPort"])
+        return None, None
 
     def down(self, **options: Any) -> None:
         self.calls.append(("down", options))
-
-    def up(self, **options: Any) -> None:
-        self.calls.append(("up", options))
 
 
 def _docker(compose: _FakeCompose) -> Any:
@@ -146,6 +164,7 @@ def _docker(compose: _FakeCompose) -> Any:
 
 
 PUBLISHED = {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8000"}]}
+PROXY_PUBLISHED = {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8000"}]}
 
 
 def test_status_describes_every_container() -> None:
@@ -172,129 +191,22 @@ def test_status_describes_every_container() -> None:
     assert compose.calls == [("ps", {"all": True})]
 
 
-def test_url_is_where_the_host_reaches_the_app() -> None:
-    compose = _FakeCompose([_container(ports=PUBLISHED)])
-
-    assert stack.url(_docker(compose), "app") == "http://127.0.0.1:8000"
-    assert compose.calls == [("port", {"service": "app", "port": 8000})]
-
-
-def test_url_of_an_unpublished_port_says_so() -> None:
-    assert stack.url(_docker(_FakeCompose([_container()])), "app") == "(not published)"
-
-
-def test_diagnose_shows_the_last_health_probes_and_log_lines() -> None:
-    probes = [(1, "old"), (1, "Traceback\nConnectionRefusedError: [Errno 111]"), (1, ""), (0, "")]
-    compose = _FakeCompose(
-        [_container(health="unhealthy", probes=probes), _container(service="db")],
-        "app-1  | INFO: Started server process\napp-1  | ERROR: database is locked",
-    )
-
-    summary, details = stack.diagnose(_docker(compose), 90)
-
-    assert summary == "app did not become healthy within 90s (health: unhealthy)"
-    assert details.splitlines() == [
-        "app health probe exit 1: ConnectionRefusedError: [Errno 111]",
-        "app health probe exit 1: ",
-        "app health probe exit 0: ",
-        "app log: INFO: Started server process",
-        "app log: ERROR: database is locked",
-    ]
-    # Only the failing service's logs are read; the healthy db is left out.
-    assert [options for name, options in compose.calls if name == "logs"] == [
-        {"services": ["app"], "tail": "15"}
-    ]
-
-
-def test_diagnose_names_a_failed_job_and_its_last_error_line() -> None:
+def test_url_is_where_the_host_reaches_the_proxy() -> None:
+    app_ports = {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9999"}]}
     compose = _FakeCompose(
         [
-            _container(service="migrate", status="exited", health=None, exit_code=1),
-            _container(health="starting"),
-        ],
-        "migrate-1  | ERROR: relation notes already exists\nmigrate-1  | exiting",
+            _container(ports=app_ports),  # an app port published too is not the URL
+            _container(service=proxy.SERVICE, health=None, ports=PROXY_PUBLISHED),
+        ]
     )
 
-    summary, details = stack.diagnose(_docker(compose), 60)
-
-    assert summary == "migrate exited with code 1: ERROR: relation notes already exists"
-    assert details.splitlines()[:2] == [
-        "migrate log: ERROR: relation notes already exists",
-        "migrate log: exiting",
-    ]
+    assert stack.url(_docker(compose)) == "http://127.0.0.1:8000"
 
 
-def test_diagnose_of_a_healthy_stack_and_finished_jobs_is_empty() -> None:
-    compose = _FakeCompose(
-        [_container(), _container(service="migrate", status="exited", health=None, exit_code=0)]
-    )
+def test_url_without_a_published_proxy_says_so() -> None:
+    compose = _FakeCompose([_container(ports=PUBLISHED)])  # only the app, no proxy
 
-    assert stack.diagnose(_docker(compose), 90) == ("", "")
-
-
-def _failing_up(stderr: bytes) -> Any:
-    def up(**_options: Any) -> None:
-        raise DockerException(["docker", "compose", "up"], 1, stderr=stderr)
-
-    return up
-
-
-def test_up_that_never_gets_healthy_raises_deploy_failed_with_diagnosis(
-    config: Config,
-) -> None:
-    compose = _FakeCompose(
-        [_container(health="unhealthy", probes=[(1, "refused")])], "app-1  | booting"
-    )
-    compose.up = _failing_up(b"dependency failed to start: app is unhealthy")  # type: ignore[method-assign]
-
-    with pytest.raises(DeployFailed) as caught:
-        stack.up(_docker(compose), config.environment("prod"))
-
-    assert str(caught.value) == "app did not become healthy within 90s (health: unhealthy)"
-    assert caught.value.details == "app health probe exit 1: refused\napp log: booting"
-
-
-def test_up_that_fails_without_a_diagnosis_says_what_compose_said(config: Config) -> None:
-    compose = _FakeCompose([_container()])
-    compose.up = _failing_up(b"Error response from daemon: no such image")  # type: ignore[method-assign]
-
-    with pytest.raises(DeployFailed) as caught:
-        stack.up(_docker(compose), config.environment("prod"))
-
-    assert str(caught.value) == (
-        "the prod stack did not come up: Error response from daemon: no such image"
-    )
-    assert caught.value.details == ""
-
-
-def test_up_without_a_daemon_raises_docker_unavailable(config: Config) -> None:
-    compose = _FakeCompose([])
-    compose.up = _failing_up(b"Cannot connect to the Docker daemon at unix:///var/run/docker.sock")  # type: ignore[method-assign]
-
-    with pytest.raises(DockerUnavailable):
-        stack.up(_docker(compose), config.environment("prod"))
-
-    assert compose.calls == []  # no diagnosis attempted
-
-
-def test_up_waits_for_health_within_the_environments_timeout(config: Config) -> None:
-    compose = _FakeCompose([])
-
-    stack.up(_docker(compose), config.environment("dev"))
-
-    assert compose.calls == [
-        (
-            "up",
-            {
-                "detach": True,
-                "wait": True,
-                "wait_timeout": 60,
-                "pull": "never",
-                "remove_orphans": True,
-                "quiet": True,
-            },
-        )
-    ]
+    assert stack.url(_docker(compose)) == "(not published)"
 
 
 # --- deployed_image ---------------------------------------------------------------------
@@ -333,25 +245,29 @@ def _with_config(model: dict[str, Any]) -> Any:
 @pytest.mark.parametrize(
     ("ports", "expected"),
     [
-        ([{"target": 8000, "published": "8080", "host_ip": "127.0.0.1"}], ("127.0.0.1", 8080)),
+        ([{"target": 8080, "published": "8000", "host_ip": "127.0.0.1"}], ("127.0.0.1", 8000)),
         (
-            [{"target": 9000, "published": "9000"}, {"target": 8000, "published": "80"}],
+            [{"target": 9000, "published": "9000"}, {"target": 8080, "published": "80"}],
             ("0.0.0.0", 80),
         ),
-        ([{"target": 8000}], None),
+        ([{"target": 8080}], None),
         (None, None),
     ],
 )
-def test_published_port_is_where_the_app_port_is_published(
+def test_published_port_is_where_the_proxy_port_is_published(
     ports: list[dict[str, Any]] | None, expected: tuple[str, int] | None
 ) -> None:
-    docker = _with_config({"services": {"app": {"ports": ports}}})
+    docker = _with_config({"services": {"proxy": {"ports": ports}}})
 
-    assert stack.published_port(docker, "app") == expected
+    assert stack.published_port(docker) == expected
 
 
-def test_published_port_of_an_unknown_service_is_none() -> None:
-    assert stack.published_port(_with_config({"services": {}}), "app") is None
+def test_published_port_of_the_app_alone_is_none() -> None:
+    """Only the proxy is reached from the host; an app port is not the stack's port."""
+    app = {"ports": [{"target": 8000, "published": "8000"}]}
+
+    assert stack.published_port(_with_config({"services": {"app": app}})) is None
+    assert stack.published_port(_with_config({"services": {}})) is None
 
 
 @pytest.fixture
@@ -367,18 +283,18 @@ def _publish(
     monkeypatch: pytest.MonkeyPatch, port: int | None, rows: list[ServiceStatus] | None = None
 ) -> None:
     address = None if port is None else ("127.0.0.1", port)
-    monkeypatch.setattr(stack, "published_port", lambda _docker, _service: address)
+    monkeypatch.setattr(stack, "published_port", lambda _docker: address)
     monkeypatch.setattr(stack, "status", lambda _docker: rows or [])
 
 
-def _app_row(port: int, state: str = "running") -> ServiceStatus:
+def _proxy_row(port: int, state: str = "running") -> ServiceStatus:
     return ServiceStatus(
-        "app",
-        "slipway-prod-app-1",
+        "proxy",
+        "slipway-prod-proxy-1",
         state,
         "healthy",
-        "slipway/notes:prod",
-        f"127.0.0.1:{port}->8000/tcp",
+        "haproxy:3.0",
+        f"127.0.0.1:{port}->8080/tcp",
     )
 
 
@@ -388,7 +304,7 @@ def test_port_held_by_another_program_is_refused(
     _publish(monkeypatch, listener)
 
     with pytest.raises(PortInUse) as caught:
-        stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+        stack.ensure_port_free(_docker(_FakeCompose([])))
 
     assert str(caught.value) == (
         f"port 127.0.0.1:{listener} is already in use by another program: stop it, "
@@ -399,18 +315,18 @@ def test_port_held_by_another_program_is_refused(
 def test_port_held_by_a_stopped_container_of_ours_is_still_refused(
     monkeypatch: pytest.MonkeyPatch, listener: int
 ) -> None:
-    _publish(monkeypatch, listener, [_app_row(listener, state="exited")])
+    _publish(monkeypatch, listener, [_proxy_row(listener, state="exited")])
 
     with pytest.raises(PortInUse, match=f":{listener} is already in use"):
-        stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+        stack.ensure_port_free(_docker(_FakeCompose([])))
 
 
 def test_port_held_by_our_running_container_is_fine(
     monkeypatch: pytest.MonkeyPatch, listener: int
 ) -> None:
-    _publish(monkeypatch, listener, [_app_row(listener)])
+    _publish(monkeypatch, listener, [_proxy_row(listener)])
 
-    stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+    stack.ensure_port_free(_docker(_FakeCompose([])))
 
 
 def test_free_port_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -419,7 +335,7 @@ def test_free_port_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
         port = sock.getsockname()[1]
     _publish(monkeypatch, port)
 
-    stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+    stack.ensure_port_free(_docker(_FakeCompose([])))
 
 
 def test_unpublished_port_is_not_probed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -430,7 +346,7 @@ def test_unpublished_port_is_not_probed(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(stack, "status", no_status)
 
-    stack.ensure_port_free(_docker(_FakeCompose([])), "app")
+    stack.ensure_port_free(_docker(_FakeCompose([])))
 
 
 def test_down_keeps_volumes_unless_asked() -> None:

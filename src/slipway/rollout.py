@@ -1,0 +1,207 @@
+"""Zero-downtime rollouts on one host: start the new release beside the old,
+move the proxy's traffic once it is healthy, then drain and retire the old.
+
+The steps, in the order :func:`roll` runs them:
+
+1. the new release's migrations, as a one-off ``migrate`` container, while
+   the old release serves (so migrations must be backward compatible:
+   expand first, contract in a later release; see the README);
+2. ``replicas`` new app containers, started beside the old ones
+   (``compose up --no-recreate --scale``), each waited for until Docker
+   reports it healthy;
+3. the switch: the proxy's configuration names only the new containers,
+   and a reload moves traffic without dropping a connection;
+4. the old containers get no new requests; once the old proxy worker has
+   finished its in-flight requests they get SIGTERM (uvicorn drains) and are
+   removed.
+
+A failure in 1 or 2 removes what was started and raises DeployFailed: the
+old release never stopped serving and no request reached the new one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from python_on_whales import Container, DockerClient
+from python_on_whales.exceptions import DockerException
+
+from slipway import engine, proxy
+from slipway.config import Config, Environment
+from slipway.engine import docker_errors, message_of
+from slipway.errors import DeployFailed
+
+MIGRATE_SERVICE = "migrate"
+# How long a retired container may take to finish its requests after SIGTERM.
+STOP_TIMEOUT = 15
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What a rollout did: the containers that serve now, those it retired,
+    and how long the switch of the proxy took (None when nothing moved)."""
+
+    serving: tuple[str, ...]
+    retired: tuple[str, ...]
+    switch_seconds: float | None
+
+
+def app_containers(docker: DockerClient, service: str) -> list[Container]:
+    """Every container of the app service, running or not, oldest first."""
+    with docker_errors("docker compose ps"):
+        containers = docker.compose.ps(services=[service], all=True)
+    return sorted(containers, key=lambda c: str(c.created))
+
+
+def _healthy(container: Container) -> bool:
+    state = container.state
+    return bool(state.running) and state.health is not None and state.health.status == "healthy"
+
+
+def in_place(docker: DockerClient, config: Config, env: Environment, ref: str) -> bool:
+    """True when exactly the wanted release runs, healthy, behind the proxy."""
+    current = app_containers(docker, config.service)
+    names = sorted(c.name for c in current)
+    return (
+        len(current) == env.replicas
+        and all(c.config.image == ref and _healthy(c) for c in current)
+        and proxy.container(docker) is not None
+        and sorted(proxy.servers_of(config, env)) == names
+    )
+
+
+def migrate(docker: DockerClient) -> None:
+    """Run the release's migrations in a one-off container; raise if they fail."""
+    try:
+        docker.compose.run(MIGRATE_SERVICE, remove=True, tty=False)
+    except DockerException as exc:
+        cause = engine.unavailable(exc)
+        if cause is not None:
+            raise cause from None
+        output = "\n".join(s for s in (exc.stdout, exc.stderr) if s)
+        lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+        why = next((ln for ln in reversed(lines) if "error" in ln.lower() or "fail" in ln), "")
+        raise DeployFailed(
+            f"{MIGRATE_SERVICE} exited with code {exc.return_code}: {why or message_of(exc)}",
+            details="\n".join(f"{MIGRATE_SERVICE} log: {ln}" for ln in lines),
+        ) from None
+
+
+def start_beside(
+    docker: DockerClient, service: str, old: Sequence[Container], replicas: int
+) -> list[Container]:
+    """Start ``replicas`` new containers of the service beside ``old``."""
+    before = {c.id for c in old}
+    with docker_errors(f"starting the new {service} containers"):
+        docker.compose.up(
+            services=[service],
+            detach=True,
+            scales={service: len(old) + replicas},
+            recreate=False,
+            dependencies=False,
+            pull="never",
+            quiet=True,
+        )
+    return sorted(
+        (c for c in app_containers(docker, service) if c.id not in before), key=lambda c: c.name
+    )
+
+
+def wait_healthy(docker: DockerClient, containers: Sequence[Container], timeout: int) -> None:
+    """Return once every container is healthy; raise DeployFailed with the
+    failing health probes and log lines when one exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with docker_errors("docker inspect"):
+            states = [(c, docker.container.inspect(c.id).state) for c in containers]
+        exited = [(c, s) for c, s in states if not s.running and s.status != "created"]
+        if not exited and all(
+            s.health is not None and s.health.status == "healthy" for _, s in states
+        ):
+            return
+        if exited or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    parts: list[str] = []
+    for c, state in states:
+        health = state.health
+        for probe in (health.log or [])[-3:] if health is not None else []:
+            out = (probe.output or "").strip().splitlines()
+            parts.append(f"app health probe exit {probe.exit_code}: {out[-1] if out else ''}")
+        with docker_errors("docker logs"):
+            logs = str(docker.container.logs(c, tail=15))
+        parts.extend(f"app log: {line}" for line in logs.splitlines() if line.strip())
+    if exited:
+        c, state = exited[0]
+        summary = f"app exited with code {state.exit_code} before it was healthy"
+    else:
+        status = next((s.health.status for _, s in states if s.health is not None), "starting")
+        summary = f"app did not become healthy within {timeout}s (health: {status})"
+    raise DeployFailed(summary, details="\n".join(parts))
+
+
+def discard(docker: DockerClient, containers: Sequence[Container]) -> None:
+    """Remove containers that never took traffic."""
+    if containers:
+        with docker_errors("removing the new containers"):
+            docker.container.remove(list(containers), force=True)
+
+
+def switch(docker: DockerClient, config: Config, env: Environment, serving: Sequence[str]) -> float:
+    """Send the proxy's traffic to ``serving``; seconds until it did."""
+    started = time.monotonic()
+    changed = proxy.write(config, env, serving)
+    running = proxy.container(docker)
+    if running is None:
+        with docker_errors("starting the proxy"):
+            docker.compose.up(
+                services=[proxy.SERVICE],
+                detach=True,
+                wait=True,
+                wait_timeout=env.health_timeout,
+                dependencies=False,
+                pull="never",
+                quiet=True,
+            )
+        return time.monotonic() - started
+    if changed:
+        proxy.reload(docker, running)
+    return time.monotonic() - started
+
+
+def retire(docker: DockerClient, containers: Sequence[Container]) -> None:
+    """SIGTERM containers that no longer get requests (they drain), then remove them."""
+    if containers:
+        with docker_errors("stopping the old containers"):
+            docker.container.stop(list(containers), time=STOP_TIMEOUT)
+            docker.container.remove(list(containers), force=True)
+
+
+def roll(
+    docker: DockerClient, config: Config, env: Environment, ref: str, *, migrations: bool = True
+) -> Rollout:
+    """Move the environment onto ``ref`` (already recorded for compose).
+
+    ``migrations=False`` skips step 1: a rollback returns to code that the
+    current, expanded schema still serves, and an older release's migrations
+    would not know the newer revision.
+    """
+    if in_place(docker, config, env, ref):
+        return Rollout(tuple(proxy.servers_of(config, env)), (), None)
+    old = app_containers(docker, config.service)
+    if migrations:
+        migrate(docker)
+    new = start_beside(docker, config.service, old, env.replicas)
+    try:
+        wait_healthy(docker, new, env.health_timeout)
+    except DeployFailed:
+        discard(docker, new)
+        raise
+    names = [c.name for c in new]
+    # Read before they are removed: a Container's attributes re-inspect it.
+    old_names = tuple(c.name for c in old)
+    seconds = switch(docker, config, env, names)
+    retire(docker, old)
+    return Rollout(tuple(names), old_names, seconds)

@@ -1,0 +1,264 @@
+"""slipway.rollout: migrations, health waits and the switch from the old release to the new,
+against a fake python-on-whales client (no docker CLI runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from python_on_whales.exceptions import DockerException
+
+from slipway import proxy, rollout
+from slipway.config import Config, Environment
+from slipway.errors import DeployFailed, DockerUnavailable
+
+MakeDockerError = Callable[..., DockerException]
+
+OLD = "slipway/notes:0000aaaa1111"
+NEW = "slipway/notes:abcdef012345"
+PROXY_RELOADED = "Loading success.\nFormer worker (41) exited with code 0"
+
+
+def _state(
+    status: str = "healthy", *, running: bool = True, exit_code: int = 0, probes: Any = ()
+) -> SimpleNamespace:
+    health = SimpleNamespace(status=status, log=list(probes))
+    return SimpleNamespace(
+        running=running,
+        status="running" if running else "exited",
+        exit_code=exit_code,
+        health=health,
+    )
+
+
+def _probe(exit_code: int, output: str) -> SimpleNamespace:
+    return SimpleNamespace(exit_code=exit_code, output=output)
+
+
+def _container(number: int, image: str, state: SimpleNamespace) -> SimpleNamespace:
+    return SimpleNamespace(
+        id=f"id-{number}",
+        name=f"slipway-prod-app-{number}",
+        created=f"2026-11-22T21:59:{number:02d}",
+        config=SimpleNamespace(image=image),
+        state=state,
+    )
+
+
+class _Docker:
+    """The parts of a DockerClient that rollout reads, recording what was done.
+
+    ``compose up`` of the app starts containers of ``new_image`` in ``new_state``.
+    """
+
+    def __init__(self, *app: SimpleNamespace, proxy_running: bool = False) -> None:
+        self.app = list(app)
+        self.proxy = SimpleNamespace(name="slipway-prod-proxy-1", state=_state())
+        self.proxy_running = proxy_running
+        self.new_image, self.new_state = NEW, _state()
+        self.run_error: DockerException | None = None
+        self.app_log = ""
+        self.runs: list[str] = []
+        self.ups: list[list[str]] = []
+        self.stopped: list[str] = []
+        self.removed: list[str] = []
+        self.signals: list[str] = []
+        self.on_stop: Callable[[], None] = lambda: None
+        self.compose = SimpleNamespace(run=self._run, ps=self._ps, up=self._up)
+        self.container = SimpleNamespace(
+            inspect=self._inspect,
+            logs=self._logs,
+            remove=self._remove,
+            stop=self._stop,
+            kill=lambda _c, signal: self.signals.append(signal),
+        )
+
+    def _run(self, service: str, **_options: Any) -> None:
+        self.runs.append(service)
+        if self.run_error is not None:
+            raise self.run_error
+
+    def _ps(self, services: list[str], **_options: Any) -> list[SimpleNamespace]:
+        if services == [proxy.SERVICE]:
+            return [self.proxy] if self.proxy_running else []
+        return list(self.app)
+
+    def _up(self, services: list[str], scales: dict[str, int] | None = None, **_: Any) -> None:
+        self.ups.append(services)
+        if services == [proxy.SERVICE]:
+            self.proxy_running = True
+            return
+        for number in range(len(self.app) + 1, (scales or {})[services[0]] + 1):
+            self.app.append(_container(number, self.new_image, self.new_state))
+
+    def _inspect(self, container_id: str) -> SimpleNamespace:
+        return next(c for c in self.app if c.id == container_id)
+
+    def _logs(self, container: SimpleNamespace, **_options: Any) -> str:
+        return PROXY_RELOADED if container is self.proxy else self.app_log
+
+    def _stop(self, containers: list[SimpleNamespace], **_options: Any) -> None:
+        self.on_stop()
+        self.stopped += [c.name for c in containers]
+
+    def _remove(self, containers: list[SimpleNamespace], **_options: Any) -> None:
+        self.removed += [c.name for c in containers]
+        self.app = [c for c in self.app if c not in containers]
+
+
+@pytest.fixture(autouse=True)
+def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rollout.time, "sleep", lambda _seconds: None)
+
+
+@pytest.fixture
+def prod(config: Config) -> Environment:
+    return config.environment("prod")
+
+
+def _serving_old(config: Config, prod: Environment) -> _Docker:
+    """OLD serves from one healthy container, behind a running proxy."""
+    proxy.write(config, prod, ["slipway-prod-app-1"])
+    return _Docker(_container(1, OLD, _state()), proxy_running=True)
+
+
+# --- migrate ------------------------------------------------------------------------
+
+
+def test_failed_migration_says_its_error_line_and_logs_its_output(
+    docker_error: MakeDockerError,
+) -> None:
+    docker = _Docker()
+    docker.run_error = docker_error(
+        stdout="applying 0002_add_tags\n",
+        stderr="Traceback (most recent call last):\nsqlite3.OperationalError: no such column\n",
+        command=("docker", "compose", "run", "migrate"),
+    )
+
+    with pytest.raises(DeployFailed) as caught:
+        rollout.migrate(docker)
+
+    assert str(caught.value) == (
+        "migrate exited with code 1: sqlite3.OperationalError: no such column"
+    )
+    assert caught.value.details == (
+        "migrate log: applying 0002_add_tags\n"
+        "migrate log: Traceback (most recent call last):\n"
+        "migrate log: sqlite3.OperationalError: no such column"
+    )
+
+
+def test_migration_without_a_daemon_says_docker_is_unreachable(
+    docker_error: MakeDockerError,
+) -> None:
+    docker = _Docker()
+    docker.run_error = docker_error("Cannot connect to the Docker daemon at unix:///x.sock")
+
+    with pytest.raises(DockerUnavailable, match=r"^cannot reach the Docker daemon"):
+        rollout.migrate(docker)
+
+
+# --- wait_healthy -------------------------------------------------------------------
+
+
+def test_wait_healthy_returns_once_every_container_is_healthy() -> None:
+    docker = _Docker(_container(1, NEW, _state()), _container(2, NEW, _state()))
+
+    assert rollout.wait_healthy(docker, docker.app, timeout=0) is None
+
+
+def test_wait_healthy_fails_when_a_container_exits() -> None:
+    docker = _Docker(_container(1, NEW, _state("starting", running=False, exit_code=3)))
+    docker.app_log = "ERROR: DATABASE_URL is not set\n"
+
+    with pytest.raises(DeployFailed) as caught:
+        rollout.wait_healthy(docker, docker.app, timeout=90)
+
+    assert str(caught.value) == "app exited with code 3 before it was healthy"
+    assert caught.value.details == "app log: ERROR: DATABASE_URL is not set"
+
+
+def test_wait_healthy_times_out_with_the_last_probe_and_the_log() -> None:
+    probes = [_probe(1, "connecting\nconnection refused\n")]
+    docker = _Docker(_container(1, NEW, _state("starting", probes=probes)))
+    docker.app_log = "INFO: waiting for the database\n"
+
+    with pytest.raises(DeployFailed) as caught:
+        rollout.wait_healthy(docker, docker.app, timeout=0)
+
+    assert str(caught.value) == "app did not become healthy within 0s (health: starting)"
+    assert caught.value.details.splitlines() == [
+        "app health probe exit 1: connection refused",
+        "app log: INFO: waiting for the database",
+    ]
+
+
+# --- roll ---------------------------------------------------------------------------
+
+
+def test_roll_onto_the_release_in_place_starts_nothing(config: Config, prod: Environment) -> None:
+    docker = _serving_old(config, prod)
+
+    result = rollout.roll(docker, config, prod, OLD)
+
+    assert result == rollout.Rollout(("slipway-prod-app-1",), (), None)
+    assert (docker.runs, docker.ups, docker.stopped, docker.removed) == ([], [], [], [])
+
+
+def test_roll_with_a_failing_migration_starts_nothing(
+    config: Config, prod: Environment, docker_error: MakeDockerError
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.run_error = docker_error("ERROR: migration 0003 failed")
+
+    with pytest.raises(DeployFailed, match=r"^migrate exited with code 1: ERROR: migration 0003"):
+        rollout.roll(docker, config, prod, NEW)
+
+    assert docker.ups == []
+    assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
+
+
+def test_unhealthy_new_release_is_removed_and_the_old_keeps_serving(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.new_state = _state("starting", running=False, exit_code=1)
+
+    with pytest.raises(DeployFailed, match=r"^app exited with code 1 before it was healthy$"):
+        rollout.roll(docker, config, prod, NEW)
+
+    assert docker.removed == ["slipway-prod-app-2"]
+    assert docker.stopped == []
+    assert [c.name for c in docker.app] == ["slipway-prod-app-1"]
+    assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
+
+
+def test_healthy_new_release_takes_traffic_before_the_old_is_retired(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    served_at_stop: list[list[str]] = []
+    docker.on_stop = lambda: served_at_stop.append(proxy.servers_of(config, prod))
+
+    result = rollout.roll(docker, config, prod, NEW, migrations=False)
+
+    assert result.serving == ("slipway-prod-app-2",)
+    assert result.retired == ("slipway-prod-app-1",)
+    assert result.switch_seconds is not None
+    assert served_at_stop == [["slipway-prod-app-2"]]
+    assert docker.signals == ["SIGUSR2"]  # the proxy reloaded, not restarted
+    assert docker.stopped == docker.removed == ["slipway-prod-app-1"]
+    assert docker.runs == []
+
+
+def test_first_rollout_migrates_and_starts_the_proxy(config: Config, prod: Environment) -> None:
+    docker = _Docker()
+
+    result = rollout.roll(docker, config, prod, NEW)
+
+    assert result == rollout.Rollout(("slipway-prod-app-1",), (), result.switch_seconds)
+    assert docker.runs == ["migrate"]
+    assert docker.ups == [["app"], ["proxy"]]
+    assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
