@@ -10,8 +10,8 @@ RUN := $(UV) run --locked
 .DEFAULT_GOAL := help
 
 .PHONY: help
-help:  ## Show this list
-	@awk 'BEGIN {FS = ":.*##"} /^[a-z_-]+:.*##/ {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help:  ## Show this list (in colour only on a terminal)
+	@tty=; [ -t 1 ] && tty=1; awk -v tty=$$tty 'BEGIN {FS = ":.*##"; on = tty ? "\033[36m" : ""; off = tty ? "\033[0m" : ""} /^[a-z_-]+:.*##/ {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	@echo "uv not found: installing uv==$(UV_VERSION) with pip (see https://docs.astral.sh/uv/ for other ways)"

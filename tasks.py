@@ -101,8 +101,7 @@ def history(c: Context, env: str = "prod") -> None:
 @edge
 def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
     """Stop and remove an environment's containers (data volumes are kept)."""
-    cfg = config.load()
-    stack.down(engine.client(cfg, cfg.environment(env)), volumes=volumes)
+    stack.take_down(config.load(), env, volumes=volumes, report=print)
     print(
         f"{env} is down" + (" and its volumes are deleted" if volumes else "; its volumes are kept")
     )

@@ -27,7 +27,7 @@ from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run, stream_stdout_and_stderr
 
 from slipway import _backup_scripts as scripts
-from slipway import engine
+from slipway import engine, lock, proxy
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, message_of
 from slipway.errors import CommandFailed, DeployFailed, UsageError
@@ -196,6 +196,11 @@ def _start_app(docker: DockerClient, config: Config, env: Environment) -> None:
             f"{config.service} did not come back healthy: {message_of(exc)}; "
             f"see `invoke logs --env {env.name}`"
         ) from None
+    # The proxy marked the stopped replicas down and would wait for two good
+    # checks of its own; a reload starts them up at once (they are healthy).
+    running = proxy.container(docker)
+    if running is not None:
+        proxy.reload(docker, running)
 
 
 # --- what the tasks call -----------------------------------------------------
@@ -250,6 +255,12 @@ def restore(config: Config, env_name: str, file: Path, *, report: Report) -> int
 
     Returns the number of notes restored.
     """
+    env = config.environment(env_name)
+    with lock.held(config, env, command=f"restore {file.name} --env {env.name}", report=report):
+        return _restore(config, env_name, file, report=report)
+
+
+def _restore(config: Config, env_name: str, file: Path, *, report: Report) -> int:
     env, docker, db = _target(config, env_name)
     if not file.is_file():
         raise UsageError(f"{file}: no such backup file")

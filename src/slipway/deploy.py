@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway import backup, engine, history, images, release, rollout, secretfiles, stack
+from slipway import backup, engine, history, images, lock, release, rollout, secretfiles, stack
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, DeployFailed, UsageError
@@ -54,6 +54,11 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
     kept serving throughout and DeployFailed is raised.
     """
     env = config.environment(env_name)
+    with lock.held(config, env, command=f"deploy --env {env.name}", report=report):
+        return _deploy(config, env, report=report)
+
+
+def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult:
     image = build_for(config, env, report=report)
     budget = config.targets[env.target].size_budget_mb if env.target in config.targets else None
     results = image_checks(image, budget)
@@ -174,6 +179,11 @@ def rollback(config: Config, env_name: str, *, report: Report) -> str:
     """Put back the newest healthy release other than the current one, by
     the same zero-downtime path as a deploy."""
     env = config.environment(env_name)
+    with lock.held(config, env, command=f"rollback --env {env.name}", report=report):
+        return _rollback(config, env, report=report)
+
+
+def _rollback(config: Config, env: Environment, *, report: Report) -> str:
     current = stack.deployed_image(config, env)
     target = history.last_good(config, env, other_than=current)
     if target is None:

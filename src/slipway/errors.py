@@ -49,3 +49,7 @@ class DeployFailed(SlipwayError):
 
 class CommandFailed(SlipwayError):
     """A command run in a container exited non-zero."""
+
+
+class Locked(SlipwayError):
+    """Another command holds the environment's deploy lock."""

@@ -13,10 +13,11 @@ from pathlib import Path
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
 
-from slipway import engine, proxy
+from slipway import engine, lock, proxy
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, state_file
 from slipway.errors import CommandFailed, ConfigError, DeployFailed, PortInUse
+from slipway.images import Report
 
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -120,6 +121,13 @@ def down(docker: DockerClient, *, volumes: bool = False) -> None:
     """Stop and remove the stack's containers (and its volumes if asked)."""
     with docker_errors("docker compose down"):
         docker.compose.down(volumes=volumes, remove_orphans=True, timeout=15)
+
+
+def take_down(config: Config, env_name: str, *, volumes: bool, report: Report) -> None:
+    """`invoke down`: the environment's stack, under its deploy lock."""
+    env = config.environment(env_name)
+    with lock.held(config, env, command=f"down --env {env.name}", report=report):
+        down(engine.client(config, env), volumes=volumes)
 
 
 def url(docker: DockerClient) -> str:

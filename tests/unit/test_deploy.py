@@ -3,6 +3,7 @@ when the new release is not healthy, the previous one keeps (or goes back to) se
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -116,6 +117,8 @@ def stack_for(monkeypatch: pytest.MonkeyPatch, config: Config) -> Install:
         monkeypatch.setattr(deploy.backup, "backup", fake.backup)
         monkeypatch.setattr(deploy.rollout, "roll", fake.roll)
         monkeypatch.setattr(deploy.rollout, "in_place", fake.in_place)
+        # The deploy lock has tests of its own (test_lock.py).
+        monkeypatch.setattr(deploy.lock, "held", lambda *_a, **_k: contextlib.nullcontext())
         return fake
 
     return install
