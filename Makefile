@@ -45,6 +45,9 @@ clean: | $(UV)  ## Remove the stacks (keeping volumes), .nox and reports
 .PHONY: bench
 bench: | $(UV)  ## Measure speed and size against the raw docker CLI: make bench RUNS=5
 	$(RUN) invoke bench --runs $(or $(RUNS),5)
+.PHONY: prune
+prune: | $(UV)  ## Remove release images beyond keep_releases: make prune [ENV=prod]
+	$(RUN) invoke prune --env $(or $(ENV),prod)
 .PHONY: backup restore
 backup: | $(UV)  ## Back up an environment's database: make backup [ENV=prod] [VERIFY=1]
 	$(RUN) invoke backup --env $(or $(ENV),prod) $(if $(VERIFY),--verify)

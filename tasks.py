@@ -18,7 +18,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from slipway import backup as backups
-from slipway import config, engine, images, sizes, stack
+from slipway import config, engine, images, retention, sizes, stack
 from slipway import deploy as deploying
 from slipway import dev as develop
 from slipway import history as releases
@@ -94,6 +94,19 @@ def history(c: Context, env: str = "prod") -> None:
         )
         if rows
         else f"{env}: no deploys yet"
+    )
+
+
+@task(help={"env": "environment from slipway.yaml"})
+@edge
+def prune(c: Context, env: str = "prod") -> None:
+    """Remove release images beyond slipway.yaml's keep_releases."""
+    done = retention.prune(config.load(), env)
+    for ref in done.removed:
+        print(f"removed {ref}")
+    print(
+        f"{env}: removed {len(done.removed)} release image(s), {done.freed_bytes / 1e6:.1f} MB "
+        f"freed; kept {', '.join(done.kept) or 'none'}"
     )
 
 

@@ -54,6 +54,8 @@ class Environment:
     health_timeout: int
     # App containers behind the proxy.
     replicas: int = 1
+    # Release images kept (the newest healthy ones, plus the running one).
+    keep_releases: int = 5
 
     @property
     def env_example(self) -> Path:
@@ -215,7 +217,9 @@ def parse(data: object, path: Path) -> Config:
     environments: dict[str, Environment] = {}
     for name in envs_section.data:
         env = envs_section.section(str(name))
-        env.only("target", "compose_files", "env_file", "health_timeout", "replicas")
+        env.only(
+            "target", "compose_files", "env_file", "health_timeout", "replicas", "keep_releases"
+        )
         target_name = env.text("target")
         if target_name not in {t.value for t in targets}:
             env.fail(env.at("target"), f"{target_name!r} is not one of the targets above")
@@ -235,6 +239,7 @@ def parse(data: object, path: Path) -> Config:
             env_file=env.path(root, "env_file", exists=False),
             health_timeout=env.positive_int("health_timeout", 60) or 60,
             replicas=env.positive_int("replicas", 1) or 1,
+            keep_releases=env.positive_int("keep_releases", 5) or 5,
         )
 
     backups = _Section(path, "backups", top.data.get("backups") or {})

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway import backup, engine, history, images, lock, release, rollout, secretfiles, stack
+from slipway import (
+    backup,
+    engine,
+    history,
+    images,
+    lock,
+    release,
+    retention,
+    rollout,
+    secretfiles,
+    stack,
+)
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, DeployFailed, UsageError
@@ -132,6 +143,12 @@ def _roll_or_keep(
         history.record(config, env, ref, image_id, history.FAILED, str(failure))
         raise _kept(config, env, previous, failure, report=report) from None
     history.record(config, env, ref, image_id, history.OK, switch_seconds=done.switch_seconds)
+    pruned = retention.prune(config, env.name)
+    if pruned.removed:
+        report(
+            f"removed {len(pruned.removed)} old release image(s), keeping "
+            f"{env.keep_releases} ({pruned.freed_bytes / 1e6:.1f} MB freed)"
+        )
     return stack.url(engine.client(config, env))
 
 
@@ -185,7 +202,9 @@ def rollback(config: Config, env_name: str, *, report: Report) -> str:
 
 def _rollback(config: Config, env: Environment, *, report: Report) -> str:
     current = stack.deployed_image(config, env)
-    target = history.last_good(config, env, other_than=current)
+    target = history.last_good(
+        config, env, other_than=current, present=images.present(engine.client(config), config)
+    )
     if target is None:
         raise UsageError(f"{env.name} has no earlier healthy release to roll back to")
     try:

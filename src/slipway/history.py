@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from slipway.config import Config, Environment
 
 OK, FAILED, ROLLED_BACK, ROLLBACK = "ok", "failed", "rolled back", "rollback"
+# Outcomes of a release that came up healthy.
+GOOD = (OK, ROLLBACK)
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,18 @@ def releases(config: Config, env: Environment) -> list[Release]:
     return [e for e in entries if e.environment == env.name]
 
 
-def last_good(config: Config, env: Environment, *, other_than: str | None = None) -> Release | None:
-    """The newest release that came up healthy, skipping ``other_than``."""
+def last_good(
+    config: Config,
+    env: Environment,
+    *,
+    other_than: str | None = None,
+    present: Container[str] | None = None,
+) -> Release | None:
+    """The newest release that came up healthy, skipping ``other_than`` and,
+    given ``present``, releases whose image is no longer there (pruned)."""
     for entry in reversed(releases(config, env)):
-        if entry.outcome in (OK, ROLLBACK) and entry.image != other_than:
+        if entry.outcome not in GOOD or entry.image == other_than:
+            continue
+        if present is None or entry.image in present:
             return entry
     return None

@@ -153,3 +153,9 @@ def failing_step(lines: list[str]) -> tuple[str, str]:
     number = failed[-1].split()[0].lstrip("#")
     output = [ln for ln in lines if ln.startswith(f"#{number} ")]
     return steps.get(number, ""), "\n".join(output[-30:])
+
+
+def present(docker: DockerClient, config: Config) -> set[str]:
+    """Every tag of the project's image repository the engine holds."""
+    with docker_errors("docker image ls"):
+        return {tag for image in docker.image.list(config.image) for tag in image.repo_tags}

@@ -147,7 +147,7 @@ def make_project(root: Path, **overrides: Any) -> Project:
     copy_repository(root)
     settings = yaml.safe_load((root / "slipway.yaml").read_text())
     settings["project"] = f"slipway-test-{uuid.uuid4().hex[:6]}"
-    settings["image"] = "slipway-test/notes"
+    settings["image"] = TEST_IMAGES
     settings.update(overrides)
     (root / "slipway.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     git(root, "init", "-q")
@@ -160,6 +160,18 @@ def remove_project(copy: Project) -> None:
     settings = yaml.safe_load((copy.root / "slipway.yaml").read_text())
     for env in settings["environments"]:
         copy.invoke("down", "--env", env, "--volumes")
+
+
+TEST_IMAGES = "slipway-test/notes"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_images() -> Iterator[None]:
+    """Every image the session's projects built goes when the session ends."""
+    yield
+    built = docker.image.list(TEST_IMAGES)
+    if built:
+        docker.image.remove(built, force=True)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from python_on_whales import Container, docker
 from bench.traffic import Traffic
 from slipway.config import load as load_config
 from slipway.engine import client
+from slipway.history import releases
 from slipway.proxy import container, reload
 from tests.docker.conftest import (
     Project,
@@ -381,3 +382,43 @@ def test_down_stops_the_app_with_sigterm_and_finishes_in_flight_requests(live: P
     live.ok("deploy")
     note = json.loads(answer.split("\r\n\r\n", 1)[1])
     assert http("GET", f"{live.url}/notes/{note['id']}")[0] == 200
+
+
+def test_prune_keeps_the_running_and_the_newest_good_releases_and_rollback_still_works(
+    live: Project,
+) -> None:
+    # Three good releases at least, so that keeping two leaves one to prune.
+    marker = Path("service/src/notes_service/_release.py")
+    for n in range(2):
+        commit_change(live, marker, f"# release {n} {uuid.uuid4().hex}\n", f"release {n}")
+        live.ok("deploy")
+    settings = yaml.safe_load((live.root / "slipway.yaml").read_text())
+    settings["environments"]["prod"]["keep_releases"] = 2
+    variant = live.root / "keep-two.yaml"
+    variant.write_text(yaml.safe_dump(settings, sort_keys=False))
+    config = load_config(variant)
+    env = config.environment("prod")
+    good: list[str] = []
+    for row in reversed(releases(config, env)):
+        if row.outcome in ("ok", "rollback") and row.image not in good:
+            good.append(row.image)
+    deployed = {row.image for row in releases(config, env)}
+    current = app(live).config.image
+    expected = {current, *good[:2]}
+
+    def present() -> set[str]:
+        return {tag for image in docker.image.list(live.image) for tag in image.repo_tags}
+
+    removable = (deployed - expected) & present()
+    assert removable, "the module should have left old releases to prune"
+
+    out = live.ok("prune", SLIPWAY_CONFIG=str(variant))
+
+    assert present() & deployed == expected
+    for ref in sorted(removable):
+        assert f"removed {ref}" in out
+    assert "MB freed; kept " in out
+    # Rollback goes to the newest good release still there, and it serves.
+    assert "on the previous release" in live.ok("rollback", SLIPWAY_CONFIG=str(variant))
+    assert app(live).config.image in expected - {current}
+    assert http("GET", f"{live.url}/health")[0] == 200

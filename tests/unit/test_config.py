@@ -176,7 +176,8 @@ INVALID = [
     pytest.param(
         _set("environments", "prod", "helth_timeout", value=90),
         "environments.prod.helth_timeout",
-        "unknown key (expected one of target, compose_files, env_file, health_timeout, replicas)",
+        "unknown key (expected one of target, compose_files, env_file, health_timeout, "
+        "replicas, keep_releases)",
         id="unknown-environment-key",
     ),
     pytest.param(

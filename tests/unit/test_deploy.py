@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from slipway import deploy, history, rollout, stack
+from slipway import deploy, history, retention, rollout, stack
 from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, DeployFailed, UsageError
 from slipway.images import BuiltImage
@@ -24,6 +24,11 @@ NEW = "slipway/notes:abcdef012345"  # the immutable tag of a clean build at REVI
 OLD = "slipway/notes:0000aaaa1111"
 SOURCE = Source(REVISION, False, "2026-11-22T21:59:40+00:00", "")
 URL = "http://127.0.0.1:8000"
+
+
+class _Everything:
+    def __contains__(self, _item: object) -> bool:
+        return True
 
 
 class _Stack:
@@ -119,6 +124,9 @@ def stack_for(monkeypatch: pytest.MonkeyPatch, config: Config) -> Install:
         monkeypatch.setattr(deploy.rollout, "in_place", fake.in_place)
         # The deploy lock has tests of its own (test_lock.py).
         monkeypatch.setattr(deploy.lock, "held", lambda *_a, **_k: contextlib.nullcontext())
+        # Retention has tests of its own (test_retention.py); every image is still there.
+        monkeypatch.setattr(deploy.retention, "prune", lambda *_a: retention.Pruned((), (), 0))
+        monkeypatch.setattr(deploy.images, "present", lambda *_a: _Everything())
         return fake
 
     return install

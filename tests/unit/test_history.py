@@ -104,3 +104,13 @@ def test_history_lines_written_before_switch_seconds_still_load(
 
     assert (old.image, old.outcome, old.switch_seconds) == ("notes:old", history.OK, None)
     assert history.last_good(config, config.environment("prod")) == old
+
+
+def test_last_good_skips_releases_whose_image_was_pruned(config: Config) -> None:
+    env = config.environment("prod")
+    history.record(config, env, "app:old", "", history.OK)
+    history.record(config, env, "app:pruned", "", history.OK)
+    history.record(config, env, "app:now", "", history.OK)
+    found = history.last_good(config, env, other_than="app:now", present={"app:old", "app:now"})
+    assert found is not None
+    assert found.image == "app:old"

@@ -1,0 +1,84 @@
+"""Release images that do not fill the disk: keep the newest few per environment.
+
+Every deploy tags an immutable release image. An environment keeps its
+``keep_releases`` newest releases that came up healthy (slipway.yaml,
+default 5) and, always, the one it runs; everything else it ever deployed
+(older releases, failed ones) is untagged, unless another environment keeps
+it. Rollback only ever goes to a kept release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+
+from slipway import engine, history, images, stack
+from slipway.config import Config
+from slipway.engine import docker_errors, message_of
+from slipway.errors import SlipwayError
+from slipway.history import Release
+
+
+@dataclass(frozen=True)
+class Pruned:
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+    freed_bytes: int
+
+
+def kept(entries: Sequence[Release], current: str | None, keep: int) -> set[str]:
+    """The images an environment keeps: its ``keep`` newest good releases and
+    the one it runs."""
+    good: list[str] = []
+    for entry in reversed(entries):
+        if entry.outcome in history.GOOD and entry.image not in good:
+            good.append(entry.image)
+    return set(good[:keep]) | ({current} if current else set())
+
+
+def to_remove(
+    entries: Mapping[str, Sequence[Release]],
+    current: Mapping[str, str | None],
+    keep: Mapping[str, int],
+    env_name: str,
+) -> list[str]:
+    """The images ``env_name`` deployed that no environment keeps."""
+    keeping: set[str] = set()
+    for name, rows in entries.items():
+        keeping |= kept(rows, current.get(name), keep[name])
+    return sorted({e.image for e in entries[env_name]} - keeping)
+
+
+def _images_size(docker: DockerClient) -> int:
+    with docker_errors("docker system df"):
+        return int(docker.system.disk_free().images.size or 0)
+
+
+def prune(config: Config, env_name: str) -> Pruned:
+    """Untag the environment's release images beyond what it keeps."""
+    env = config.environment(env_name)
+    envs = list(config.environments.values())
+    entries = {e.name: history.releases(config, e) for e in envs}
+    current = {e.name: stack.deployed_image(config, e) for e in envs}
+    keep = {e.name: e.keep_releases for e in envs}
+    docker = engine.client(config)
+    present = images.present(docker, config)
+    removable = [ref for ref in to_remove(entries, current, keep, env.name) if ref in present]
+    before = _images_size(docker)
+    removed = []
+    for ref in removable:
+        try:
+            docker.image.remove(ref)
+        except DockerException as exc:
+            # A container (a stopped one, another project's) still uses it: keep it.
+            if "conflict" in (exc.stderr or "").lower():
+                continue
+            raise engine.unavailable(exc) or SlipwayError(
+                f"removing {ref} failed: {message_of(exc)}"
+            ) from None
+        removed.append(ref)
+    still = kept(entries[env.name], current[env.name], env.keep_releases) & present
+    return Pruned(tuple(removed), tuple(sorted(still)), max(before - _images_size(docker), 0))
