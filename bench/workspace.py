@@ -110,7 +110,7 @@ class Workspace:
         """`docker compose` on the same files, project and env files slipway uses."""
         env = self.env
         files = [a for f in env.compose_files for a in ("--file", self.config.show(f))]
-        env_files = [env.env_file, Path(engine.state_file(self.config, env))]
+        env_files = [env.env_file, engine.state_file(self.config, env)]
         env_args = [
             a for f in env_files if f.is_file() for a in ("--env-file", self.config.show(f))
         ]

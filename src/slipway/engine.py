@@ -31,9 +31,9 @@ def project_name(config: Config, env: Environment) -> str:
     return f"{config.project}-{env.name}"
 
 
-def state_file(config: Config, env: Environment) -> str:
+def state_file(config: Config, env: Environment) -> Path:
     """Where deploy records which image an environment runs (SLIPWAY_IMAGE)."""
-    return str(config.state_dir() / f"{env.name}.env")
+    return config.state_dir() / f"{env.name}.env"
 
 
 def client(config: Config, env: Environment | None = None) -> DockerClient:
@@ -41,7 +41,7 @@ def client(config: Config, env: Environment | None = None) -> DockerClient:
     if env is None:
         return DockerClient()
     env_files: list[str | Path] = [
-        p for p in (env.env_file, Path(state_file(config, env))) if p.is_file()
+        p for p in (env.env_file, state_file(config, env)) if p.is_file()
     ]
     return DockerClient(
         compose_files=[str(f) for f in env.compose_files],

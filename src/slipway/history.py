@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Container
 from dataclasses import asdict, dataclass
@@ -10,7 +11,22 @@ from pathlib import Path
 
 from slipway.config import Config, Environment
 
-OK, FAILED, ROLLED_BACK, ROLLBACK = "ok", "failed", "rolled back", "rollback"
+
+class Outcome(enum.StrEnum):
+    """How a deploy or rollback ended; the values are what history.jsonl holds."""
+
+    OK = "ok"  # deployed, healthy, taking traffic
+    FAILED = "failed"  # never healthy: it took no traffic
+    ROLLED_BACK = "rolled back"  # after a failure, the previous release was started again
+    ROLLBACK = "rollback"  # `invoke rollback` put this earlier release back
+
+
+OK, FAILED, ROLLED_BACK, ROLLBACK = (
+    Outcome.OK,
+    Outcome.FAILED,
+    Outcome.ROLLED_BACK,
+    Outcome.ROLLBACK,
+)
 # Outcomes of a release that came up healthy.
 GOOD = (OK, ROLLBACK)
 
@@ -21,7 +37,7 @@ class Release:
     environment: str
     image: str
     image_id: str
-    outcome: str
+    outcome: Outcome
     detail: str = ""
     # Seconds the proxy took to move traffic to this release, when it moved.
     switch_seconds: float | None = None
@@ -36,7 +52,7 @@ def record(
     env: Environment,
     image: str,
     image_id: str,
-    outcome: str,
+    outcome: Outcome,
     detail: str = "",
     *,
     switch_seconds: float | None = None,
@@ -56,11 +72,15 @@ def record(
     return entry
 
 
+def _parse(row: dict[str, object]) -> Release:
+    return Release(**{**row, "outcome": Outcome(row["outcome"])})  # type: ignore[arg-type]
+
+
 def releases(config: Config, env: Environment) -> list[Release]:
     """Oldest first."""
     try:
         with _path(config).open() as lines:
-            entries = [Release(**json.loads(line)) for line in lines if line.strip()]
+            entries = [_parse(json.loads(line)) for line in lines if line.strip()]
     except FileNotFoundError:
         return []
     return [e for e in entries if e.environment == env.name]

@@ -8,7 +8,6 @@ import shutil
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
@@ -55,7 +54,7 @@ def record_image(
 ) -> None:
     """Name what the stack runs for compose: the image (SLIPWAY_IMAGE), how many
     replicas, where the proxy's configuration lives, plus ``extra``."""
-    path = Path(state_file(config, env))
+    path = state_file(config, env)
     path.parent.mkdir(parents=True, exist_ok=True)
     values = {
         "SLIPWAY_IMAGE": image_ref,
@@ -68,12 +67,12 @@ def record_image(
 
 def forget_image(config: Config, env: Environment) -> None:
     """The environment runs no release any more (its stack was taken down)."""
-    Path(state_file(config, env)).unlink(missing_ok=True)
+    state_file(config, env).unlink(missing_ok=True)
 
 
 def deployed_image(config: Config, env: Environment) -> str | None:
     """The image deploy last recorded for the environment, if any."""
-    path = Path(state_file(config, env))
+    path = state_file(config, env)
     if not path.is_file():
         return None
     for line in path.read_text().splitlines():

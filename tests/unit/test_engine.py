@@ -199,7 +199,7 @@ def test_project_name_is_project_dash_environment(config: Config) -> None:
 def test_state_file_lives_in_dot_slipway(config: Config, project_root: Path) -> None:
     state = engine.state_file(config, config.environment("prod"))
 
-    assert state == str(project_root / ".slipway" / "prod.env")
+    assert state == project_root / ".slipway" / "prod.env"
 
 
 def test_client_without_environment_has_no_compose_settings(config: Config) -> None:
