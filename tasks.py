@@ -25,7 +25,7 @@ from slipway import history as releases
 from slipway.checks import non_root_images
 from slipway.errors import CheckFailed, SlipwayError, UsageError
 from slipway.secretfiles import ensure as ensure_secrets
-from slipway.tables import results_table, table
+from slipway.tables import as_json, history_table, results_table, status_table
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,6 +46,11 @@ def edge(body: Callable[Concatenate[Context, P], R]) -> Callable[Concatenate[Con
     return run
 
 
+def _progress(*, json: bool) -> Callable[[str], None]:
+    """Progress lines: on stdout, or on stderr when stdout carries JSON."""
+    return functools.partial(print, file=sys.stderr) if json else print
+
+
 @task(help={"target": "Dockerfile stage to build: dev, test or prod"})
 @edge
 def build(c: Context, target: str = "prod") -> None:
@@ -55,13 +60,23 @@ def build(c: Context, target: str = "prod") -> None:
     print(f"built {built.ref} ({built.short_id}, {built.size / 1e6:.1f} MB)")
 
 
-@task(help={"env": "environment from slipway.yaml"})
+@task(
+    help={
+        "env": "environment from slipway.yaml",
+        "json": "print the result as JSON on stdout (progress goes to stderr)",
+    }
+)
 @edge
-def deploy(c: Context, env: str = "prod") -> None:
-    """Build, check and start the stack; wait until it is healthy."""
-    result = deploying.deploy(config.load(), env, report=print)
+def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
+    """Build, check and roll the stack onto the new release, zero-downtime."""
+    result = deploying.deploy(config.load(), env, report=_progress(json=json))
     image = result.image
-    print(f"{result.environment} is healthy at {result.url} running {image.ref} ({image.short_id})")
+    print(
+        as_json(result)
+        if json
+        else f"{result.environment} is healthy at {result.url} running {image.ref} "
+        f"({image.short_id})"
+    )
 
 
 @task(help={"env": "environment from slipway.yaml"})
@@ -72,29 +87,16 @@ def rollback(c: Context, env: str = "prod") -> None:
     print(f"{env} is healthy at {url} on the previous release")
 
 
-@task(help={"env": "environment from slipway.yaml"})
+@task(help={"env": "environment from slipway.yaml", "json": "print JSON instead of a table"})
 @edge
-def history(c: Context, env: str = "prod") -> None:
+def history(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show an environment's releases: when, which image, how it ended."""
     cfg = config.load()
     rows = releases.releases(cfg, cfg.environment(env))
-    print(
-        table(
-            ("time", "image", "outcome", "switch", "detail"),
-            [
-                (
-                    r.time,
-                    r.image,
-                    r.outcome,
-                    "-" if r.switch_seconds is None else f"{r.switch_seconds:.2f}s",
-                    r.detail[:80],
-                )
-                for r in rows
-            ],
-        )
-        if rows
-        else f"{env}: no deploys yet"
-    )
+    if json or rows:
+        print(as_json(rows) if json else history_table(rows))
+    else:
+        print(f"{env}: no deploys yet")
 
 
 @task(help={"env": "environment from slipway.yaml"})
@@ -120,21 +122,19 @@ def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
     )
 
 
-@task(aliases=["ps"], help={"env": "environment from slipway.yaml"})
+@task(
+    aliases=["ps"],
+    help={"env": "environment from slipway.yaml", "json": "print JSON instead of a table"},
+)
 @edge
-def status(c: Context, env: str = "prod") -> None:
-    """Show what runs in an environment: service, state, health, image."""
+def status(c: Context, env: str = "prod", json: bool = False) -> None:
+    """Show what runs in an environment: the proxy and each replica."""
     cfg = config.load()
     rows = stack.status(engine.client(cfg, cfg.environment(env)))
-    if not rows:
+    if json or rows:
+        print(as_json(rows) if json else status_table(rows))
+    else:
         print(f"{env}: nothing is running (invoke deploy --env {env} starts it)")
-        return
-    print(
-        table(
-            ("service", "state", "health", "image", "ports"),
-            [(r.service, r.state, r.health, r.image, r.ports) for r in rows],
-        )
-    )
 
 
 @task(

@@ -167,11 +167,18 @@ TEST_IMAGES = "slipway-test/notes"
 
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_images() -> Iterator[None]:
-    """Every image the session's projects built goes when the session ends."""
+    """Every image the session's tests built (slipway-test/...) goes when it ends."""
     yield
-    built = docker.image.list(TEST_IMAGES)
-    if built:
-        docker.image.remove(built, force=True)
+    # By tag, not by id: an image also tagged otherwise (the checkout's own
+    # slipway/notes:test shares the test stage's) keeps its other tags.
+    tags = [
+        tag
+        for image in docker.image.list()
+        for tag in image.repo_tags
+        if tag.startswith("slipway-test/")
+    ]
+    if tags:
+        docker.image.remove(tags, force=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from python_on_whales import docker
 
@@ -64,3 +66,26 @@ def test_bad_note_gets_422_from_the_deployed_service(project: Project) -> None:
     assert status == 422
     status, body = http("GET", f"{project.url}/notes/999999")
     assert status == 404, body
+
+
+def test_json_output_parses_and_matches_the_tables(project: Project) -> None:
+    result = project.invoke("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    deployed = json.loads(result.stdout)
+    assert deployed["url"] == project.url
+    assert deployed["image"]["ref"].startswith(f"{project.image}:")
+    assert "rolling" in result.stderr  # progress goes to stderr
+
+    rows = json.loads(project.ok("status", "--json"))
+    table = project.ok("status")
+    assert sorted(r["service"] for r in rows) == ["app", "app", "proxy"]
+    lines = [line.split() for line in table.splitlines()[2:]]
+    assert sorted(line[:4] for line in lines) == sorted(
+        [r["service"], r["state"], r["health"], r["image"]] for r in rows
+    )
+    assert {r["image"] for r in rows if r["service"] == "app"} == {deployed["image"]["ref"]}
+
+    releases = json.loads(project.ok("history", "--json"))
+    assert releases[-1]["image"] == deployed["image"]["ref"]
+    assert releases[-1]["outcome"] == "ok"
+    assert len(releases) == project.ok("history").count("\n") - 2
