@@ -102,12 +102,16 @@ def roll_to(
 ) -> rollout.Rollout:
     """Record ``ref`` as the environment's release and roll the stack onto it."""
     stack.record_image(config, env, ref, _extra(env))
-    project = engine.project_name(config, env)
-    report(
-        f"rolling {project} to {ref}: {env.replicas} new container(s) beside the old, "
-        f"waiting up to {env.health_timeout}s for health before the switch ..."
-    )
-    done = rollout.roll(engine.client(config, env), config, env, ref, migrations=migrations)
+    docker = engine.client(config, env)
+    if rollout.in_place(docker, config, env, ref):
+        report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
+    else:
+        report(
+            f"rolling {engine.project_name(config, env)} to {ref}: {env.replicas} new "
+            f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
+            "before the switch ..."
+        )
+    done = rollout.roll(docker, config, env, ref, migrations=migrations)
     if done.switch_seconds is not None:
         report(
             f"switched the proxy to {', '.join(done.serving)} in {done.switch_seconds:.2f}s"

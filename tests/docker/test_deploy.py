@@ -74,7 +74,7 @@ def test_json_output_parses_and_matches_the_tables(project: Project) -> None:
     deployed = json.loads(result.stdout)
     assert deployed["url"] == project.url
     assert deployed["image"]["ref"].startswith(f"{project.image}:")
-    assert "rolling" in result.stderr  # progress goes to stderr
+    assert "building " in result.stderr  # progress goes to stderr
 
     rows = json.loads(project.ok("status", "--json"))
     table = project.ok("status")
