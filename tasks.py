@@ -181,8 +181,10 @@ def clean(c: Context) -> None:
 def dev(c: Context, env: str = "dev") -> None:
     """Run the dev stack with live code sync and reload; Ctrl-C stops."""
     cfg = config.load()
-    compose = develop.start(cfg, env, report=print)
-    develop.watch(compose, report=print)
+    # Flushed: the watch's lines must show as they come, even through a pipe.
+    report = functools.partial(print, flush=True)
+    compose = develop.start(cfg, env, report=report)
+    develop.watch(compose, cfg.service, report=report)
 
 
 @task(help={"env": "environment from slipway.yaml"})

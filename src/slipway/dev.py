@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
-from python_on_whales.utils import run
+from python_on_whales.utils import run, stream_stdout_and_stderr
 
 from slipway import engine, images, stack
 from slipway.config import Config
 from slipway.deploy import build_for, roll_to
+from slipway.engine import docker_errors
 from slipway.errors import SlipwayError
 from slipway.images import Report
 
@@ -28,15 +35,27 @@ def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
     return compose
 
 
-def watch(compose: DockerClient, *, report: Report) -> None:
-    """Sync source edits into the running stack until Ctrl-C."""
+def watch(compose: DockerClient, service: str, *, report: Report) -> None:
+    """Sync source edits into the running stack until Ctrl-C.
+
+    compose 2.26's watch does no initial sync: a file saved between the
+    image build and the start of the watch would never reach the container.
+    So once the watch reports it is enabled, every sync path is copied in
+    once (:func:`sync_once`); any later edit is the watch's.
+    """
     report("watching service/src (sync) and pyproject.toml, uv.lock (rebuild); Ctrl-C stops")
+    synced = False
     try:
-        run(
-            [*compose.docker_compose_cmd, "watch", "--no-up"],
-            capture_stdout=False,
-            capture_stderr=False,
-        )
+        # python-on-whales 0.81 has no compose.watch: the raw argv, streamed.
+        for _source, raw in stream_stdout_and_stderr(
+            [*compose.docker_compose_cmd, "watch", "--no-up"]
+        ):
+            line = raw.decode(errors="replace").rstrip("\n")
+            report(line)
+            if not synced and "Watch enabled" in line:
+                synced = True
+                count = sync_once(compose, service)
+                report(f"synced {count} file(s) once, so edits saved before the watch are served")
     except KeyboardInterrupt:
         pass
     except DockerException as exc:
@@ -46,3 +65,42 @@ def watch(compose: DockerClient, *, report: Report) -> None:
                 f"docker compose watch stopped with code {exc.return_code}"
             ) from None
     report("watch stopped; the dev stack keeps running (invoke down --env dev removes it)")
+
+
+def sync_paths(model: Mapping[str, Any], service: str) -> list[tuple[Path, str]]:
+    """The (host path, container target) of each `sync` rule of the service."""
+    develop = ((model.get("services") or {}).get(service) or {}).get("develop") or {}
+    return [
+        (Path(rule["path"]), str(rule["target"]))
+        for rule in develop.get("watch") or []
+        if rule.get("action") == "sync" and rule.get("path") and rule.get("target")
+    ]
+
+
+def _tar_of(folder: Path) -> tuple[bytes, int]:
+    """The folder's files (no bytecode) as a tar archive, and how many."""
+    buffer, count = io.BytesIO(), 0
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.add(path, arcname=str(path.relative_to(folder)), recursive=False)
+                count += 1
+    return buffer.getvalue(), count
+
+
+def sync_once(compose: DockerClient, service: str) -> int:
+    """Copy every sync path into the running container, as its own user
+    (what the watch does); the number of files copied."""
+    with docker_errors("docker compose config"):
+        model = compose.compose.config(return_json=True)
+    index = stack.first_index(compose, service)
+    total = 0
+    for folder, target in sync_paths(model, service):
+        if not folder.is_dir():
+            continue
+        data, count = _tar_of(folder)
+        command = [*compose.docker_compose_cmd, "exec", "-T", "--index", str(index), service]
+        with docker_errors(f"syncing {folder} into {service}"):
+            run([*command, "tar", "-x", "-C", target], input=data)
+        total += count
+    return total

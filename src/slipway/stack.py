@@ -183,7 +183,7 @@ def clean(config: Config) -> list[str]:
     return done
 
 
-def _first_index(docker: DockerClient, service: str) -> int:
+def first_index(docker: DockerClient, service: str) -> int:
     """compose's number of the service's first running container.
 
     `compose exec` picks container 1 unless told otherwise, and after a
@@ -202,7 +202,7 @@ def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: 
     """Run a command in the service's first running container; its output, when not a tty."""
     try:
         out = docker.compose.execute(
-            service, list(command), tty=tty, index=_first_index(docker, service)
+            service, list(command), tty=tty, index=first_index(docker, service)
         )
     except DockerException as exc:
         cause = engine.unavailable(exc)

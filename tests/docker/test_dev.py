@@ -20,6 +20,8 @@ from tests.docker.conftest import Project, free_port, http
 pytestmark = pytest.mark.docker
 
 HEALTH = Path("service/src/notes_service/routes/health.py")
+APP = Path("service/src/notes_service/app.py")
+EARLY = "edited-before-the-watch"
 
 
 def wait_for(url: str, predicate: object, timeout: float) -> float:
@@ -71,16 +73,34 @@ def dev_stack(project: Project) -> Iterator[DevStack]:
     port = free_port()
     process = project.popen("dev", APP_PORT=str(port))
     output = Output(process)
+    app_py = project.root / APP
+    original = app_py.read_text()
     try:
+        # An edit saved after the stack is healthy and before compose watch
+        # has started: test_edit_saved_before_the_watch_started_is_served.
+        output.wait_for("is healthy at", 300)
+        app_py.write_text(original.replace("version=__version__", f'version="{EARLY}"'))
         # compose watch reports this once its file watchers are set up.
         output.wait_for("Watch enabled", 300)
         yield DevStack(process, output, port)
     finally:
+        app_py.write_text(original)
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
         output.thread.join(timeout=10)
         project.invoke("down", "--env", "dev")
+
+
+def test_edit_saved_before_the_watch_started_is_served(
+    project: Project, dev_stack: DevStack
+) -> None:
+    url = f"http://127.0.0.1:{dev_stack.port}/openapi.json"
+    wait_for(url, lambda body: body["info"]["version"] == EARLY, 60)
+    assert any("synced " in line and "file(s) once" in line for line in dev_stack.output.lines)
+    app_py = project.root / APP
+    app_py.write_text(app_py.read_text().replace(f'version="{EARLY}"', "version=__version__"))
+    wait_for(url, lambda body: body["info"]["version"] != EARLY, 60)
 
 
 def test_source_edit_is_served_without_a_rebuild(project: Project, dev_stack: DevStack) -> None:
