@@ -109,7 +109,9 @@ def start_beside(
     )
 
 
-def wait_healthy(docker: DockerClient, containers: Sequence[Container], timeout: int) -> None:
+def wait_healthy(
+    docker: DockerClient, containers: Sequence[Container], timeout: int, *, service: str
+) -> None:
     """Return once every container is healthy; raise DeployFailed with the
     failing health probes and log lines when one exits or time runs out."""
     deadline = time.monotonic() + timeout
@@ -129,16 +131,16 @@ def wait_healthy(docker: DockerClient, containers: Sequence[Container], timeout:
         health = state.health
         for probe in (health.log or [])[-3:] if health is not None else []:
             out = (probe.output or "").strip().splitlines()
-            parts.append(f"app health probe exit {probe.exit_code}: {out[-1] if out else ''}")
+            parts.append(f"{service} health probe exit {probe.exit_code}: {out[-1] if out else ''}")
         with docker_errors("docker logs"):
             logs = str(docker.container.logs(c, tail=15))
-        parts.extend(f"app log: {line}" for line in logs.splitlines() if line.strip())
+        parts.extend(f"{service} log: {line}" for line in logs.splitlines() if line.strip())
     if exited:
         c, state = exited[0]
-        summary = f"app exited with code {state.exit_code} before it was healthy"
+        summary = f"{service} exited with code {state.exit_code} before it was healthy"
     else:
         status = next((s.health.status for _, s in states if s.health is not None), "starting")
-        summary = f"app did not become healthy within {timeout}s (health: {status})"
+        summary = f"{service} did not become healthy within {timeout}s (health: {status})"
     raise DeployFailed(summary, details="\n".join(parts))
 
 
@@ -195,7 +197,7 @@ def roll(
         migrate(docker)
     new = start_beside(docker, config.service, old, env.replicas)
     try:
-        wait_healthy(docker, new, env.health_timeout)
+        wait_healthy(docker, new, env.health_timeout, service=config.service)
     except DeployFailed:
         discard(docker, new)
         raise

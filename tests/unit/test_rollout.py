@@ -166,7 +166,7 @@ def test_migration_without_a_daemon_says_docker_is_unreachable(
 def test_wait_healthy_returns_once_every_container_is_healthy() -> None:
     docker = _Docker(_container(1, NEW, _state()), _container(2, NEW, _state()))
 
-    assert rollout.wait_healthy(docker, docker.app, timeout=0) is None
+    assert rollout.wait_healthy(docker, docker.app, timeout=0, service="app") is None
 
 
 def test_wait_healthy_fails_when_a_container_exits() -> None:
@@ -174,7 +174,7 @@ def test_wait_healthy_fails_when_a_container_exits() -> None:
     docker.app_log = "ERROR: DATABASE_URL is not set\n"
 
     with pytest.raises(DeployFailed) as caught:
-        rollout.wait_healthy(docker, docker.app, timeout=90)
+        rollout.wait_healthy(docker, docker.app, timeout=90, service="app")
 
     assert str(caught.value) == "app exited with code 3 before it was healthy"
     assert caught.value.details == "app log: ERROR: DATABASE_URL is not set"
@@ -186,7 +186,7 @@ def test_wait_healthy_times_out_with_the_last_probe_and_the_log() -> None:
     docker.app_log = "INFO: waiting for the database\n"
 
     with pytest.raises(DeployFailed) as caught:
-        rollout.wait_healthy(docker, docker.app, timeout=0)
+        rollout.wait_healthy(docker, docker.app, timeout=0, service="app")
 
     assert str(caught.value) == "app did not become healthy within 0s (health: starting)"
     assert caught.value.details.splitlines() == [
