@@ -103,3 +103,15 @@ def test_production_needs_a_real_secret_key(
 ) -> None:
     found = Settings(app_env=app_env, secret_key=key).production_problem()
     assert found is None if problem is None else problem in (found or "")
+
+
+def test_min_free_bytes_defaults_to_one_mib_and_is_read() -> None:
+    assert Settings.from_env({}).min_free_bytes == 1024 * 1024
+    assert Settings.from_env({"NOTES_MIN_FREE_BYTES": "0"}).min_free_bytes == 0
+    assert Settings.from_env({"NOTES_MIN_FREE_BYTES": " 65536 "}).min_free_bytes == 65536
+
+
+@pytest.mark.parametrize("raw", ["1M", "-1", "lots"])
+def test_invalid_min_free_bytes_raises_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ValueError, match="NOTES_MIN_FREE_BYTES"):
+        Settings.from_env({"NOTES_MIN_FREE_BYTES": raw})

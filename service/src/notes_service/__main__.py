@@ -62,7 +62,7 @@ def _migrate(settings: Settings) -> int:
 def _check_db(settings: Settings) -> int:
     engine = create_db_engine(settings.database_url)
     try:
-        result = check_readiness(engine)
+        result = check_readiness(engine, min_free_bytes=settings.min_free_bytes)
     finally:
         engine.dispose()
     if result.ready:
@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="notes-service",
         description="Notes web service. Configured by environment variables "
         "(DATABASE_URL[_FILE] or DATABASE_HOST/_PORT/_NAME/_USER/_PASSWORD_FILE, "
-        "SECRET_KEY[_FILE], APP_ENV, HOST, PORT, LOG_LEVEL, RELOAD, NOTES_FORCE_UNHEALTHY).",
+        "SECRET_KEY[_FILE], APP_ENV, HOST, PORT, LOG_LEVEL, RELOAD, NOTES_FORCE_UNHEALTHY, "
+        "NOTES_MIN_FREE_BYTES).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -15,10 +15,13 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    """The on-disk path of a SQLite URL, or None for in-memory / URI databases."""
+def sqlite_file(url: URL) -> Path | None:
+    """The on-disk path of a SQLite URL; None for in-memory / URI databases
+    and for other databases (a server's files are not ours)."""
     database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if url.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
 
@@ -54,7 +57,7 @@ def create_db_engine(database_url: str) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
 
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         _ensure_parent_dir(path)
     engine = create_engine(

@@ -1,4 +1,5 @@
-"""Readiness: the database answers and its schema is at the packaged head."""
+"""Readiness: the database answers, its schema is at the packaged head, and
+(for SQLite) its volume has room for writes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from notes_service.migrate import head_revision, revision_of
+from notes_service.storage import STORAGE_FULL, free_space_problem, full_disk_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +24,22 @@ def _describe(exc: Exception) -> str:
     return " ".join(str(cause).split()) or type(cause).__name__
 
 
-def check_readiness(engine: Engine) -> Readiness:
-    """Probe the database; never raises for database problems."""
+def check_readiness(engine: Engine, *, min_free_bytes: int = 0) -> Readiness:
+    """Probe the database; never raises for database problems.
+
+    A SQLite volume with less than ``min_free_bytes`` free is not ready
+    (0: not checked); the check comes first, as the cause of what may follow.
+    """
+    full = free_space_problem(engine.url, min_free_bytes)
+    if full is not None:
+        return Readiness(ready=False, reason=full)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             current = revision_of(connection)
     except (SQLAlchemyError, OSError) as exc:
+        if full_disk_error(exc) is not None:
+            return Readiness(ready=False, reason=f"{STORAGE_FULL} ({_describe(exc)})")
         return Readiness(ready=False, reason=f"database unreachable: {_describe(exc)}")
 
     head = head_revision()

@@ -19,6 +19,9 @@ PRODUCTION = "prod"
 MIN_SECRET_KEY_LENGTH = 32
 # What example files and tutorials put where a secret belongs.
 _PLACEHOLDER = re.compile(r"!!!|change.?me|placeholder|example|^(.)\1*$", re.IGNORECASE)
+# /ready reports not ready below this much free space on SQLite's volume:
+# 1 MiB is some 250 pages of headroom, small beside any real volume.
+DEFAULT_MIN_FREE_BYTES = 1024 * 1024
 LOG_LEVELS = frozenset({"critical", "error", "warning", "info", "debug", "trace"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -46,16 +49,26 @@ def _parse_bool(variable: str, raw: str | None) -> bool:
     raise ValueError(f"{variable} must be one of 1/true/yes/on or 0/false/no/off, got {raw!r}")
 
 
-def _parse_port(variable: str, raw: str | None, default: int) -> int:
+def _parse_int(variable: str, raw: str | None, default: int, *, low: int, high: int) -> int:
+    """An integer setting within [low, high]; empty or unset means ``default``."""
     if raw is None or not raw.strip():
         return default
     try:
-        port = int(raw.strip())
+        value = int(raw.strip())
     except ValueError:
-        raise ValueError(f"{variable} must be an integer port number, got {raw!r}") from None
-    if not 1 <= port <= 65535:
-        raise ValueError(f"{variable} must be between 1 and 65535, got {port}")
-    return port
+        raise ValueError(f"{variable} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{variable} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _parse_port(variable: str, raw: str | None, default: int) -> int:
+    return _parse_int(variable, raw, default, low=1, high=65535)
+
+
+def _parse_bytes(variable: str, raw: str | None, default: int) -> int:
+    """Bytes; 0 turns the check that uses it off."""
+    return _parse_int(variable, raw, default, low=0, high=2**63 - 1)
 
 
 def _parse_log_level(variable: str, raw: str | None) -> str:
@@ -126,6 +139,8 @@ class Settings:
     reload: bool = False
     force_unhealthy: bool = False
     app_env: str = "dev"
+    # Free space below which /ready fails on a SQLite database's volume (0: never).
+    min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
     # Kept out of repr so it never reaches a log or a traceback.
     secret_key: str | None = field(default=None, repr=False)
 
@@ -144,6 +159,9 @@ class Settings:
             reload=_parse_bool("RELOAD", env.get("RELOAD")),
             force_unhealthy=_parse_bool("NOTES_FORCE_UNHEALTHY", env.get("NOTES_FORCE_UNHEALTHY")),
             app_env=env.get("APP_ENV", "").strip().lower() or "dev",
+            min_free_bytes=_parse_bytes(
+                "NOTES_MIN_FREE_BYTES", env.get("NOTES_MIN_FREE_BYTES"), DEFAULT_MIN_FREE_BYTES
+            ),
             secret_key=_parse_secret_key(env),
         )
 

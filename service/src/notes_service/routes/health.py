@@ -21,13 +21,13 @@ def health(settings: SettingsDep) -> JSONResponse:
 
 @router.get("/ready")
 def ready(settings: SettingsDep, engine: EngineDep) -> JSONResponse:
-    """Readiness: the database answers and its schema is at head."""
+    """Readiness: the database answers, its schema is at head, its volume has room."""
     if settings.force_unhealthy:
         return JSONResponse(
             {"status": "not ready", "reason": "forced unhealthy (NOTES_FORCE_UNHEALTHY)"},
             status_code=503,
         )
-    result = check_readiness(engine)
+    result = check_readiness(engine, min_free_bytes=settings.min_free_bytes)
     if not result.ready:
         return JSONResponse({"status": "not ready", "reason": result.reason}, status_code=503)
     return JSONResponse({"status": "ready", "revision": result.revision})
