@@ -8,6 +8,7 @@ import shutil
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
@@ -82,14 +83,38 @@ def deployed_image(config: Config, env: Environment) -> str | None:
     return None
 
 
-def published_port(docker: DockerClient) -> tuple[str, int] | None:
-    """The host address and port the proxy is published on."""
-    with docker_errors("docker compose config"):
-        model = docker.compose.config(return_json=True)
+def proxy_address(model: Mapping[str, Any]) -> tuple[str, int] | None:
+    """Where a `docker compose config` model publishes the proxy: host address and port."""
     for port in model.get("services", {}).get(proxy.SERVICE, {}).get("ports") or []:
         if int(port.get("target", 0)) == proxy.PORT and port.get("published"):
             return str(port.get("host_ip") or "0.0.0.0"), int(port["published"])
     return None
+
+
+def published_port(docker: DockerClient) -> tuple[str, int] | None:
+    """The host address and port the proxy is published on."""
+    with docker_errors("docker compose config"):
+        model = docker.compose.config(return_json=True)
+    return proxy_address(model)
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Another socket listens on host:port (a port we may not bind counts as free:
+    e.g. a privileged one, which Docker may still publish)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        # Lingering TIME_WAIT connections are no conflict; a listener is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def held_by_stack(docker: DockerClient, port: int) -> bool:
+    """A running container of the stack publishes the host port."""
+    return any(f":{port}->" in row.ports for row in status(docker) if row.state == "running")
 
 
 def ensure_port_free(docker: DockerClient) -> None:
@@ -98,22 +123,12 @@ def ensure_port_free(docker: DockerClient) -> None:
     if address is None:
         return
     host, port = address
-    ours = any(f":{port}->" in row.ports for row in status(docker) if row.state == "running")
-    if ours:
+    if not port_taken(host, port) or held_by_stack(docker, port):
         return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as probe:
-        # Lingering TIME_WAIT connections are no conflict; a listener is.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                return  # e.g. a privileged port: Docker may still publish it
-            raise PortInUse(
-                f"port {host}:{port} is already in use by another program: stop it, "
-                "or set APP_PORT in the environment's env file"
-            ) from None
+    raise PortInUse(
+        f"port {host}:{port} is already in use by another program: stop it, "
+        "or set APP_PORT in the environment's env file"
+    )
 
 
 def down(docker: DockerClient, *, volumes: bool = False) -> None:

@@ -6,7 +6,8 @@ below makes any attempt fail loudly instead of reaching a real engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,12 @@ def docker_error() -> MakeDockerError:
         )
 
     return make
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A program listening on a free loopback port; yields the port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]

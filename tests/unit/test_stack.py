@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -268,15 +268,6 @@ def test_published_port_of_the_app_alone_is_none() -> None:
 
     assert stack.published_port(_with_config({"services": {"app": app}})) is None
     assert stack.published_port(_with_config({"services": {}})) is None
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    """A program listening on a free loopback port; yields the port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def _publish(

@@ -1,0 +1,161 @@
+"""The doctor's checks of this host and the project's files: uv and its lock,
+env files against their examples, secret files. No docker call here."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from slipway import _dotenv, secretfiles
+from slipway._versions import parse_version
+from slipway.checks import CheckResult
+from slipway.config import Config, Environment, Target
+from slipway.errors import SlipwayError
+
+# The image the Dockerfile copies uv from: its tag is the uv the images run.
+UV_IMAGE = "ghcr.io/astral-sh/uv"
+UV_TIMEOUT = 120
+
+
+def uv_pin(images: Sequence[str]) -> str | None:
+    """The uv version the Dockerfile copies from ``ghcr.io/astral-sh/uv:X.Y.Z``."""
+    for ref in images:
+        name, _, tag = ref.partition("@")[0].rpartition(":")
+        if name == UV_IMAGE and tag:
+            return tag
+    return None
+
+
+def _run(command: Sequence[str], config: Config) -> subprocess.CompletedProcess[str] | str:
+    try:
+        return subprocess.run(
+            command,
+            cwd=config.root,
+            capture_output=True,
+            text=True,
+            timeout=UV_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`{' '.join(command)}` could not run: {exc}"
+
+
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln.strip() for ln in (done.stderr + "\n" + done.stdout).splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {done.returncode}"
+
+
+def uv_rows(config: Config, images: Sequence[str]) -> list[CheckResult]:
+    """The host's uv is the Dockerfile's, and uv.lock is up to date with pyproject.toml."""
+    pin = uv_pin(images)
+    dockerfile = config.show(config.dockerfile)
+    uv = shutil.which("uv")
+    if uv is None:
+        wanted = f"uv {pin}" if pin else "uv"
+        return [
+            CheckResult("uv", False, f"uv is not on PATH: install {wanted} (make installs it)"),
+            CheckResult("uv.lock", False, "uv.lock: not checked: no uv"),
+        ]
+    done = _run([uv, "--version"], config)
+    host = parse_version(done.stdout) if not isinstance(done, str) else None
+    if isinstance(done, str):
+        uv_row = CheckResult("uv", False, done)
+    elif host is None:
+        uv_row = CheckResult("uv", False, f"`uv --version` printed no version: {_last_line(done)}")
+    elif pin is None:
+        uv_row = CheckResult(
+            "uv",
+            False,
+            f"{dockerfile} pins no {UV_IMAGE}:X.Y.Z: pin the uv {host} that wrote uv.lock",
+        )
+    elif host != parse_version(pin):
+        uv_row = CheckResult(
+            "uv",
+            False,
+            f"host uv {host} is not {dockerfile}'s {pin}: install uv {pin} "
+            "(one uv may refuse a lock another wrote under --locked)",
+        )
+    else:
+        uv_row = CheckResult("uv", True, f"uv {host}, as {dockerfile} pins")
+    lock = _run([uv, "lock", "--check"], config)
+    if isinstance(lock, str):
+        lock_row = CheckResult("uv.lock", False, lock)
+    elif lock.returncode != 0:
+        lock_row = CheckResult("uv.lock", False, f"`uv lock --check` failed: {_last_line(lock)}")
+    else:
+        lock_row = CheckResult("uv.lock", True, "up to date with pyproject.toml (uv lock --check)")
+    return [uv_row, lock_row]
+
+
+# --- env files and secrets --------------------------------------------------------------
+
+
+def creating_command(env: Environment) -> str:
+    """The slipway command that creates an environment's env file from its example."""
+    task = "dev" if env.target is Target.DEV else "deploy"
+    return f"invoke {task} --env {env.name}"
+
+
+def env_file_row(config: Config, env: Environment) -> CheckResult:
+    """The env file exists and has every key its committed example has."""
+    name, shown, example = (
+        f"env {env.name}",
+        config.show(env.env_file),
+        config.show(env.env_example),
+    )
+    if not env.env_file.is_file():
+        if env.env_example.is_file():
+            return CheckResult(
+                name,
+                False,
+                f"{shown} is missing: `{creating_command(env)}` creates it from {example} "
+                f"(or cp {example} {shown})",
+            )
+        return CheckResult(name, False, f"{shown} is missing and there is no {example}: create it")
+    if not env.env_example.is_file():
+        return CheckResult(name, True, f"{shown} present (no {example} to compare with)")
+    try:
+        missing = _dotenv.missing_keys(env.env_example.read_text(), env.env_file.read_text())
+    except OSError as exc:
+        return CheckResult(name, False, f"{shown} cannot be read ({exc.strerror}): fix its mode")
+    if missing:
+        keys = ", ".join(missing)
+        return CheckResult(name, False, f"{shown} lacks {keys} (in {example}): add them")
+    return CheckResult(name, True, f"{shown} has every key of {example}")
+
+
+def secret_rows(config: Config) -> list[CheckResult]:
+    """One row per file-based compose secret of any environment."""
+    needed: dict[Path, list[str]] = {}
+    rows = []
+    for env in config.environments.values():
+        try:
+            for path in secretfiles.declared(env.compose_files):
+                needed.setdefault(path, []).append(env.name)
+        except SlipwayError as exc:
+            rows.append(CheckResult(f"secrets {env.name}", False, str(exc)))
+    return rows + [secret_row(config, path, users) for path, users in needed.items()]
+
+
+def secret_row(config: Config, path: Path, users: Sequence[str]) -> CheckResult:
+    """Present, readable, and readable by the container users too: compose
+    mounts the host file as it is (see secretfiles.FILE_MODE)."""
+    shown = config.show(path)
+    name, for_whom = f"secret {shown}", f"needed by {', '.join(users)}"
+    if path.is_relative_to((config.root / secretfiles.SECRETS_DIR).resolve()):
+        fix = "`invoke secrets` creates it"
+    else:
+        fix = f"create it (slipway writes only {secretfiles.SECRETS_DIR}/)"
+    if not path.is_file():
+        return CheckResult(name, False, f"{shown} is missing ({for_whom}): {fix}")
+    try:
+        path.read_bytes()
+    except OSError as exc:
+        return CheckResult(name, False, f"{shown} cannot be read ({exc.strerror}): fix its owner")
+    if not path.stat().st_mode & 0o004:
+        return CheckResult(
+            name, False, f"{shown} is not readable by the container users: chmod 644 {shown}"
+        )
+    return CheckResult(name, True, f"present and readable ({for_whom})")
