@@ -17,15 +17,25 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from slipway import audit as audits
 from slipway import backup as backups
-from slipway import config, engine, images, retention, sizes, stack
+from slipway import config, engine, images, retention, sbom, sizes, stack
 from slipway import deploy as deploying
 from slipway import dev as develop
 from slipway import history as releases
-from slipway.checks import non_root_images
+from slipway.checks import NON_ROOT_TARGETS, non_root_images, verdict
+from slipway.doctor import diagnose
 from slipway.errors import CheckFailed, SlipwayError, UsageError
+from slipway.progress import build_step, steps
 from slipway.secretfiles import ensure as ensure_secrets
-from slipway.tables import as_json, history_table, results_table, status_table
+from slipway.tables import (
+    as_json,
+    audit_table,
+    check_tables,
+    history_table,
+    results_table,
+    status_table,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,17 +56,13 @@ def edge(body: Callable[Concatenate[Context, P], R]) -> Callable[Concatenate[Con
     return run
 
 
-def _progress(*, json: bool) -> Callable[[str], None]:
-    """Progress lines: on stdout, or on stderr when stdout carries JSON."""
-    return functools.partial(print, file=sys.stderr) if json else print
-
-
 @task(help={"target": "Dockerfile stage to build: dev, test or prod"})
 @edge
 def build(c: Context, target: str = "prod") -> None:
     """Build one target of docker/Dockerfile and tag it <image>:<target>."""
     cfg = config.load()
-    built = images.build(engine.client(cfg), cfg, config.Target.parse(target), report=print)
+    with steps(step=build_step) as report:
+        built = images.build(engine.client(cfg), cfg, config.Target.parse(target), report=report)
     print(f"built {built.ref} ({built.short_id}, {built.size / 1e6:.1f} MB)")
 
 
@@ -69,7 +75,9 @@ def build(c: Context, target: str = "prod") -> None:
 @edge
 def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
     """Build, check and roll the stack onto the new release, zero-downtime."""
-    result = deploying.deploy(config.load(), env, report=_progress(json=json))
+    # With --json, stdout carries only the result: progress goes to stderr.
+    with steps(sys.stderr if json else sys.stdout) as report:
+        result = deploying.deploy(config.load(), env, report=report)
     image = result.image
     print(
         as_json(result)
@@ -83,7 +91,8 @@ def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def rollback(c: Context, env: str = "prod") -> None:
     """Put back the previous healthy release of an environment."""
-    url = deploying.rollback(config.load(), env, report=print)
+    with steps() as report:
+        url = deploying.rollback(config.load(), env, report=report)
     print(f"{env} is healthy at {url} on the previous release")
 
 
@@ -152,20 +161,28 @@ def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100")
         print(line)
 
 
-@task
+@task(help={"json": "print JSON instead of tables (build progress goes to stderr)"})
 @edge
-def check(c: Context) -> None:
-    """Check image sizes against budgets and that images run as non-root."""
+def check(c: Context, json: bool = False) -> None:
+    """Build the images, then check sizes against budgets and non-root users."""
     cfg = config.load()
-    rows = sizes.size_rows(engine.client(cfg), cfg)
-    print(sizes.render(rows))
-    results = non_root_images(cfg)
-    print(results_table(results))
-    failed = [r.check.detail for r in rows if not r.check.ok] + [
-        r.detail for r in results if not r.ok
-    ]
-    if failed:
-        raise CheckFailed("; ".join(failed))
+    docker = engine.client(cfg)
+    wanted = {*sizes.budgeted(cfg), *NON_ROOT_TARGETS}
+    with steps(sys.stderr if json else sys.stdout, step=build_step) as report:
+        built = images.build_for_checks(docker, cfg, wanted, report=report)
+    rows = sizes.size_rows(docker, cfg, built)
+    results = [*(row.check for row in rows), *non_root_images(docker, cfg, built)]
+    print(as_json({"sizes": rows, "checks": results}) if json else check_tables(rows, results))
+    verdict(results)
+
+
+@task(help={"json": "print JSON instead of a table"})
+@edge
+def doctor(c: Context, json: bool = False) -> None:
+    """Check this machine, the engine and the project's files; exit 1 on any failure."""
+    results = diagnose(config.load())
+    print(as_json(results) if json else results_table(results))
+    verdict(results)
 
 
 @task
@@ -263,3 +280,31 @@ def restore(c: Context, file: str, env: str = "prod") -> None:
     """Restore a backup: stop the app, replace its data, start it healthy."""
     notes = backups.restore(config.load(), env, Path(file), report=print)
     print(f"{env} is restored from {file} ({notes} notes) and healthy")
+
+
+@task(
+    name="sbom",
+    help={
+        "env": "environment from slipway.yaml",
+        "output": "write the SBOM to this file instead of printing it",
+    },
+)
+@edge
+def sbom_(c: Context, env: str = "prod", output: str = "") -> None:
+    """Print (or write) the CycloneDX SBOM of an environment's running release."""
+    cfg = config.load()
+    bill = sbom.of_release(cfg, cfg.environment(env))
+    if not output:
+        print(bill.path.read_text(), end="")
+        return
+    Path(output).write_bytes(bill.path.read_bytes())
+    print(f"wrote {output}: {bill.python_packages} Python and {bill.os_packages} OS packages")
+
+
+@task(help={"json": "print JSON instead of a table"})
+@edge
+def audit(c: Context, json: bool = False) -> None:
+    """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
+    done = audits.audit(config.load())
+    print(as_json(done) if json else audit_table(done))
+    audits.verdict(done)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
-from slipway import engine, images
+from slipway import engine
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
-from slipway.images import BuiltImage, Report
+from slipway.errors import CheckFailed
+from slipway.images import Built, BuiltImage
 
 _ROOT_USERS = {"", "root", "0", "0:0", "root:root", "root:0", "0:root"}
 
@@ -19,6 +21,13 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+
+
+def verdict(results: Sequence[CheckResult]) -> None:
+    """Return when every result passed; else raise CheckFailed naming each failure."""
+    failed = [r.detail for r in results if not r.ok]
+    if failed:
+        raise CheckFailed("; ".join(failed))
 
 
 def configured_user_not_root(image: BuiltImage) -> CheckResult:
@@ -39,7 +48,7 @@ def has_healthcheck(image: BuiltImage) -> CheckResult:
 def within_budget(image: BuiltImage, budget_mb: int | None) -> CheckResult:
     size_mb = image.size / 1_000_000
     if budget_mb is None:
-        return CheckResult("size", True, f"{size_mb:.1f} MB (no budget)")
+        return CheckResult("size", True, f"{image.ref}: {size_mb:.1f} MB (no budget)")
     if image.size > budget_mb * 1_000_000:
         if size_mb < budget_mb + 0.05:  # would print as "250.0 MB, over 250 MB"
             size_mb_text = f"{image.size:,} bytes"
@@ -49,20 +58,12 @@ def within_budget(image: BuiltImage, budget_mb: int | None) -> CheckResult:
         return CheckResult(
             "size", False, f"{image.ref} is {size_mb:.1f} MB, over its {budget_mb} MB budget"
         )
-    return CheckResult("size", True, f"{size_mb:.1f} MB of {budget_mb} MB")
+    return CheckResult("size", True, f"{image.ref}: {size_mb:.1f} MB of {budget_mb} MB")
 
 
 def runs_as_non_root(docker: DockerClient, image: BuiltImage) -> CheckResult:
     """A container started from the image reports a non-zero uid."""
-    with docker_errors(f"running {image.ref}"):
-        out = docker.run(
-            image.id,
-            ["-c", "import os; print(os.getuid())"],
-            entrypoint="python",
-            remove=True,
-            pull="never",
-        )
-    uid = str(out).strip()
+    uid = engine.run_python(docker, image.id, "import os; print(os.getuid())").strip()
     if uid == "0":
         return CheckResult("runs as non-root", False, f"{image.ref} runs as uid 0")
     return CheckResult("runs as non-root", True, f"uid {uid}")
@@ -99,10 +100,11 @@ def compose_services(docker: DockerClient) -> dict[str, dict[str, object]]:
     return services
 
 
-def non_root(config: Config, target: Target, *, report: Report | None = None) -> list[CheckResult]:
-    """The image's USER, a running container's uid, and every compose override."""
-    docker = engine.client(config)
-    image = images.build(docker, config, target, report=report)
+def non_root(
+    docker: DockerClient, config: Config, target: Target, image: BuiltImage
+) -> list[CheckResult]:
+    """A built image's USER, a running container's uid, and every compose
+    override of the environments that run its target."""
     results = [configured_user_not_root(image), runs_as_non_root(docker, image)]
     for env in config.environments.values():
         if env.target is target:
@@ -115,9 +117,14 @@ def non_root(config: Config, target: Target, *, report: Report | None = None) ->
 NON_ROOT_TARGETS = (Target.PROD, Target.DEV)
 
 
-def non_root_images(config: Config) -> list[CheckResult]:
-    """`non_root` for every image users run (`nox -s non_root`, `invoke check`)."""
-    return [result for target in NON_ROOT_TARGETS for result in non_root(config, target)]
+def non_root_images(docker: DockerClient, config: Config, built: Built) -> list[CheckResult]:
+    """`non_root` for every image users run, built beforehand by the caller
+    (`nox -s non_root`, `invoke check`)."""
+    return [
+        result
+        for target in NON_ROOT_TARGETS
+        for result in non_root(docker, config, target, built.targets[target])
+    ]
 
 
 def compose_files_valid(config: Config) -> list[CheckResult]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,10 @@ class Config:
     dockerfile: Path
     context: Path
     service: str
+    # The uv project (or workspace member) the images install; its locked
+    # dependencies are what the SBOM and the audit cover. None: no
+    # pyproject.toml names one (sbom and audit then say so).
+    package: str | None
     targets: Mapping[Target, TargetConfig]
     environments: Mapping[str, Environment]
     backups: Backups
@@ -163,6 +168,15 @@ def _kind(value: object) -> str:
     return repr(value)
 
 
+def _project_name(root: Path) -> str | None:
+    """The root pyproject.toml's ``[project].name``: the default ``package``."""
+    try:
+        name = tomllib.loads((root / "pyproject.toml").read_text())["project"]["name"]
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def load(path: Path | None = None) -> Config:
     """Read and validate slipway.yaml (``$SLIPWAY_CONFIG`` or ./slipway.yaml)."""
     path = (path or Path(os.environ.get(CONFIG_ENV) or CONFIG_NAME)).resolve()
@@ -194,6 +208,7 @@ def parse(data: object, path: Path) -> Config:
         "dockerfile",
         "context",
         "service",
+        "package",
         "targets",
         "environments",
         "backups",
@@ -253,6 +268,7 @@ def parse(data: object, path: Path) -> Config:
         dockerfile=top.path(root, "dockerfile", "docker/Dockerfile", exists=True),
         context=top.path(root, "context", ".", exists=True),
         service=top.text("service", "app"),
+        package=top.text("package") if "package" in top.data else _project_name(root),
         targets=MappingProxyType(targets),
         environments=MappingProxyType(environments),
         backups=Backups(

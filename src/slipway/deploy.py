@@ -14,6 +14,7 @@ from slipway import (
     release,
     retention,
     rollout,
+    sbom,
     secretfiles,
     stack,
 )
@@ -30,6 +31,9 @@ class DeployResult:
     tag: str
     checks: tuple[CheckResult, ...]
     url: str
+    # The release's CycloneDX SBOM, as shown to the user, and its sha256.
+    sbom: str
+    sbom_sha256: str
 
 
 def _quiet(_line: str) -> None:
@@ -76,12 +80,21 @@ def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult
     failed = [r for r in results if not r.ok]
     if failed:
         raise CheckFailed("; ".join(r.detail for r in failed) + " (the running stack is untouched)")
+    bill = sbom.write(config, engine.client(config), image.ref, image.id)
+    report(
+        f"wrote the SBOM {config.show(bill.path)}: {bill.python_packages} Python and "
+        f"{bill.os_packages} OS packages (sha256 {bill.sha256[:12]})"
+    )
 
     previous = stack.deployed_image(config, env)
     if previous not in (None, image.ref):
         _backup_before_migrating(config, env, report=report)
-    done = _roll_or_keep(config, env, image.ref, image.id, previous, report=report)
-    return DeployResult(env.name, image, image.ref, results, done)
+    done = _roll_or_keep(
+        config, env, image.ref, image.id, previous, sbom_sha256=bill.sha256, report=report
+    )
+    return DeployResult(
+        env.name, image, image.ref, results, done, config.show(bill.path), bill.sha256
+    )
 
 
 def _backup_before_migrating(config: Config, env: Environment, *, report: Report) -> None:
@@ -135,6 +148,7 @@ def _roll_or_keep(
     image_id: str,
     previous: str | None,
     *,
+    sbom_sha256: str,
     report: Report,
 ) -> str:
     """Roll onto ``ref`` and record it; on failure leave ``previous`` serving.
@@ -144,9 +158,19 @@ def _roll_or_keep(
     try:
         done = roll_to(config, env, ref, report=report)
     except DeployFailed as failure:
-        history.record(config, env, ref, image_id, history.FAILED, str(failure))
+        history.record(
+            config, env, ref, image_id, history.FAILED, str(failure), sbom_sha256=sbom_sha256
+        )
         raise _kept(config, env, previous, failure, report=report) from None
-    history.record(config, env, ref, image_id, history.OK, switch_seconds=done.switch_seconds)
+    history.record(
+        config,
+        env,
+        ref,
+        image_id,
+        history.OK,
+        switch_seconds=done.switch_seconds,
+        sbom_sha256=sbom_sha256,
+    )
     pruned = retention.prune(config, env.name)
     if pruned.removed:
         report(
@@ -224,5 +248,6 @@ def _rollback(config: Config, env: Environment, *, report: Report) -> str:
         target.image_id,
         history.ROLLBACK,
         switch_seconds=done.switch_seconds,
+        sbom_sha256=target.sbom_sha256,
     )
     return stack.url(engine.client(config, env))

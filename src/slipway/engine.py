@@ -7,7 +7,7 @@ into a :class:`~slipway.errors.SlipwayError` here.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,12 +36,18 @@ def state_file(config: Config, env: Environment) -> Path:
     return config.state_dir() / f"{env.name}.env"
 
 
-def client(config: Config, env: Environment | None = None) -> DockerClient:
-    """A client for images, or, given an environment, for its compose stack."""
+def client(
+    config: Config, env: Environment | None = None, *, env_file: Path | None = None
+) -> DockerClient:
+    """A client for images, or, given an environment, for its compose stack.
+
+    ``env_file`` stands in for the environment's own env file (doctor reads a
+    missing one's example, which is what deploy would create it from).
+    """
     if env is None:
         return DockerClient()
     env_files: list[str | Path] = [
-        p for p in (env.env_file, state_file(config, env)) if p.is_file()
+        p for p in (env_file or env.env_file, state_file(config, env)) if p.is_file()
     ]
     return DockerClient(
         compose_files=[str(f) for f in env.compose_files],
@@ -97,3 +103,40 @@ def ensure_engine(docker: DockerClient, *, compose: bool = False) -> None:
         docker.buildx.version()
         if compose:
             docker.compose.version()
+
+
+def copy_out(docker: DockerClient, image: str, paths: Sequence[str], dest: Path) -> list[str]:
+    """Copy those of ``paths`` that exist in ``image`` under ``dest``, keeping
+    their absolute layout (``/var/lib/dpkg`` lands in ``dest/var/lib/dpkg``).
+
+    From a created, never-started container, removed afterwards: nothing runs.
+    Returns the paths copied.
+    """
+    copied = []
+    with docker_errors(f"reading {image}"):
+        container = docker.container.create(image, pull="never")
+    try:
+        for path in paths:
+            target = dest / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                docker.container.copy((container, path), target)
+            except DockerException as exc:
+                if "Could not find the file" in f"{exc.stderr}{exc.stdout}":
+                    continue
+                raise unavailable(exc) or SlipwayError(
+                    f"copying {path} out of {image} failed: {message_of(exc)}"
+                ) from None
+            copied.append(path)
+    finally:
+        with docker_errors(f"removing the container made from {image}"):
+            container.remove(volumes=True)
+    return copied
+
+
+def run_python(docker: DockerClient, image: str, code: str) -> str:
+    """Run ``python -c CODE`` in a throw-away container of ``image`` (never
+    pulled) and return what it printed."""
+    with docker_errors(f"running python in {image}"):
+        out = docker.run(image, ["-c", code], entrypoint="python", remove=True, pull="never")
+    return str(out)

@@ -41,13 +41,15 @@ class Release:
     detail: str = ""
     # Seconds the proxy took to move traffic to this release, when it moved.
     switch_seconds: float | None = None
+    # sha256 of the release's SBOM file (.slipway/sbom/<tag>.cdx.json).
+    sbom_sha256: str | None = None
 
 
 def _path(config: Config) -> Path:
     return config.state_dir() / "history.jsonl"
 
 
-def record(
+def record(  # noqa: PLR0913 (a history row's fields, the optional ones by keyword)
     config: Config,
     env: Environment,
     image: str,
@@ -56,6 +58,7 @@ def record(
     detail: str = "",
     *,
     switch_seconds: float | None = None,
+    sbom_sha256: str | None = None,
 ) -> Release:
     entry = Release(
         datetime.now(UTC).isoformat(timespec="seconds"),
@@ -65,6 +68,7 @@ def record(
         outcome,
         detail,
         None if switch_seconds is None else round(switch_seconds, 3),
+        sbom_sha256,
     )
     config.state_dir().mkdir(parents=True, exist_ok=True)
     with _path(config).open("a") as out:

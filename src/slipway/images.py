@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -94,6 +94,24 @@ def build(
         args=build_args(target),
         labels=labels,
     )
+
+
+@dataclass(frozen=True)
+class Built:
+    """Images built for the checks: the targets asked for, and the base stage
+    they are measured against."""
+
+    base: BuiltImage
+    targets: Mapping[Target, BuiltImage]
+
+
+def build_for_checks(
+    docker: DockerClient, config: Config, targets: Iterable[Target], *, report: Report | None = None
+) -> Built:
+    """Build the base stage and ``targets`` (BuildKit's cache makes unchanged
+    ones quick): checks take built images and build nothing themselves."""
+    base = build_stage(docker, config, BASE_STAGE, report=report)
+    return Built(base, {t: build(docker, config, t, report=report) for t in Target if t in targets})
 
 
 def build_stage(

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 from python_on_whales.utils import run
 
-from slipway import images
 from slipway.checks import CheckResult, within_budget
-from slipway.config import Config
+from slipway.config import Config, Target
 from slipway.engine import docker_errors
-from slipway.images import BuiltImage, Report
-from slipway.tables import table
+from slipway.images import Built, BuiltImage
 
 MB = 1_000_000
 
@@ -77,35 +74,19 @@ def layers(docker: DockerClient, ref: str) -> list[Layer]:
     return found
 
 
-def size_rows(
-    docker: DockerClient, config: Config, *, report: Report | None = None
-) -> list[SizeRow]:
-    """Build every target that has a budget (cached builds are quick) and measure it."""
-    base = images.build_stage(docker, config, images.BASE_STAGE, report=report)
+def budgeted(config: Config) -> list[Target]:
+    """The targets slipway.yaml gives a size budget."""
+    return [t for t, settings in config.targets.items() if settings.size_budget_mb is not None]
+
+
+def size_rows(docker: DockerClient, config: Config, built: Built) -> list[SizeRow]:
+    """Measure each built image that has a budget against it and the base stage."""
     rows = []
-    for target, settings in config.targets.items():
-        if settings.size_budget_mb is None:
-            continue
-        image = images.build(docker, config, target, report=report)
-        check = within_budget(image, settings.size_budget_mb)
+    for target in budgeted(config):
+        image = built.targets[target]
+        budget = config.targets[target].size_budget_mb
         top = sorted(layers(docker, image.ref), key=lambda layer: layer.size, reverse=True)[:5]
-        rows.append(SizeRow(image, settings.size_budget_mb, base.size, check, tuple(top)))
+        rows.append(
+            SizeRow(image, budget, built.base.size, within_budget(image, budget), tuple(top))
+        )
     return rows
-
-
-def render(rows: Sequence[SizeRow]) -> str:
-    """The size table, then the largest layers of every image over budget."""
-    parts = [table(HEADERS, [r.cells() for r in rows])]
-    for row in rows:
-        if not row.check.ok:
-            parts.append(f"largest layers of {row.image.ref}:")
-            parts.append(
-                table(
-                    ("size", "instruction"),
-                    [
-                        (f"{layer.size / MB:.1f} MB", layer.created_by[:110])
-                        for layer in row.largest_layers
-                    ],
-                )
-            )
-    return "\n".join(parts)

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from slipway.audit import Audit
 from slipway.checks import CheckResult
 from slipway.history import Release
+from slipway.sizes import HEADERS as SIZE_HEADERS
+from slipway.sizes import MB, SizeRow
 from slipway.stack import ServiceStatus
 
 
-def as_json(value: Any) -> str:
-    """Dataclasses (or lists of them) as indented JSON."""
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        data: Any = [dataclasses.asdict(v) for v in value]
-    else:
-        data = dataclasses.asdict(value)
-    return json.dumps(data, indent=2)
+        return [_plain(v) for v in value]
+    return dataclasses.asdict(value)
+
+
+def as_json(value: Any) -> str:
+    """Dataclasses, lists of them, or a mapping of such, as indented JSON."""
+    return json.dumps(_plain(value), indent=2)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -44,13 +51,14 @@ def results_table(results: Sequence[CheckResult]) -> str:
 def history_table(rows: Sequence[Release]) -> str:
     """`invoke history`: one line per deploy or rollback."""
     return table(
-        ("time", "image", "outcome", "switch", "detail"),
+        ("time", "image", "outcome", "switch", "sbom", "detail"),
         [
             (
                 r.time,
                 r.image,
                 r.outcome,
                 "-" if r.switch_seconds is None else f"{r.switch_seconds:.2f}s",
+                (r.sbom_sha256 or "-")[:12],
                 r.detail[:80],
             )
             for r in rows
@@ -64,3 +72,39 @@ def status_table(rows: Sequence[ServiceStatus]) -> str:
         ("service", "state", "health", "image", "ports"),
         [(r.service, r.state, r.health, r.image, r.ports) for r in rows],
     )
+
+
+def audit_table(done: Audit) -> str:
+    """`invoke audit`: the vulnerable packages, or the one line saying none."""
+    if not done.findings:
+        return (
+            f"{done.checked} locked packages checked against {done.source}: "
+            "no known vulnerabilities"
+        )
+    return table(
+        ("package", "version", "vulnerabilities"),
+        [(f.package, f.version, ", ".join(f.vulnerabilities)) for f in done.findings],
+    )
+
+
+def size_table(rows: Sequence[SizeRow]) -> str:
+    """The size table, then the largest layers of every image over budget."""
+    parts = [table(SIZE_HEADERS, [r.cells() for r in rows])]
+    for row in rows:
+        if not row.check.ok:
+            parts.append(f"largest layers of {row.image.ref}:")
+            parts.append(
+                table(
+                    ("size", "instruction"),
+                    [
+                        (f"{layer.size / MB:.1f} MB", layer.created_by[:110])
+                        for layer in row.largest_layers
+                    ],
+                )
+            )
+    return "\n".join(parts)
+
+
+def check_tables(rows: Sequence[SizeRow], results: Sequence[CheckResult]) -> str:
+    """`invoke check`: the sizes, then every check's result."""
+    return f"{size_table(rows)}\n{results_table(results)}"

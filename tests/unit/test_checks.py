@@ -11,6 +11,7 @@ import pytest
 from slipway import checks
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment, Target
+from slipway.errors import CheckFailed
 from slipway.images import BuiltImage
 
 MakeImage = Callable[..., BuiltImage]
@@ -77,7 +78,7 @@ def test_image_over_budget_fails_showing_size_and_budget(make_image: MakeImage) 
 def test_image_under_budget_passes_showing_size_and_budget(make_image: MakeImage) -> None:
     result = checks.within_budget(make_image(size=187_650_000), 250)
 
-    assert result == CheckResult("size", True, "187.7 MB of 250 MB")
+    assert result == CheckResult("size", True, "slipway/notes:prod: 187.7 MB of 250 MB")
 
 
 def test_image_exactly_at_budget_passes(make_image: MakeImage) -> None:
@@ -87,7 +88,7 @@ def test_image_exactly_at_budget_passes(make_image: MakeImage) -> None:
 def test_image_without_budget_passes(make_image: MakeImage) -> None:
     result = checks.within_budget(make_image(size=987_000_000), None)
 
-    assert result == CheckResult("size", True, "987.0 MB (no budget)")
+    assert result == CheckResult("size", True, "slipway/notes:prod: 987.0 MB (no budget)")
 
 
 def test_image_checks_run_user_healthcheck_and_size_in_order(make_image: MakeImage) -> None:
@@ -177,21 +178,37 @@ def test_compose_services_of_a_stack_without_services_is_empty() -> None:
 def test_non_root_checks_the_image_a_container_and_each_environment_of_the_target(
     monkeypatch: pytest.MonkeyPatch, config: Config, make_image: MakeImage
 ) -> None:
-    def client(_config: Config, env: Environment | None = None) -> Any:
-        if env is None:
-            return _runs_printing("10001")
+    def client(_config: Config, env: Environment) -> Any:
         return _compose_config({"services": {"app": {"user": f"{env.name}-user"}}})
 
-    def build(_docker: Any, config: Config, target: Target, **_options: Any) -> BuiltImage:
-        return make_image(ref=config.image_ref(target))
-
     monkeypatch.setattr(checks.engine, "client", client)
-    monkeypatch.setattr(checks.images, "build", build)
 
-    results = checks.non_root(config, Target.PROD)
+    results = checks.non_root(
+        _runs_printing("10001"), config, Target.PROD, make_image(ref="slipway/notes:prod")
+    )
 
     assert [r.detail for r in results] == [
         "USER 10001:10001",
         "uid 10001",
         "prod: no service runs as root",
     ]
+
+
+# --- verdict --------------------------------------------------------------------------
+
+
+def test_verdict_of_passing_results_is_silent() -> None:
+    checks.verdict([CheckResult("a", True, "fine"), CheckResult("b", True, "fine too")])
+
+
+def test_verdict_names_every_failure_in_order() -> None:
+    results = [
+        CheckResult("env prod", False, "env/prod.env lacks LOG_LEVEL"),
+        CheckResult("uv", True, "uv 0.13.9"),
+        CheckResult("port prod", False, "prod: port 127.0.0.1:8000 is in use"),
+    ]
+
+    with pytest.raises(CheckFailed) as caught:
+        checks.verdict(results)
+
+    assert str(caught.value) == "env/prod.env lacks LOG_LEVEL; prod: port 127.0.0.1:8000 is in use"

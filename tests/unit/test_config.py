@@ -169,7 +169,7 @@ INVALID = [
     pytest.param(
         _set("colour", value="blue"),
         "colour",
-        "unknown key (expected one of project, image, dockerfile, context, service, "
+        "unknown key (expected one of project, image, dockerfile, context, service, package, "
         "targets, environments, backups)",
         id="unknown-top-level-key",
     ),

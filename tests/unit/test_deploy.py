@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from slipway import deploy, history, retention, rollout, stack
+from slipway import deploy, history, retention, rollout, sbom, stack
 from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, DeployFailed, UsageError
 from slipway.images import BuiltImage
@@ -127,6 +127,10 @@ def stack_for(monkeypatch: pytest.MonkeyPatch, config: Config) -> Install:
         # Retention has tests of its own (test_retention.py); every image is still there.
         monkeypatch.setattr(deploy.retention, "prune", lambda *_a: retention.Pruned((), (), 0))
         monkeypatch.setattr(deploy.images, "present", lambda *_a: _Everything())
+        # The SBOM has tests of its own (test_sbom.py, tests/docker/test_supply_chain.py).
+        monkeypatch.setattr(
+            deploy.sbom, "write", lambda *_a: sbom.Sbom(config.root / "x.cdx.json", "0" * 64, 1, 1)
+        )
         return fake
 
     return install

@@ -12,8 +12,9 @@ import pytest
 from slipway import sizes
 from slipway.checks import CheckResult, within_budget
 from slipway.config import Config, Target
-from slipway.images import BuiltImage
+from slipway.images import Built, BuiltImage
 from slipway.sizes import Layer, SizeRow
+from slipway.tables import size_table
 
 MakeImage = Callable[..., BuiltImage]
 
@@ -58,7 +59,7 @@ def test_row_without_budget_shows_a_dash(make_image: MakeImage) -> None:
 
 
 def test_render_within_budget_is_just_the_table(make_image: MakeImage) -> None:
-    text = sizes.render([_row(make_image, size=187_650_000)])
+    text = size_table([_row(make_image, size=187_650_000)])
 
     assert text.splitlines() == [
         "image               size      budget  base      added     result",
@@ -70,7 +71,7 @@ def test_render_within_budget_is_just_the_table(make_image: MakeImage) -> None:
 def test_render_over_budget_lists_the_largest_layers_with_their_instruction(
     make_image: MakeImage,
 ) -> None:
-    text = sizes.render([_row(make_image, size=262_400_000)])
+    text = size_table([_row(make_image, size=262_400_000)])
 
     assert text.splitlines()[3:] == [
         "largest layers of slipway/notes:prod:",
@@ -86,7 +87,7 @@ def test_render_cuts_long_instructions_at_110_characters(make_image: MakeImage) 
     long_run = "RUN " + "apt-get install -y something-long " * 10
     row = SizeRow(image, 250, BASE, within_budget(image, 250), (Layer(1, long_run),))
 
-    assert sizes.render([row]).splitlines()[-1] == f"0.0 MB  {long_run[:110]}".rstrip()
+    assert size_table([row]).splitlines()[-1] == f"0.0 MB  {long_run[:110]}".rstrip()
 
 
 # --- layers and size_rows, with a fake docker ------------------------------------------
@@ -130,24 +131,23 @@ def test_layers_reads_docker_image_history(monkeypatch: pytest.MonkeyPatch) -> N
 def test_size_rows_measure_every_budgeted_target_against_the_base(
     monkeypatch: pytest.MonkeyPatch, config: Config, make_image: MakeImage
 ) -> None:
-    built_sizes = {"base": BASE, "test": 650_000_000, "prod": 262_400_000}
-
-    def build_stage(_docker: Any, config: Config, stage: str, **_options: Any) -> BuiltImage:
-        return make_image(ref=f"{config.image}:{stage}", size=built_sizes[stage])
-
-    def build(docker: Any, config: Config, target: Target, **_options: Any) -> BuiltImage:
-        return build_stage(docker, config, target.value)
+    built = Built(
+        base=make_image(ref="slipway/notes:base", size=BASE),
+        targets={
+            Target.DEV: make_image(ref="slipway/notes:dev", size=900_000_000),
+            Target.TEST: make_image(ref="slipway/notes:test", size=650_000_000),
+            Target.PROD: make_image(ref="slipway/notes:prod", size=262_400_000),
+        },
+    )
 
     def layers(_docker: Any, _ref: str) -> list[Layer]:
         return [Layer(n * 1_000_000, f"RUN step {n}") for n in range(1, 8)]
 
-    monkeypatch.setattr(sizes.images, "build_stage", build_stage)
-    monkeypatch.setattr(sizes.images, "build", build)
     monkeypatch.setattr(sizes, "layers", layers)
 
-    rows = sizes.size_rows(SimpleNamespace(), config)  # type: ignore[arg-type]
+    rows = sizes.size_rows(SimpleNamespace(), config, built)  # type: ignore[arg-type]
 
-    # dev has no budget in the test config, so it is not built.
+    # dev has no budget in the test config, so it is not measured.
     assert [row.image.ref for row in rows] == ["slipway/notes:test", "slipway/notes:prod"]
     assert [row.check.ok for row in rows] == [True, False]
     assert all(row.base_size == BASE for row in rows)

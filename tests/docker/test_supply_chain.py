@@ -1,0 +1,151 @@
+"""Every release has a CycloneDX SBOM that matches the image; the audit never
+passes without having asked; progress is plain when piped, live on a terminal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from python_on_whales import docker
+
+from tests.docker.conftest import Project, free_port
+
+pytestmark = pytest.mark.docker
+
+_ESCAPE = "\x1b"
+
+
+def _normal(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_python(ref: str) -> dict[str, str]:
+    """The distributions in the image's virtualenv, from inside the image."""
+    out = docker.run(
+        ref,
+        [
+            "-c",
+            "import importlib.metadata as m, json; "
+            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+        ],
+        entrypoint="python",
+        remove=True,
+        pull="never",
+    )
+    return {_normal(k): v for k, v in json.loads(str(out)).items()}
+
+
+def _installed_debs(ref: str) -> dict[str, str]:
+    out = docker.run(
+        ref,
+        ["-W", "-f", "${Package} ${Version}\\n"],
+        entrypoint="dpkg-query",
+        remove=True,
+        pull="never",
+    )
+    return dict(line.split(" ", 1) for line in str(out).splitlines() if line.strip())
+
+
+def test_deploy_writes_an_sbom_of_the_release_and_records_its_sha256(project: Project) -> None:
+    result = project.invoke("deploy")
+    assert result.returncode == 0, result.stderr
+    # Piped (as here): plain lines, not a single escape code.
+    assert _ESCAPE not in result.stdout + result.stderr
+    assert "wrote the SBOM .slipway/sbom/" in result.stdout
+
+    row = json.loads(project.ok("history", "--json"))[-1]
+    ref = row["image"]
+    path = project.root / ".slipway" / "sbom" / f"{ref.rpartition(':')[2]}.cdx.json"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sbom_sha256"]
+    assert project.ok("sbom") == path.read_text()
+
+    bom = json.loads(path.read_text())
+    assert bom["bomFormat"] == "CycloneDX"
+    assert bom["specVersion"] == "1.5"
+    assert bom["metadata"]["component"]["bom-ref"] == ref
+    listed = {
+        (_normal(c["name"]), c["version"])
+        for c in bom["components"]
+        if c.get("purl", "").startswith("pkg:pypi/")
+    }
+    # Every package in the image's virtualenv, at its version, and nothing else
+    # (the service itself is the SBOM's project component, without a purl).
+    installed = _installed_python(ref)
+    installed.pop("notes-service")
+    assert listed == set(installed.items())
+    debs = {
+        (c["name"], c["version"])
+        for c in bom["components"]
+        if c.get("purl", "").startswith("pkg:deb/")
+    }
+    assert debs == set(_installed_debs(ref).items())
+    # Every dependency edge names a component of the document.
+    refs = {c["bom-ref"] for c in bom["components"]} | {ref}
+    for edge in bom["dependencies"]:
+        assert edge["ref"] in refs
+        assert set(edge.get("dependsOn", [])) <= refs
+
+    out = project.root / "release.cdx.json"
+    written = project.ok("sbom", "--output", str(out))
+    assert out.read_bytes() == path.read_bytes()
+    assert f"{len(listed)} Python and {len(debs)} OS packages" in written
+
+
+def test_audit_without_a_reachable_source_says_not_checked(project: Project) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/v1/querybatch"
+    result = project.invoke("audit", SLIPWAY_OSV_URL=closed)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("slipway: not checked: cannot reach")
+    assert "no known vulnerabilities" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def _on_a_terminal(project: Project, *args: str) -> str:
+    """Run `invoke ARGS` on a pseudo-terminal, as a person at a shell would."""
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in project.env().items() if k != "CI"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=project.root,
+        env={**env, "TERM": "xterm-256color", "COLUMNS": "120"},
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    chunks = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the process is gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_build_shows_steps_with_elapsed_time_on_a_terminal_and_plain_lines_piped(
+    project: Project,
+) -> None:
+    shown = _on_a_terminal(project, "build", "--target", "prod")
+    assert _ESCAPE in shown  # rich draws the live steps
+    assert "✓" in shown
+    assert re.search(r"prod \d+/\d+: (RUN|COPY)", shown), shown[-2000:]
+    assert re.search(r"\d:\d\d:\d\d", shown)  # each step's elapsed time
+
+    piped = project.invoke("build", "--target", "prod")
+    assert piped.returncode == 0, piped.stderr
+    assert _ESCAPE not in piped.stdout + piped.stderr
+    assert re.search(r"^#\d+ \[prod \d+/\d+\]", piped.stdout, re.MULTILINE)
