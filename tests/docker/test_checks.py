@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -135,3 +137,25 @@ def test_lint_session_passes_on_the_repository(project: Project) -> None:
     result = nox(project, "lint")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Session lint was successful" in result.stderr
+
+
+def test_check_builds_first_then_its_json_matches_the_tables(project: Project) -> None:
+    table = project.invoke("check")
+    assert table.returncode == 0, table.stdout + table.stderr
+    assert re.search(r"^#\d+ \[prod \d+/\d+\]", table.stdout, re.MULTILINE)  # it built first
+
+    result = project.invoke("check", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)  # stdout is JSON alone; build lines went to stderr
+    assert "#" in result.stderr
+    size_rows = [line.split() for line in table.stdout.splitlines() if line.startswith("slipway-")]
+    assert [(r["image"]["ref"], r["budget_mb"]) for r in report["sizes"]] == [
+        (row[0], int(row[3])) for row in size_rows
+    ]
+    checks = table.stdout[table.stdout.index("check  ") :].splitlines()[2:]
+    assert len(report["checks"]) == len(checks)
+    for row, line in zip(report["checks"], checks, strict=True):
+        assert line.startswith(row["name"])
+        assert ("ok" if row["ok"] else "FAIL") in line
+        assert line.rstrip().endswith(row["detail"])
+    assert all(r["ok"] for r in report["checks"])
