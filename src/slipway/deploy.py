@@ -15,11 +15,10 @@ from slipway import (
     retention,
     rollout,
     sbom,
-    secretfiles,
     stack,
 )
 from slipway.checks import CheckResult, image_checks
-from slipway.config import Config, Environment, Target
+from slipway.config import Config, Environment
 from slipway.errors import CheckFailed, DeployFailed, UsageError
 from slipway.images import BuiltImage, Report
 
@@ -36,30 +35,6 @@ class DeployResult:
     sbom_sha256: str
 
 
-def _quiet(_line: str) -> None:
-    """Build logs are shown only when a build fails (in the error's details)."""
-
-
-def build_for(config: Config, env: Environment, *, report: Report) -> BuiltImage:
-    """The preamble of every stack command: engine, env file, free port, the image."""
-    docker = engine.client(config)
-    engine.ensure_engine(docker, compose=True)
-    if stack.ensure_env_file(env):
-        report(f"created {config.show(env.env_file)} from its example")
-    for path in secretfiles.ensure(config, env):
-        report(f"created {config.show(path)} with a random value (git-ignored)")
-    stack.ensure_port_free(engine.client(config, env))
-    report(f"building {config.image_ref(env.target)} ...")
-    src = release.source(config.root)
-    image = images.build(
-        docker, config, env.target, report=_quiet, labels=release.labels(src, config.project)
-    )
-    tag = release.tag_of(image, src, config.image)
-    release.tag(docker, image, tag)
-    report(f"built {tag} ({image.short_id}, {image.size / 1e6:.1f} MB)")
-    return images.BuiltImage(tag, image.id, image.size, image.user, image.has_healthcheck)
-
-
 def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
     """Build the environment's target, check it, and roll the stack onto it.
 
@@ -74,7 +49,8 @@ def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
 
 
 def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult:
-    image = build_for(config, env, report=report)
+    stack.prepare(config, env, report=report)
+    image = release.build(config, env, report=report)
     budget = config.targets[env.target].size_budget_mb if env.target in config.targets else None
     results = image_checks(image, budget)
     failed = [r for r in results if not r.ok]
@@ -110,37 +86,6 @@ def _backup_before_migrating(config: Config, env: Environment, *, report: Report
     report(f"backed up {env.name} to {config.show(saved.path)} ({saved.detail})")
 
 
-def roll_to(
-    config: Config, env: Environment, ref: str, *, report: Report, migrations: bool = True
-) -> rollout.Rollout:
-    """Record ``ref`` as the environment's release and roll the stack onto it."""
-    stack.record_image(config, env, ref, _extra(env))
-    docker = engine.client(config, env)
-    if rollout.in_place(docker, config, env, ref):
-        report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
-    else:
-        report(
-            f"rolling {engine.project_name(config, env)} to {ref}: {env.replicas} new "
-            f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
-            "before the switch ..."
-        )
-    done = rollout.roll(docker, config, env, ref, migrations=migrations)
-    if done.switch_seconds is not None:
-        report(
-            f"switched the proxy to {', '.join(done.serving)} in {done.switch_seconds:.2f}s"
-            + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
-        )
-    return done
-
-
-def _extra(env: Environment) -> dict[str, str]:
-    """What the dev stack's compose file needs besides the image (its user ids)."""
-    if env.target is not Target.DEV:
-        return {}
-    uid, gid = images.dev_ids()
-    return {"DEV_UID": str(uid), "DEV_GID": str(gid)}
-
-
 def _roll_or_keep(
     config: Config,
     env: Environment,
@@ -156,7 +101,7 @@ def _roll_or_keep(
     Returns the URL the stack serves on.
     """
     try:
-        done = roll_to(config, env, ref, report=report)
+        done = rollout.to(config, env, ref, report=report)
     except DeployFailed as failure:
         history.record(
             config, env, ref, image_id, history.FAILED, str(failure), sbom_sha256=sbom_sha256
@@ -197,7 +142,7 @@ def _kept(
             "(data volumes kept)",
             details=failure.details,
         )
-    stack.record_image(config, env, previous, _extra(env))
+    stack.record_image(config, env, previous, rollout.extra_settings(env))
     docker = engine.client(config, env)
     if rollout.in_place(docker, config, env, previous):
         return DeployFailed(
@@ -207,7 +152,7 @@ def _kept(
     # Nothing was serving before (the stack was down or broken): start the previous release.
     report(f"the new release failed ({failure}); starting {previous} again ...")
     try:
-        roll_to(config, env, previous, report=report)
+        rollout.to(config, env, previous, report=report)
     except DeployFailed as second:
         return DeployFailed(
             f"{failure}; starting {previous} failed too: {second}",
@@ -236,10 +181,10 @@ def _rollback(config: Config, env: Environment, *, report: Report) -> str:
     if target is None:
         raise UsageError(f"{env.name} has no earlier healthy release to roll back to")
     try:
-        done = roll_to(config, env, target.image, report=report, migrations=False)
+        done = rollout.to(config, env, target.image, report=report, migrations=False)
     except DeployFailed as failure:
         if current is not None:
-            stack.record_image(config, env, current, _extra(env))
+            stack.record_image(config, env, current, rollout.extra_settings(env))
         raise DeployFailed(f"{failure}; {current} kept serving", details=failure.details) from None
     history.record(
         config,

@@ -12,9 +12,8 @@ from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run, stream_stdout_and_stderr
 
-from slipway import engine, images, stack
+from slipway import engine, images, release, rollout, stack
 from slipway.config import Config
-from slipway.deploy import build_for, roll_to
 from slipway.engine import docker_errors
 from slipway.errors import SlipwayError
 from slipway.images import Report
@@ -26,9 +25,10 @@ def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
     Returns the compose client of the running stack.
     """
     env = config.environment(env_name)
-    image = build_for(config, env, report=report)
-    # compose's own rebuilds (develop.watch) need the same user ids: roll_to records them.
-    roll_to(config, env, image.ref, report=report)
+    stack.prepare(config, env, report=report)
+    image = release.build(config, env, report=report)
+    # compose's own rebuilds (develop.watch) need the same user ids: rollout.to records them.
+    rollout.to(config, env, image.ref, report=report)
     compose = engine.client(config, env)
     uid, _gid = images.dev_ids()
     report(f"{env.name} is healthy at {stack.url(compose)} (uid {uid})")

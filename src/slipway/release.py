@@ -8,8 +8,10 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
+from slipway import engine, images
+from slipway.config import Config, Environment
 from slipway.engine import docker_errors
-from slipway.images import BuiltImage
+from slipway.images import BuiltImage, Report
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,22 @@ def tag_of(image: BuiltImage, src: Source, repository: str) -> str:
 def tag(docker: DockerClient, image: BuiltImage, ref: str) -> None:
     with docker_errors(f"tagging {ref}"):
         docker.image.tag(image.id, ref)
+
+
+def _quiet(_line: str) -> None:
+    """Build logs are shown only when a build fails (in the error's details)."""
+
+
+def build(config: Config, env: Environment, *, report: Report) -> BuiltImage:
+    """Build the environment's target from the working tree, labelled with its
+    source, and tag it immutably (``<image>:<sha12>``); the release to roll to."""
+    docker = engine.client(config)
+    report(f"building {config.image_ref(env.target)} ...")
+    src = source(config.root)
+    image = images.build(
+        docker, config, env.target, report=_quiet, labels=labels(src, config.project)
+    )
+    ref = tag_of(image, src, config.image)
+    tag(docker, image, ref)
+    report(f"built {ref} ({image.short_id}, {image.size / 1e6:.1f} MB)")
+    return images.BuiltImage(ref, image.id, image.size, image.user, image.has_healthcheck)

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
 
-from slipway import engine, proxy
-from slipway.config import Config, Environment
+from slipway import engine, images, proxy, stack
+from slipway.config import Config, Environment, Target
 from slipway.engine import docker_errors, message_of
 from slipway.errors import DeployFailed
+from slipway.images import Report
 
 MIGRATE_SERVICE = "migrate"
 # How long a retired container may take to finish its requests after SIGTERM.
@@ -207,3 +208,35 @@ def roll(
     seconds = switch(docker, config, env, names)
     retire(docker, old)
     return Rollout(tuple(names), old_names, seconds)
+
+
+def to(
+    config: Config, env: Environment, ref: str, *, report: Report, migrations: bool = True
+) -> Rollout:
+    """Record ``ref`` as the environment's release and roll the stack onto it
+    (the path deploy, rollback and dev share), saying what happens."""
+    stack.record_image(config, env, ref, extra_settings(env))
+    docker = engine.client(config, env)
+    if in_place(docker, config, env, ref):
+        report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
+    else:
+        report(
+            f"rolling {engine.project_name(config, env)} to {ref}: {env.replicas} new "
+            f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
+            "before the switch ..."
+        )
+    done = roll(docker, config, env, ref, migrations=migrations)
+    if done.switch_seconds is not None:
+        report(
+            f"switched the proxy to {', '.join(done.serving)} in {done.switch_seconds:.2f}s"
+            + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
+        )
+    return done
+
+
+def extra_settings(env: Environment) -> dict[str, str]:
+    """What the dev stack's compose file needs besides the image (its user ids)."""
+    if env.target is not Target.DEV:
+        return {}
+    uid, gid = images.dev_ids()
+    return {"DEV_UID": str(uid), "DEV_GID": str(gid)}

@@ -13,7 +13,7 @@ from typing import Any
 from python_on_whales import Container, DockerClient
 from python_on_whales.exceptions import DockerException
 
-from slipway import engine, lock, proxy
+from slipway import engine, lock, proxy, secretfiles
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, state_file
 from slipway.errors import CommandFailed, ConfigError, DeployFailed, PortInUse
@@ -230,3 +230,14 @@ def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: 
             details=(exc.stdout or "") + (exc.stderr or ""),
         ) from None
     return out or ""
+
+
+def prepare(config: Config, env: Environment, *, report: Report) -> None:
+    """What a stack needs before anything is built or touched: the engine and
+    its plugins, the env file (from its example), the secret files, a free port."""
+    engine.ensure_engine(engine.client(config), compose=True)
+    if ensure_env_file(env):
+        report(f"created {config.show(env.env_file)} from its example")
+    for path in secretfiles.ensure(config, env):
+        report(f"created {config.show(path)} with a random value (git-ignored)")
+    ensure_port_free(engine.client(config, env))
