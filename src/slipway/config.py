@@ -73,6 +73,14 @@ class Backups:
 
 
 @dataclass(frozen=True)
+class Tests:
+    """What `nox -s tests` (unit: no engine) and `nox -s docker_tests` (engine) run."""
+
+    unit: tuple[Path, ...]
+    engine: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     root: Path
@@ -88,6 +96,7 @@ class Config:
     targets: Mapping[Target, TargetConfig]
     environments: Mapping[str, Environment]
     backups: Backups
+    tests: Tests = Tests((), ())
 
     def environment(self, name: str) -> Environment:
         try:
@@ -146,6 +155,16 @@ class _Section:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             self.fail(self.at(name), f"expected a positive integer, got {_kind(value)}")
         return value
+
+    def paths(self, root: Path, name: str, default: list[str]) -> tuple[Path, ...]:
+        """A list of existing files or folders, relative to ``root``."""
+        value = self.data.get(name, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(self.at(name), f"expected a list of paths, got {_kind(value)}")
+        for item in value:
+            if not (root / item).exists():
+                self.fail(self.at(name), f"{item} does not exist")
+        return tuple(root / item for item in value)
 
     def section(self, name: str) -> _Section:
         if name not in self.data:
@@ -212,6 +231,7 @@ def parse(data: object, path: Path) -> Config:
         "targets",
         "environments",
         "backups",
+        "tests",
     )
 
     targets_section = top.section("targets")
@@ -259,6 +279,8 @@ def parse(data: object, path: Path) -> Config:
 
     backups = _Section(path, "backups", top.data.get("backups") or {})
     backups.only("dir", "keep")
+    tests = _Section(path, "tests", top.data.get("tests") or {})
+    tests.only("unit", "engine")
 
     return Config(
         path=path,
@@ -274,5 +296,9 @@ def parse(data: object, path: Path) -> Config:
         backups=Backups(
             dir=backups.path(root, "dir", "backups", exists=False),
             keep=backups.positive_int("keep", 7) or 7,
+        ),
+        tests=Tests(
+            unit=tests.paths(root, "unit", ["tests"] if (root / "tests").is_dir() else []),
+            engine=tests.paths(root, "engine", []),
         ),
     )

@@ -31,6 +31,25 @@ class DockerUnavailable(SlipwayError):
     """The Docker daemon, buildx or compose cannot be reached."""
 
 
+class EngineError(SlipwayError):
+    """A docker command failed: ``<action> failed: <reason>``.
+
+    Raised only by :mod:`slipway.engine`. It keeps what a caller branches on
+    or reports in its own words: the exit code, the command's output ("" when
+    it was not captured), and ``reason``, the last meaningful line the CLI
+    printed.
+    """
+
+    def __init__(
+        self, action: str, reason: str, *, return_code: int, stdout: str = "", stderr: str = ""
+    ) -> None:
+        super().__init__(f"{action} failed: {reason}")
+        self.reason = reason
+        self.return_code = return_code
+        self.stdout = stdout
+        self.stderr = stderr
+
+
 class BuildFailed(SlipwayError):
     """An image build failed."""
 

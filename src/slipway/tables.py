@@ -10,7 +10,9 @@ from typing import Any
 
 from slipway.audit import Audit
 from slipway.checks import CheckResult
+from slipway.deploy import DeployResult
 from slipway.history import Release
+from slipway.retention import Pruned
 from slipway.sizes import HEADERS as SIZE_HEADERS
 from slipway.sizes import MB, SizeRow
 from slipway.stack import ServiceStatus
@@ -48,8 +50,10 @@ def results_table(results: Sequence[CheckResult]) -> str:
     )
 
 
-def history_table(rows: Sequence[Release]) -> str:
+def history_table(rows: Sequence[Release], env: str = "") -> str:
     """`invoke history`: one line per deploy or rollback."""
+    if not rows:
+        return f"{env}: no deploys yet"
     return table(
         ("time", "image", "outcome", "switch", "sbom", "detail"),
         [
@@ -66,8 +70,10 @@ def history_table(rows: Sequence[Release]) -> str:
     )
 
 
-def status_table(rows: Sequence[ServiceStatus]) -> str:
+def status_table(rows: Sequence[ServiceStatus], env: str = "") -> str:
     """`invoke status`: one line per container, the proxy and each replica."""
+    if not rows:
+        return f"{env}: nothing is running (invoke deploy --env {env} starts it)"
     return table(
         ("service", "state", "health", "image", "ports"),
         [(r.service, r.state, r.health, r.image, r.ports) for r in rows],
@@ -105,6 +111,24 @@ def size_table(rows: Sequence[SizeRow]) -> str:
     return "\n".join(parts)
 
 
-def check_tables(rows: Sequence[SizeRow], results: Sequence[CheckResult]) -> str:
-    """`invoke check`: the sizes, then every check's result."""
+def check_output(rows: Sequence[SizeRow], results: Sequence[CheckResult], *, json: bool) -> str:
+    """`invoke check`: the sizes, then every check's result (or both as JSON)."""
+    if json:
+        return as_json({"sizes": rows, "checks": results})
     return f"{size_table(rows)}\n{results_table(results)}"
+
+
+def deployed_line(result: DeployResult) -> str:
+    """`invoke deploy`'s last line: where it serves and which release."""
+    image = result.image
+    return f"{result.environment} is healthy at {result.url} running {image.ref} ({image.short_id})"
+
+
+def pruned_lines(done: Pruned, env: str) -> str:
+    """`invoke prune`: each image removed, then what that freed and what is kept."""
+    lines = [f"removed {ref}" for ref in done.removed]
+    lines.append(
+        f"{env}: removed {len(done.removed)} release image(s), {done.freed_bytes / 1e6:.1f} MB "
+        f"freed; kept {', '.join(done.kept) or 'none'}"
+    )
+    return "\n".join(lines)

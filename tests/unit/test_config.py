@@ -170,7 +170,7 @@ INVALID = [
         _set("colour", value="blue"),
         "colour",
         "unknown key (expected one of project, image, dockerfile, context, service, package, "
-        "targets, environments, backups)",
+        "targets, environments, backups, tests)",
         id="unknown-top-level-key",
     ),
     pytest.param(

@@ -1,0 +1,54 @@
+"""The dev loop: the dev stack with live code sync, a shell and commands in it."""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import sys
+
+from invoke.context import Context
+from invoke.tasks import task
+
+import slipway.dev
+import slipway.stack
+from slipway import config, engine
+from slipway.cli.edge import ENV, edge
+from slipway.errors import UsageError
+
+
+@task(help={"env": ENV})
+@edge
+def dev(c: Context, env: str = "dev") -> None:
+    """Run the dev stack with live code sync and reload; Ctrl-C stops."""
+    cfg = config.load()
+    # Flushed: the watch's lines must show as they come, even through a pipe.
+    report = functools.partial(print, flush=True)
+    compose = slipway.dev.start(cfg, env, report=report)
+    slipway.dev.watch(compose, cfg.service, report=report)
+
+
+@task(help={"env": ENV})
+@edge
+def shell(c: Context, env: str = "dev") -> None:
+    """Open a shell in the app container."""
+    cfg = config.load()
+    docker = engine.client(cfg, cfg.environment(env))
+    slipway.stack.execute(docker, cfg.service, ["bash"], tty=True)
+
+
+def _words(c: Context) -> list[str]:
+    """The command after `--`, word by word. invoke joins those words with
+    spaces (c.remainder), losing their quoting; the process's argv keeps them."""
+    words = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else shlex.split(c.remainder)
+    if not words:
+        raise UsageError("nothing to run: invoke exec -- CMD ARGS")
+    return words
+
+
+@task(name="exec", help={"env": ENV})
+@edge
+def exec_(c: Context, env: str = "dev") -> None:
+    """Run a command in the app container: invoke exec -- CMD ARGS."""
+    cfg, command = config.load(), _words(c)
+    docker = engine.client(cfg, cfg.environment(env))
+    print(slipway.stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")

@@ -1,0 +1,99 @@
+"""Releases: build, check, deploy, roll back, and what each release is made of."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from invoke.context import Context
+from invoke.tasks import task
+
+import slipway.audit
+import slipway.deploy
+import slipway.history
+import slipway.sbom
+from slipway import config, engine, images, retention, sizes, tables
+from slipway.checks import NON_ROOT_TARGETS, non_root_images, verdict
+from slipway.cli.edge import ENV, JSON, edge
+from slipway.progress import build_step, steps
+
+
+@task(help={"target": "Dockerfile stage to build: dev, test or prod"})
+@edge
+def build(c: Context, target: str = "prod") -> None:
+    """Build one target of docker/Dockerfile and tag it <image>:<target>."""
+    cfg = config.load()
+    with steps(step=build_step) as report:
+        built = images.build(engine.client(cfg), cfg, config.Target.parse(target), report=report)
+    print(f"built {built.ref} ({built.short_id}, {built.size / 1e6:.1f} MB)")
+
+
+@task(help={"env": ENV, "json": "print the result as JSON on stdout (progress goes to stderr)"})
+@edge
+def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
+    """Build, check and roll the stack onto the new release, zero-downtime."""
+    # With --json, stdout carries only the result: progress goes to stderr.
+    with steps(sys.stderr if json else sys.stdout) as report:
+        result = slipway.deploy.deploy(config.load(), env, report=report)
+    print(tables.as_json(result) if json else tables.deployed_line(result))
+
+
+@task(help={"env": ENV})
+@edge
+def rollback(c: Context, env: str = "prod") -> None:
+    """Put back the previous healthy release of an environment."""
+    with steps() as report:
+        url = slipway.deploy.rollback(config.load(), env, report=report)
+    print(f"{env} is healthy at {url} on the previous release")
+
+
+@task(help={"env": ENV, "json": JSON})
+@edge
+def history(c: Context, env: str = "prod", json: bool = False) -> None:
+    """Show an environment's releases: when, which image, how it ended."""
+    cfg = config.load()
+    rows = slipway.history.releases(cfg, cfg.environment(env))
+    print(tables.as_json(rows) if json else tables.history_table(rows, env))
+
+
+@task(help={"env": ENV})
+@edge
+def prune(c: Context, env: str = "prod") -> None:
+    """Remove release images beyond slipway.yaml's keep_releases."""
+    print(tables.pruned_lines(retention.prune(config.load(), env), env))
+
+
+@task(help={"json": "print JSON instead of tables (build progress goes to stderr)"})
+@edge
+def check(c: Context, json: bool = False) -> None:
+    """Build the images, then check sizes against budgets and non-root users."""
+    cfg = config.load()
+    docker, wanted = engine.client(cfg), {*sizes.budgeted(cfg), *NON_ROOT_TARGETS}
+    with steps(sys.stderr if json else sys.stdout, step=build_step) as report:
+        built = images.build_for_checks(docker, cfg, wanted, report=report)
+    rows = sizes.size_rows(docker, cfg, built)
+    results = [*(row.check for row in rows), *non_root_images(docker, cfg, built)]
+    print(tables.check_output(rows, results, json=json))
+    verdict(results)
+
+
+@task(help={"env": ENV, "output": "write the SBOM to this file instead of printing it"})
+@edge
+def sbom(c: Context, env: str = "prod", output: str = "") -> None:
+    """Print (or write) the CycloneDX SBOM of an environment's running release."""
+    cfg = config.load()
+    bill = slipway.sbom.of_release(cfg, cfg.environment(env))
+    if not output:
+        print(bill.path.read_text(), end="")
+        return
+    Path(output).write_bytes(bill.path.read_bytes())
+    print(f"wrote {output}: {bill.python_packages} Python and {bill.os_packages} OS packages")
+
+
+@task(help={"json": JSON})
+@edge
+def audit(c: Context, json: bool = False) -> None:
+    """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
+    done = slipway.audit.audit(config.load())
+    print(tables.as_json(done) if json else tables.audit_table(done))
+    slipway.audit.verdict(done)

@@ -1,0 +1,63 @@
+"""Running stacks: what runs, its logs, taking it down, its secret files."""
+
+from __future__ import annotations
+
+from invoke.context import Context
+from invoke.tasks import task
+
+import slipway.stack
+from slipway import config, engine, secretfiles, tables
+from slipway.cli.edge import ENV, JSON, edge
+
+
+@task(aliases=["ps"], help={"env": ENV, "json": JSON})
+@edge
+def status(c: Context, env: str = "prod", json: bool = False) -> None:
+    """Show what runs in an environment: the proxy and each replica."""
+    cfg = config.load()
+    rows = slipway.stack.status(engine.client(cfg, cfg.environment(env)))
+    print(tables.as_json(rows) if json else tables.status_table(rows, env))
+
+
+@task(
+    help={
+        "env": ENV,
+        "follow": "keep printing new lines",
+        "tail": "lines to show from the end of each container's log",
+    }
+)
+@edge
+def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100") -> None:
+    """Print the stack's logs."""
+    cfg = config.load()
+    docker = engine.client(cfg, cfg.environment(env))
+    for line in slipway.stack.logs(docker, follow=follow, tail=tail):
+        print(line)
+
+
+@task(help={"env": ENV, "volumes": "also delete its data volumes"})
+@edge
+def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
+    """Stop and remove an environment's containers (data volumes are kept)."""
+    slipway.stack.take_down(config.load(), env, volumes=volumes, report=print)
+    kept = " and its volumes are deleted" if volumes else "; its volumes are kept"
+    print(f"{env} is down{kept}")
+
+
+@task
+@edge
+def clean(c: Context) -> None:
+    """Take every stack down (volumes kept) and delete .nox and reports."""
+    for line in slipway.stack.clean(config.load()):
+        print(line)
+
+
+@task(help={"env": "only this environment's secrets (default: every environment's)"})
+@edge
+def secrets(c: Context, env: str = "") -> None:
+    """Create missing secret files in secrets/ with strong random values."""
+    cfg = config.load()
+    created = secretfiles.ensure(cfg, cfg.environment(env) if env else None)
+    for path in created:
+        print(f"created {cfg.show(path)} (random value, git-ignored)")
+    print(f"{len(created)} secret file(s) created; existing ones are never changed")

@@ -1,0 +1,126 @@
+"""slipway's nox sessions. A project's ``noxfile.py`` imports them (nox finds
+sessions by their decorator) and picks which a bare ``nox`` runs::
+
+    from slipway.sessions import docker_tests, image_size, lint, non_root, policy, tests
+
+Sessions tagged ``slow`` build images or run containers: ``nox -l`` shows
+``[slow]`` beside them, and ``nox -t slow`` runs just those.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import nox
+
+from slipway import config, engine, images, sizes, testrun
+from slipway.checks import (
+    NON_ROOT_TARGETS,
+    CheckResult,
+    compose_files_valid,
+    non_root_images,
+    verdict,
+)
+from slipway.config import Config, Target
+from slipway.errors import SlipwayError
+from slipway.policy import for_environments
+from slipway.tables import results_table, size_table
+
+# python-on-whales logs every docker command at DEBUG; nox would show them all.
+logging.getLogger("python_on_whales").setLevel(logging.WARNING)
+
+NAMES = ("lint", "tests", "docker_tests", "image_size", "non_root", "policy")
+T = TypeVar("T")
+
+
+def _sync(session: nox.Session) -> None:
+    """The locked dev group and every workspace package, in the session's venv."""
+    session.run_install("uv", "sync", "--locked", "--all-packages", "--group", "dev")
+
+
+def _call(session: nox.Session, step: Callable[[], T]) -> T:
+    """Run a library step; a SlipwayError ends the session with its one line."""
+    try:
+        return step()
+    except SlipwayError as exc:
+        if exc.details:
+            session.log(exc.details)
+        session.error(str(exc))
+
+
+def _verdict(session: nox.Session, results: Sequence[CheckResult]) -> None:
+    session.log("\n" + results_table(results))
+    _call(session, lambda: verdict(results))
+
+
+def _built(session: nox.Session, cfg: Config, targets: Iterable[Target]) -> images.Built:
+    """Build what a check takes, first, and say so: checks build nothing."""
+    names = ", ".join(t.value for t in Target if t in targets)
+    session.log(f"building the base stage and {names} (BuildKit's cache makes this quick) ...")
+    return _call(session, lambda: images.build_for_checks(engine.client(cfg), cfg, targets))
+
+
+def _paths(paths: Iterable[Path]) -> list[str]:
+    return [str(p) for p in paths]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run ruff, mypy --strict, hadolint and `docker compose config`."""
+    cfg = _call(session, config.load)
+    _sync(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+    session.run("hadolint", str(cfg.dockerfile))
+    _verdict(session, _call(session, lambda: compose_files_valid(cfg)))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the unit tests of slipway.yaml's `tests.unit` on the host (no engine)."""
+    cfg = _call(session, config.load)
+    _sync(session)
+    for path in _paths(cfg.tests.unit):
+        session.run("pytest", path, *session.posargs)
+
+
+@nox.session(tags=["slow"])
+def docker_tests(session: nox.Session) -> None:
+    """Run the service's tests in the test image, then `tests.engine`."""
+    cfg = _call(session, config.load)
+    run = _call(
+        session,
+        lambda: testrun.run_in_image(engine.client(cfg), cfg, Path("reports"), report=print),
+    )
+    session.log(f"reports: {run.junit}, {run.coverage}")
+    if cfg.tests.engine:
+        _sync(session)
+        session.run("pytest", "-m", "docker", *_paths(cfg.tests.engine), *session.posargs)
+
+
+@nox.session(venv_backend="none", tags=["slow"])
+def image_size(session: nox.Session) -> None:
+    """Build, then fail when an image exceeds its size budget in slipway.yaml."""
+    cfg = _call(session, config.load)
+    built = _built(session, cfg, sizes.budgeted(cfg))
+    rows = _call(session, lambda: sizes.size_rows(engine.client(cfg), cfg, built))
+    session.log("\n" + size_table(rows))
+    _call(session, lambda: verdict([row.check for row in rows]))
+
+
+@nox.session(venv_backend="none", tags=["slow"])
+def non_root(session: nox.Session) -> None:
+    """Build, then fail unless the prod and dev images run as a non-root user."""
+    cfg = _call(session, config.load)
+    built = _built(session, cfg, NON_ROOT_TARGETS)
+    _verdict(session, _call(session, lambda: non_root_images(engine.client(cfg), cfg, built)))
+
+
+@nox.session(venv_backend="none")
+def policy(session: nox.Session) -> None:
+    """Fail when a prod service breaks the hardening policy (compose config)."""
+    _verdict(session, _call(session, lambda: for_environments(config.load())))
