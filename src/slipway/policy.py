@@ -16,7 +16,6 @@ from typing import Any
 from slipway import engine
 from slipway.checks import CheckResult
 from slipway.config import Config, Target
-from slipway.engine import docker_errors
 
 Service = Mapping[str, Any]
 
@@ -150,17 +149,35 @@ def one_shot(name: str, services: Mapping[str, Service]) -> bool:
     )
 
 
-def check(model: Mapping[str, Any], *, env_name: str) -> list[CheckResult]:
-    """Every service of a `docker compose config --format json` model against RULES."""
+# A service that runs the project's own image and sets no healthcheck of its
+# own has the image's HEALTHCHECK (docker/Dockerfile, its one definition),
+# which deploy checks on the built image before anything is touched.
+IMAGE_HEALTHCHECK = {"test": ["CMD", "(the image's HEALTHCHECK)"]}
+
+
+def _as_run(service: Service, own_image: str) -> Service:
+    """The service as Docker runs it: with the image's healthcheck when it is ours."""
+    ours = str(service.get("image") or "").startswith(f"{own_image}:")
+    if ours and "healthcheck" not in service:
+        return {**service, "healthcheck": IMAGE_HEALTHCHECK}
+    return service
+
+
+def check(model: Mapping[str, Any], *, env_name: str, own_image: str = "") -> list[CheckResult]:
+    """Every service of a `docker compose config --format json` model against RULES.
+
+    ``own_image`` is the repository of the images slipway builds (slipway.yaml's ``image``).
+    """
     services: Mapping[str, Service] = model.get("services") or {}
     results: list[CheckResult] = []
     for name in sorted(services):
         job = one_shot(name, services)
         rules = [r for r in RULES if not (job and r.one_shot_exempt)]
+        service = _as_run(services[name], own_image)
         failures = [
             CheckResult(f"policy: {rule.name}", False, f"{env_name}: {name}: {rule.name}: {why}")
             for rule in rules
-            if (why := rule.why_broken(services[name])) is not None
+            if (why := rule.why_broken(service)) is not None
         ]
         exempt = " (one-shot: restart and healthcheck exempt)" if job else ""
         results += failures or [
@@ -174,7 +191,7 @@ def for_environments(config: Config) -> list[CheckResult]:
     results: list[CheckResult] = []
     for env in config.environments.values():
         if env.target is Target.PROD:
-            with docker_errors(f"docker compose config ({env.name})"):
-                model = engine.client(config, env).compose.config(return_json=True)
-            results += check(model, env_name=env.name)
+            docker = engine.client(config, env)
+            model = engine.compose_model(docker, action=f"docker compose config ({env.name})")
+            results += check(model, env_name=env.name, own_image=config.image)
     return results

@@ -65,3 +65,16 @@ def test_prod_image_carries_no_uv_tests_git_or_host_venv(prod_image: str) -> Non
         " ls /app/.venv/bin/invoke /app/.venv/bin/nox 2>/dev/null || echo no-host-tools",
     )
     assert report.splitlines() == ["no-uv", "no-pytest", "no-source", "image-venv", "no-host-tools"]
+
+
+def test_one_healthcheck_serves_dev_and_prod_and_the_test_run_has_none(project: Project) -> None:
+    for target in ("dev", "test"):
+        project.ok("build", "--target", target)
+    prod, dev, test = (
+        docker.image.inspect(f"{project.image}:{target}").config.healthcheck
+        for target in ("prod", "dev", "test")
+    )
+    assert prod is not None
+    assert dev == prod
+    assert test is not None
+    assert test.test == ["NONE"]

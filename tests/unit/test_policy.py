@@ -124,3 +124,23 @@ def test_restart_no_without_a_waiting_service_is_not_a_one_shot() -> None:
         "prod: worker: restart policy: set restart: unless-stopped (or on-failure)",
         "prod: worker: healthcheck: add a healthcheck",
     ]
+
+
+def _healthcheck_failures(service: dict[str, Any]) -> list[str]:
+    results = policy.check(model(app=service), env_name="prod", own_image="slipway/notes")
+    return [r.detail for r in results if not r.ok]
+
+
+def test_our_own_image_without_a_compose_healthcheck_has_the_images_own() -> None:
+    ours = hardened(healthcheck=None, image="slipway/notes:0123456789ab")
+    assert _healthcheck_failures(ours) == []
+
+
+def test_turning_our_images_healthcheck_off_in_compose_still_fails() -> None:
+    ours = hardened(healthcheck={"disable": True}, image="slipway/notes:0123456789ab")
+    assert _healthcheck_failures(ours) == ["prod: app: healthcheck: add a healthcheck"]
+
+
+def test_a_foreign_image_without_a_healthcheck_fails() -> None:
+    foreign = hardened(healthcheck=None, image="redis:7")
+    assert _healthcheck_failures(foreign) == ["prod: app: healthcheck: add a healthcheck"]
