@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from invoke.tasks import Task
@@ -60,3 +63,39 @@ def test_tasks_py_is_the_collection_plus_this_repositorys_bench() -> None:
     import tasks  # noqa: PLC0415 (the repository's own tasks.py)
 
     assert set(tasks.ns.task_names) == set(collection().task_names) | {"bench"}
+
+
+def test_the_slipway_command_runs_from_a_wheel_outside_the_repository(tmp_path: Path) -> None:
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    subprocess.run(
+        [uv, "build", "--wheel", "--package", "slipway", "--out-dir", str(tmp_path), "-q"],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("slipway-*.whl")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shown = subprocess.run(
+        [uv, "tool", "run", "--from", str(wheel), "slipway", "--list"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert shown.returncode == 0, shown.stderr
+    for name in ("deploy", "rollback", "status", "doctor", "sbom"):
+        assert f"\n  {name} " in shown.stdout
+    # Outside a project every task still answers in one line.
+    status = subprocess.run(
+        [uv, "tool", "run", "--from", str(wheel), "slipway", "status"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert status.returncode == 1
+    assert status.stderr.strip().startswith("slipway: slipway.yaml: not found in")
+    assert "Traceback" not in status.stderr

@@ -14,7 +14,10 @@ expected failure (SlipwayError) is one line on stderr and exit code 1
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from invoke.collection import Collection
+from invoke.program import Program
 
 from slipway.cli import data, develop, machine, releases, stacks
 
@@ -29,3 +32,23 @@ def collection() -> Collection:
         for task in Collection.from_module(module).tasks.values():
             ns.add_task(task)
     return ns
+
+
+def _version() -> str:
+    try:
+        return metadata.version("slipway")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def program() -> Program:
+    """The `slipway` command: the same collection under invoke's Program, so
+    `slipway deploy` is `invoke deploy` without a tasks.py."""
+    return Program(
+        namespace=collection(), name="slipway", binary="slipway", version=_version()
+    )
+
+
+def main() -> None:
+    """The console script's entry point."""
+    program().run()
