@@ -1,7 +1,9 @@
-"""slipway.yaml: read once, validated once, frozen.
+"""slipway.yaml: read once, validated once (pydantic), frozen.
 
-Every error names the file and the key (``slipway.yaml: environments.prod.
-health_timeout: expected a positive integer, got 'soon'``).
+Every error is one line naming the file, the line and the key
+(``slipway.yaml:23: environments.prod.health_timeout: expected a positive
+integer, got 'soon'``). The same models give slipway.yaml's JSON Schema
+(:func:`json_schema`, committed as ``src/slipway/schema/slipway.schema.json``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from slipway.errors import ConfigError, UsageError
 
@@ -120,63 +124,7 @@ class Config:
         return self.root / ".slipway"
 
 
-class _Section:
-    """A mapping from the YAML with its dotted path, for precise errors."""
-
-    def __init__(self, file: Path, key: str, data: object) -> None:
-        self.file, self.key = file, key
-        if not isinstance(data, dict):
-            self.fail(key or "(top level)", f"expected a mapping, got {_kind(data)}")
-        self.data: dict[str, Any] = data
-
-    def fail(self, key: str, why: str) -> NoReturn:
-        raise ConfigError(f"{self.file.name}: {key}: {why}")
-
-    def at(self, name: str) -> str:
-        return f"{self.key}.{name}" if self.key else name
-
-    def only(self, *allowed: str) -> None:
-        for name in self.data:
-            if name not in allowed:
-                self.fail(self.at(str(name)), f"unknown key (expected one of {', '.join(allowed)})")
-
-    def text(self, name: str, default: str | None = None) -> str:
-        value = self.data.get(name, default)
-        if value is None:
-            self.fail(self.at(name), "missing")
-        if not isinstance(value, str) or not value.strip():
-            self.fail(self.at(name), f"expected a non-empty string, got {_kind(value)}")
-        return value
-
-    def positive_int(self, name: str, default: int | None = None) -> int | None:
-        value = self.data.get(name, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            self.fail(self.at(name), f"expected a positive integer, got {_kind(value)}")
-        return value
-
-    def paths(self, root: Path, name: str, default: list[str]) -> tuple[Path, ...]:
-        """A list of existing files or folders, relative to ``root``."""
-        value = self.data.get(name, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(self.at(name), f"expected a list of paths, got {_kind(value)}")
-        for item in value:
-            if not (root / item).exists():
-                self.fail(self.at(name), f"{item} does not exist")
-        return tuple(root / item for item in value)
-
-    def section(self, name: str) -> _Section:
-        if name not in self.data:
-            self.fail(self.at(name), "missing")
-        return _Section(self.file, self.at(name), self.data[name])
-
-    def path(self, root: Path, name: str, default: str | None = None, *, exists: bool) -> Path:
-        value = self.text(name, default)
-        path = root / value
-        if exists and not path.exists():
-            self.fail(self.at(name), f"{value} does not exist")
-        return path
+# --- the file's shape, as pydantic models ---------------------------------------
 
 
 def _kind(value: object) -> str:
@@ -187,13 +135,165 @@ def _kind(value: object) -> str:
     return repr(value)
 
 
-def _project_name(root: Path) -> str | None:
-    """The root pyproject.toml's ``[project].name``: the default ``package``."""
-    try:
-        name = tomllib.loads((root / "pyproject.toml").read_text())["project"]["name"]
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+def _invalid(why: str, value: object) -> PydanticCustomError:
+    return PydanticCustomError("slipway", "{why}, got {got}", {"why": why, "got": _kind(value)})
+
+
+def _text(value: object) -> object:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("expected a non-empty string", value)
+    return value
+
+
+def _count(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _invalid("expected a positive integer", value)
+    return value
+
+
+def _names(value: object) -> object:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _invalid("expected a non-empty list of file names", value)
+    return value
+
+
+def _paths(value: object) -> object:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _invalid("expected a list of paths", value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+Count = Annotated[int, BeforeValidator(_count), Field(gt=0)]
+FileNames = Annotated[list[str], BeforeValidator(_names), Field(min_length=1)]
+Paths = Annotated[list[str], BeforeValidator(_paths)]
+TargetName = Literal["dev", "test", "prod"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetSettings(_Model):
+    """A Dockerfile target users build; `prod:` alone means no size budget."""
+
+    size_budget_mb: Count | None = Field(None, description="Largest size the image may reach")
+
+
+class EnvironmentSettings(_Model):
+    """A place the stack runs: its target, compose files and env file."""
+
+    target: Text = Field(description="The Dockerfile target it runs (dev, test or prod)")
+    compose_files: FileNames = Field(description="Compose files, merged in order")
+    env_file: Text = Field(description="Git-ignored env file, created from <env_file>.example")
+    health_timeout: Count = Field(60, description="Seconds a release may take to be healthy")
+    replicas: Count = Field(1, description="App containers behind the proxy")
+    keep_releases: Count = Field(5, description="Release images kept for rollback")
+
+
+class BackupSettings(_Model):
+    """Where `backup` writes, and how many it keeps per environment."""
+
+    dir: Text = "backups"
+    keep: Count = 7
+
+
+class TestSettings(_Model):
+    """What `nox -s tests` (no engine) and `nox -s docker_tests` (engine) run."""
+
+    unit: Paths | None = Field(None, description="Unit test paths (default: tests/ if present)")
+    engine: Paths = Field(default_factory=list, description="Tests against the real engine")
+
+
+class Settings(_Model):
+    """slipway.yaml."""
+
+    project: Text = Field(description="Prefix of the compose project names")
+    image: Text = Field(description="Repository of every image built from the Dockerfile")
+    dockerfile: Text = "docker/Dockerfile"
+    context: Text = "."
+    service: Text = Field("app", description="The compose service that serves HTTP")
+    package: Text | None = Field(
+        None, description="The uv package the images install (default: pyproject's name)"
+    )
+    targets: dict[TargetName, TargetSettings | None]
+    environments: dict[str, EnvironmentSettings]
+    backups: BackupSettings = BackupSettings()
+    tests: TestSettings = TestSettings()
+
+
+def json_schema() -> dict[str, Any]:
+    """slipway.yaml's JSON Schema, for editors (yaml-language-server) and CI."""
+    schema = Settings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "slipway.yaml"
+    return schema
+
+
+# --- errors: one line, with the file, the line and the dotted key ---------------
+
+# The model whose keys a mapping at a (wildcarded) path may hold.
+_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): Settings,
+    ("targets", "*"): TargetSettings,
+    ("environments", "*"): EnvironmentSettings,
+    ("backups",): BackupSettings,
+    ("tests",): TestSettings,
+}
+
+
+def _model_at(path: tuple[str, ...]) -> type[BaseModel] | None:
+    for pattern, model in _MODELS.items():
+        if len(pattern) == len(path) and all(
+            p in ("*", k) for p, k in zip(pattern, path, strict=True)
+        ):
+            return model
+    return None
+
+
+def _line(node: yaml.Node | None, path: tuple[str, ...]) -> int | None:
+    """The line of ``path``'s value (or of the deepest mapping that has it)."""
+    if node is None:
         return None
-    return name if isinstance(name, str) else None
+    line = node.start_mark.line + 1
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        found = [(k, v) for k, v in node.value if str(k.value) == key]
+        if not found:
+            break
+        key_node, node = found[0]
+        line = key_node.start_mark.line + 1
+    return line
+
+
+class _Errors:
+    """Raises ConfigError for one problem at a key of the file."""
+
+    def __init__(self, path: Path, tree: yaml.Node | None) -> None:
+        self.path, self.tree = path, tree
+
+    def fail(self, key: tuple[str, ...], why: str) -> ConfigError:
+        line = _line(self.tree, key) if key else None
+        where = f"{self.path.name}:{line}" if line else self.path.name
+        return ConfigError(f"{where}: {'.'.join(key) or '(top level)'}: {why}")
+
+    def from_pydantic(self, error: ValidationError) -> ConfigError:
+        first = error.errors()[0]
+        loc = tuple(str(part) for part in first["loc"])
+        kind, value = first["type"], first.get("input")
+        if kind == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            allowed = ", ".join(model.model_fields) if model else ""
+            return self.fail(loc, f"unknown key (expected one of {allowed})")
+        if kind == "literal_error" and loc[:1] == ("targets",):
+            targets = ", ".join(t.value for t in Target)
+            return self.fail(loc[:2], f"unknown target (the Dockerfile's targets are {targets})")
+        if kind == "missing":
+            return self.fail(loc, "missing")
+        if kind in ("model_type", "dict_type"):
+            return self.fail(loc, f"expected a mapping, got {_kind(value)}")
+        return self.fail(loc, first["msg"])
 
 
 def load(path: Path | None = None) -> Config:
@@ -208,97 +308,111 @@ def load(path: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path.name}: cannot be read ({exc.strerror})") from None
     try:
+        tree = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path.name}: invalid YAML{where}: {problem}") from None
-    return parse(data, path)
+    return parse(data, path, tree=tree)
 
 
-def parse(data: object, path: Path) -> Config:
-    """Validate already-loaded YAML; ``path`` names the file in errors."""
+def _project_name(root: Path) -> str | None:
+    """The root pyproject.toml's ``[project].name``: the default ``package``."""
+    try:
+        name = tomllib.loads((root / "pyproject.toml").read_text())["project"]["name"]
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _compose_services(files: tuple[Path, ...]) -> set[str] | None:
+    """The services the compose files define; None when that cannot be told
+    without compose (a file that is not plain YAML, or that includes others)."""
+    services: set[str] = set()
+    for file in files:
+        try:
+            model = yaml.safe_load(file.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            return None
+        if not isinstance(model, dict) or "include" in model or "extends" in str(model):
+            return None
+        services |= set(model.get("services") or {})
+    return services
+
+
+def parse(data: object, path: Path, *, tree: yaml.Node | None = None) -> Config:
+    """Validate already-loaded YAML; ``path`` names the file in errors and
+    ``tree`` (the composed YAML) gives their lines."""
+    errors = _Errors(path, tree)
+    if not isinstance(data, dict | None):
+        raise errors.fail((), f"expected a mapping, got {_kind(data)}")
+    try:
+        settings = Settings.model_validate(data or {})
+    except ValidationError as exc:
+        raise errors.from_pydantic(exc) from None
+    return _resolve(settings, path, errors)
+
+
+def _existing(root: Path, value: str, key: tuple[str, ...], errors: _Errors) -> Path:
+    if not (root / value).exists():
+        raise errors.fail(key, f"{value} does not exist")
+    return root / value
+
+
+def _resolve(settings: Settings, path: Path, errors: _Errors) -> Config:
+    """The frozen Config, after what one key alone cannot say: files exist,
+    environments name defined targets, the service is in their compose files."""
     root = path.parent
-    top = _Section(path, "", data if data is not None else {})
-    top.only(
-        "project",
-        "image",
-        "dockerfile",
-        "context",
-        "service",
-        "package",
-        "targets",
-        "environments",
-        "backups",
-        "tests",
-    )
-
-    targets_section = top.section("targets")
-    targets: dict[Target, TargetConfig] = {}
-    for name in targets_section.data:
-        key = targets_section.at(str(name))
-        if str(name) not in {t.value for t in Target}:
-            top.fail(key, f"unknown target (the Dockerfile's targets are {', '.join(Target)})")
-        # `prod:` alone (null) means no budget; anything else must be a mapping.
-        budget = None
-        if targets_section.data[name] is not None:
-            section = targets_section.section(str(name))
-            section.only("size_budget_mb")
-            budget = section.positive_int("size_budget_mb")
-        targets[Target(name)] = TargetConfig(Target(name), budget)
-
-    envs_section = top.section("environments")
-    environments: dict[str, Environment] = {}
-    for name in envs_section.data:
-        env = envs_section.section(str(name))
-        env.only(
-            "target", "compose_files", "env_file", "health_timeout", "replicas", "keep_releases"
-        )
-        target_name = env.text("target")
-        if target_name not in {t.value for t in targets}:
-            env.fail(env.at("target"), f"{target_name!r} is not one of the targets above")
-        files = env.data.get("compose_files")
-        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-            env.fail(
-                env.at("compose_files"),
-                f"expected a non-empty list of file names, got {_kind(files)}",
+    targets = {
+        Target(name): TargetConfig(Target(name), (spec or TargetSettings()).size_budget_mb)
+        for name, spec in settings.targets.items()
+    }
+    environments = {}
+    for name, spec in settings.environments.items():
+        key = ("environments", name)
+        if spec.target not in {t.value for t in targets}:
+            raise errors.fail((*key, "target"), f"{spec.target!r} is not one of the targets above")
+        files = tuple(root / f for f in spec.compose_files)
+        for file, shown in zip(files, spec.compose_files, strict=True):
+            if not file.is_file():
+                raise errors.fail((*key, "compose_files"), f"{shown} does not exist")
+        services = _compose_services(files)
+        if services is not None and settings.service not in services:
+            raise errors.fail(
+                ("service",),
+                f"{settings.service!r} is not a service of {name}'s compose files "
+                f"({', '.join(spec.compose_files)} define {', '.join(sorted(services)) or 'none'})",
             )
-        for file in files:
-            if not (root / file).is_file():
-                env.fail(env.at("compose_files"), f"{file} does not exist")
-        environments[str(name)] = Environment(
-            name=str(name),
-            target=Target(target_name),
-            compose_files=tuple(root / f for f in files),
-            env_file=env.path(root, "env_file", exists=False),
-            health_timeout=env.positive_int("health_timeout", 60) or 60,
-            replicas=env.positive_int("replicas", 1) or 1,
-            keep_releases=env.positive_int("keep_releases", 5) or 5,
+        environments[name] = Environment(
+            name=name,
+            target=Target(spec.target),
+            compose_files=files,
+            env_file=root / spec.env_file,
+            health_timeout=spec.health_timeout,
+            replicas=spec.replicas,
+            keep_releases=spec.keep_releases,
         )
-
-    backups = _Section(path, "backups", top.data.get("backups") or {})
-    backups.only("dir", "keep")
-    tests = _Section(path, "tests", top.data.get("tests") or {})
-    tests.only("unit", "engine")
-
+    default_unit = ["tests"] if (root / "tests").is_dir() else []
+    tests = settings.tests
     return Config(
         path=path,
         root=root,
-        project=top.text("project"),
-        image=top.text("image"),
-        dockerfile=top.path(root, "dockerfile", "docker/Dockerfile", exists=True),
-        context=top.path(root, "context", ".", exists=True),
-        service=top.text("service", "app"),
-        package=top.text("package") if "package" in top.data else _project_name(root),
+        project=settings.project,
+        image=settings.image,
+        dockerfile=_existing(root, settings.dockerfile, ("dockerfile",), errors),
+        context=_existing(root, settings.context, ("context",), errors),
+        service=settings.service,
+        package=settings.package or _project_name(root),
         targets=MappingProxyType(targets),
         environments=MappingProxyType(environments),
-        backups=Backups(
-            dir=backups.path(root, "dir", "backups", exists=False),
-            keep=backups.positive_int("keep", 7) or 7,
-        ),
+        backups=Backups(dir=root / settings.backups.dir, keep=settings.backups.keep),
         tests=Tests(
-            unit=tests.paths(root, "unit", ["tests"] if (root / "tests").is_dir() else []),
-            engine=tests.paths(root, "engine", []),
+            unit=tuple(
+                _existing(root, p, ("tests", "unit"), errors)
+                for p in (default_unit if tests.unit is None else tests.unit)
+            ),
+            engine=tuple(_existing(root, p, ("tests", "engine"), errors) for p in tests.engine),
         ),
     )

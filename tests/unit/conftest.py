@@ -41,11 +41,13 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def project_root(tmp_path: Path) -> Path:
-    """A project folder holding the (empty) files the valid config names."""
+    """A project folder holding the (nearly empty) files the valid config names."""
     for name in PROJECT_FILES:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
+    # The service slipway.yaml names is one of the compose files' (config checks it).
+    (tmp_path / "compose/base.yaml").write_text("services:\n  app: {}\n")
     return tmp_path
 
 

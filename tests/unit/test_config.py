@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from slipway.config import CONFIG_ENV, Config, Target, TargetConfig, load, parse
+from slipway.config import CONFIG_ENV, Config, Target, TargetConfig, json_schema, load, parse
 from slipway.errors import ConfigError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,7 +107,7 @@ def test_errors_name_the_file_slipway_config_points_at(
     config_data["colour"] = "blue"
     monkeypatch.setenv(CONFIG_ENV, str(_write_other(project_root, config_data)))
 
-    with pytest.raises(ConfigError, match=r"^other\.yaml: colour: unknown key"):
+    with pytest.raises(ConfigError, match=r"^other\.yaml:\d+: colour: unknown key"):
         load()
 
 
@@ -347,12 +349,41 @@ def test_invalid_config_names_the_file_and_the_dotted_key(
 
     message = _config_error(write_config, config_data)
 
-    assert message == f"slipway.yaml: {key}: {why}"
-    assert "\n" not in message
+    assert re.fullmatch(rf"slipway\.yaml:\d+: {re.escape(key)}: {re.escape(why)}", message), message
 
 
-def test_empty_file_reports_the_first_missing_section(write_config: WriteConfig) -> None:
-    assert _config_error(write_config, "") == "slipway.yaml: targets: missing"
+def test_empty_file_reports_the_first_missing_key(write_config: WriteConfig) -> None:
+    assert _config_error(write_config, "") == "slipway.yaml: project: missing"
+
+
+def test_errors_name_the_line_of_the_key() -> None:
+    text = (REPO / "slipway.yaml").read_text()
+    broken = text.replace("    health_timeout: 90\n", "    health_timeout: soon\n", 1)
+    line = broken.splitlines().index("    health_timeout: soon") + 1
+    with pytest.raises(ConfigError) as caught:
+        parse(yaml.safe_load(broken), REPO / "slipway.yaml", tree=yaml.compose(broken))
+    assert str(caught.value) == (
+        f"slipway.yaml:{line}: environments.prod.health_timeout: "
+        "expected a positive integer, got 'soon'"
+    )
+
+
+def test_a_service_the_compose_files_do_not_define_is_refused_before_anything_runs(
+    write_config: WriteConfig, config_data: Data
+) -> None:
+    config_data["service"] = "web"
+    message = _config_error(write_config, config_data)
+    assert re.fullmatch(
+        r"slipway\.yaml:\d+: service: 'web' is not a service of dev's compose files "
+        r"\(compose/base\.yaml, compose/dev\.yaml define app\)",
+        message,
+    ), message
+
+
+def test_the_committed_json_schema_is_the_models_own() -> None:
+    committed = json.loads((REPO / "src/slipway/schema/slipway.schema.json").read_text())
+    assert committed == json_schema()
+    assert committed["properties"]["environments"]["additionalProperties"]["$ref"]
 
 
 def test_parse_names_the_given_file_in_errors(tmp_path: Path) -> None:

@@ -44,9 +44,7 @@ def _version() -> str:
 def program() -> Program:
     """The `slipway` command: the same collection under invoke's Program, so
     `slipway deploy` is `invoke deploy` without a tasks.py."""
-    return Program(
-        namespace=collection(), name="slipway", binary="slipway", version=_version()
-    )
+    return Program(namespace=collection(), name="slipway", binary="slipway", version=_version())
 
 
 def main() -> None:

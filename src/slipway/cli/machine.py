@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from invoke.context import Context
 from invoke.tasks import task
 
@@ -18,3 +20,10 @@ def doctor(c: Context, json: bool = False) -> None:
     results = diagnose(config.load())
     print(tables.as_json(results) if json else tables.results_table(results))
     verdict(results)
+
+
+@task
+@edge
+def schema(c: Context) -> None:
+    """Print slipway.yaml's JSON Schema (for editors and CI)."""
+    print(json.dumps(config.json_schema(), indent=2))
