@@ -48,8 +48,8 @@ def test_prod_image_has_a_healthcheck_that_needs_no_curl(prod_image: str) -> Non
     healthcheck = docker.image.inspect(prod_image).config.healthcheck
     assert healthcheck is not None
     assert healthcheck.test is not None
-    assert healthcheck.test == ["CMD", "python", "-m", "notes_service.healthcheck"]
-    probe = "/app/.venv/lib/python3.13/site-packages/notes_service/healthcheck.py"
+    probe = "/usr/local/lib/slipway/healthcheck.py"
+    assert healthcheck.test == ["CMD", "python", probe]
     assert sh(prod_image, f"grep -c urllib.request {probe}") != "0"
     assert sh(prod_image, "command -v curl wget || echo none") == "none"
 

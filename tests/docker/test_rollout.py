@@ -257,7 +257,10 @@ def server_pid(container: Container) -> int:
         [
             "python",
             "-c",
-            ("from notes_service.healthcheck import server_pids; print(server_pids()[0])"),
+            (
+                "import runpy; probe = runpy.run_path('/usr/local/lib/slipway/healthcheck.py'); "
+                "print(probe['server_pids']()[0])"
+            ),
         ],
     )
     return int(str(out).strip())

@@ -1,17 +1,36 @@
-"""notes_service.healthcheck: the container's health probe, and its watchdog."""
+"""The health probe and watchdog slipway ships (templates/docker/healthcheck.py)."""
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from notes_service import healthcheck
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "src/slipway/templates/docker/healthcheck.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("slipway_healthcheck", TEMPLATE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+healthcheck = _load()
+
+
+def test_this_repository_ships_the_probe_as_slipway_init_writes_it() -> None:
+    assert (ROOT / "docker/healthcheck.py").read_text() == TEMPLATE.read_text()
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +103,7 @@ class _Probe:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, counter: Path) -> None:
         self.answers = True
         self.ports: list[int] = []
+        self.paths: list[str] = []
         self.killed: list[tuple[int, int]] = []
         monkeypatch.setattr(healthcheck, "COUNTER", counter)
         monkeypatch.setattr(healthcheck, "healthy", self._healthy)
@@ -92,8 +112,9 @@ class _Probe:
         monkeypatch.setenv("PORT", "8123")
         monkeypatch.delenv("HEALTH_WATCHDOG_FAILURES", raising=False)
 
-    def _healthy(self, port: int, timeout: float = 2.0) -> bool:
+    def _healthy(self, port: int, path: str = "/health", _timeout: float = 2.0) -> bool:
         self.ports.append(port)
+        self.paths.append(path)
         return self.answers
 
     def _kill(self, pid: int, sig: int) -> None:
@@ -114,6 +135,7 @@ def test_healthy_probe_exits_0_and_resets_the_counter(probe: _Probe) -> None:
 
     assert healthcheck.main() == 0
     assert probe.ports == [8123]
+    assert probe.paths == ["/health"]
     assert not healthcheck.COUNTER.exists()
 
 
@@ -198,27 +220,34 @@ def fake_proc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., 
     proc.mkdir()
     monkeypatch.setattr(healthcheck, "Path", lambda path: proc if path == "/proc" else Path(path))
 
-    def add(name: str | int, cmdline: bytes | None) -> None:
+    def add(name: str | int, comm: str, parent: int | None) -> None:
         entry = proc / str(name)
         entry.mkdir()
-        if cmdline is not None:
-            (entry / "cmdline").write_bytes(cmdline)
+        if parent is not None:
+            (entry / "stat").write_text(f"{name} ({comm}) S {parent} {name} {name} 0 -1\n")
 
     return add
 
 
-def test_server_pids_are_the_servers_processes_only(
+def test_the_server_is_what_the_init_started_and_never_the_probe(
     fake_proc: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # In a container, pytest itself may be PID 1 or another low pid.
     monkeypatch.setattr(healthcheck.os, "getpid", lambda: 4242)
-    server = b"/app/.venv/bin/python\x00/app/.venv/bin/notes-service\x00serve\x00"
-    fake_proc(1, b"/sbin/docker-init\x00--\x00notes-service\x00serve\x00")  # the init
-    fake_proc(4242, b"python\x00-m\x00notes_service.healthcheck\x00" + server)  # us
-    fake_proc(7, server)
-    fake_proc(8, b"python\x00-m\x00notes_service\x00serve\x00--port\x008000\x00")
-    fake_proc(9, b"python\x00-m\x00notes_service.healthcheck\x00")
-    fake_proc(10, None)  # gone before its cmdline was read
-    fake_proc("self", server)
+    fake_proc(1, "docker-init", 0)  # the init
+    fake_proc(4242, "python", 0)  # us: the runtime started the probe
+    fake_proc(7, "gunicorn: master", 1)  # a command name with spaces and a colon
+    fake_proc(8, "uvicorn (worker)", 1)  # and with a parenthesis
+    fake_proc(9, "gunicorn: worker", 7)  # the server's own children die with it
+    fake_proc(10, "python", None)  # gone before its stat was read
+    fake_proc("self", "python", 0)
 
     assert sorted(healthcheck.server_pids()) == [7, 8]
+
+
+def test_port_and_path_come_from_the_environment(
+    probe: _Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEALTH_PORT", "9000")
+    monkeypatch.setenv("HEALTH_PATH", "/healthz/")
+    assert healthcheck.main() == 0
+    assert (probe.ports, probe.paths) == ([9000], ["/healthz/"])

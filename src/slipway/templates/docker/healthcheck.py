@@ -1,0 +1,92 @@
+"""The container's health probe, and its watchdog. Ships with slipway;
+standard library only, for any HTTP service.
+
+`slipway init` writes this file as docker/healthcheck.py; the Dockerfile's
+base stage copies it to /usr/local/lib/slipway/healthcheck.py and names it in
+its one HEALTHCHECK. Docker runs it every interval. It asks
+http://127.0.0.1:$HEALTH_PORT$HEALTH_PATH (default port $PORT or 8000, path
+/health) with urllib (no curl in the image). Docker itself never restarts an
+unhealthy container outside swarm, and a container must not mount
+docker.sock to restart itself, so the probe is also the watchdog: after
+HEALTH_WATCHDOG_FAILURES consecutive failures (default 3; 0 turns it off) it
+SIGKILLs the server, the process `init: true` (tini, PID 1) started. That
+ends the container, and its restart policy starts a fresh one: a hung server
+(alive, not answering) is replaced within about interval x failures + start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
+# Consecutive failures, kept on the container's tmpfs between probes.
+COUNTER = Path(os.environ.get("HEALTH_COUNTER_FILE", "/tmp/slipway-health-failures"))  # noqa: S108
+
+
+def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:
+    url = f"http://127.0.0.1:{port}{path}"
+    # Never through a proxy: docker may inject http_proxy into containers.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def count_failure() -> int:
+    try:
+        failures = int(COUNTER.read_text() or 0) + 1
+    except (OSError, ValueError):
+        failures = 1
+    try:
+        COUNTER.write_text(str(failures))
+    except OSError:
+        return 1  # nowhere to count: never escalate on a guess
+    return failures
+
+
+def _parent(stat: str) -> int:
+    # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def server_pids() -> list[int]:
+    """The server: the processes PID 1 (the init) started, never this probe.
+
+    A probe is started by the runtime, not by PID 1, so it is never among them.
+    """
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in (1, os.getpid()):
+            continue
+        try:
+            if _parent((proc / "stat").read_text()) == 1:
+                pids.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def main() -> int:
+    port = int(os.environ.get("HEALTH_PORT") or os.environ.get("PORT") or "8000")
+    path = os.environ.get("HEALTH_PATH") or "/health"
+    limit = int(os.environ.get("HEALTH_WATCHDOG_FAILURES", "3"))
+    if healthy(port, path):
+        COUNTER.unlink(missing_ok=True)
+        return 0
+    failures = count_failure()
+    print(f"{path} did not answer 200 ({failures} in a row)")
+    if limit and failures >= limit:
+        for pid in server_pids():
+            print(f"watchdog: killing hung server process {pid}")
+            os.kill(pid, signal.SIGKILL)
+        COUNTER.unlink(missing_ok=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
