@@ -93,6 +93,9 @@ class Config:
     dockerfile: Path
     context: Path
     service: str
+    # Where the service answers inside its container, and its liveness path.
+    port: int
+    health_path: str
     # The uv project (or workspace member) the images install; its locked
     # dependencies are what the SBOM and the audit cover. None: no
     # pyproject.toml names one (sbom and audit then say so).
@@ -163,7 +166,21 @@ def _paths(value: object) -> object:
     return value
 
 
+def _port(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise _invalid("expected a port number (1-65535)", value)
+    return value
+
+
+def _url_path(value: object) -> object:
+    if not isinstance(value, str) or not value.startswith("/") or any(c.isspace() for c in value):
+        raise _invalid("expected a URL path starting with /", value)
+    return value
+
+
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+Port = Annotated[int, BeforeValidator(_port), Field(ge=1, le=65535)]
+HealthPath = Annotated[str, BeforeValidator(_url_path), Field(pattern=r"^/\S*$")]
 Count = Annotated[int, BeforeValidator(_count), Field(gt=0)]
 FileNames = Annotated[list[str], BeforeValidator(_names), Field(min_length=1)]
 Paths = Annotated[list[str], BeforeValidator(_paths)]
@@ -213,6 +230,8 @@ class Settings(_Model):
     dockerfile: Text = "docker/Dockerfile"
     context: Text = "."
     service: Text = Field("app", description="The compose service that serves HTTP")
+    port: Port = Field(8000, description="The port the service listens on in its container")
+    health_path: HealthPath = Field("/health", description="Answers 200 while the service lives")
     package: Text | None = Field(
         None, description="The uv package the images install (default: pyproject's name)"
     )
@@ -404,6 +423,8 @@ def _resolve(settings: Settings, path: Path, errors: _Errors) -> Config:
         dockerfile=_existing(root, settings.dockerfile, ("dockerfile",), errors),
         context=_existing(root, settings.context, ("context",), errors),
         service=settings.service,
+        port=settings.port,
+        health_path=settings.health_path,
         package=settings.package or _project_name(root),
         targets=MappingProxyType(targets),
         environments=MappingProxyType(environments),

@@ -26,8 +26,6 @@ from slipway.errors import DeployFailed
 # The compose service of the proxy, and the port it listens on in its container.
 SERVICE = "proxy"
 PORT = 8080
-# The port every app container serves HTTP on.
-APP_PORT = 8000
 CONFIG_NAME = "haproxy.cfg"
 
 # What the master process logs after a reload (HAProxy 2.x and 3.x).
@@ -86,9 +84,12 @@ backend app
 """
 
 
-def render(servers: Sequence[str], *, project: str, health_path: str = "/health") -> str:
-    """The configuration that sends traffic to ``servers`` (container names)."""
-    lines = "\n".join(f"    server {name} {name}:{APP_PORT}" for name in servers)
+def render(
+    servers: Sequence[str], *, project: str, port: int = 8000, health_path: str = "/health"
+) -> str:
+    """The configuration that sends traffic to ``servers`` (container names),
+    which serve on ``port`` and answer 200 on ``health_path`` while alive."""
+    lines = "\n".join(f"    server {name} {name}:{port}" for name in servers)
     return _TEMPLATE.format(project=project, port=PORT, health_path=health_path, servers=lines)
 
 
@@ -117,7 +118,7 @@ def write(config: Config, env: Environment, servers: Sequence[str]) -> bool:
     folder = config_dir(config, env)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME
-    text = render(servers, project=config.project)
+    text = render(servers, project=config.project, port=config.port, health_path=config.health_path)
     if path.is_file() and path.read_text() == text:
         return False
     scratch = folder / f".{CONFIG_NAME}.{os.getpid()}"

@@ -171,7 +171,8 @@ INVALID = [
     pytest.param(
         _set("colour", value="blue"),
         "colour",
-        "unknown key (expected one of project, image, dockerfile, context, service, package, "
+        "unknown key (expected one of project, image, dockerfile, context, service, port, "
+        "health_path, package, "
         "targets, environments, backups, tests)",
         id="unknown-top-level-key",
     ),
@@ -502,3 +503,24 @@ def test_image_ref_is_the_image_tagged_by_target(config: Config) -> None:
 
 def test_state_dir_is_dot_slipway_under_the_root(config: Config, project_root: Path) -> None:
     assert config.state_dir() == project_root / ".slipway"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("port", 0, "expected a port number (1-65535), got 0"),
+        ("port", "8000", "expected a port number (1-65535), got '8000'"),
+        ("health_path", "health", "expected a URL path starting with /, got 'health'"),
+    ],
+)
+def test_port_and_health_path_are_checked(
+    write_config: WriteConfig, config_data: Data, key: str, value: object, why: str
+) -> None:
+    config_data[key] = value
+    assert re.fullmatch(
+        rf"slipway\.yaml:\d+: {key}: {re.escape(why)}", _config_error(write_config, config_data)
+    )
+
+
+def test_port_and_health_path_default_to_8000_and_health(config: Config) -> None:
+    assert (config.port, config.health_path) == (8000, "/health")
