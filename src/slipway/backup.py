@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
-from python_on_whales.utils import run, stream_stdout_and_stderr
 
 from slipway import _backup_scripts as scripts
 from slipway import engine, lock, proxy
 from slipway.config import Config, Environment
-from slipway.engine import docker_errors, message_of
-from slipway.errors import CommandFailed, DeployFailed, UsageError
+from slipway.engine import docker_errors
+from slipway.errors import CommandFailed, DeployFailed, EngineError, UsageError
 from slipway.images import Report
 
 DEFAULT_SQLITE_URL = "sqlite:////app/data/notes.db"
@@ -133,25 +131,21 @@ def to_prune(names: Iterable[str], env_name: str, keep: int) -> list[str]:
 def _target(config: Config, env_name: str) -> tuple[Environment, DockerClient, Database]:
     env = config.environment(env_name)
     docker = engine.client(config, env)
-    with docker_errors("docker compose config"):
-        model = docker.compose.config(return_json=True)
-    return env, docker, database(model, config.service)
+    return env, docker, database(engine.compose_model(docker), config.service)
 
 
 def _command(docker: DockerClient, db: Database, script: str) -> list[str]:
     """The compose command running ``script`` next to the database, stdin open."""
-    compose = [str(part) for part in docker.docker_compose_cmd]
     if db.kind is Kind.SQLITE:
-        return [*compose, "run", "--rm", "--no-deps", "-T", db.service, "python", "-c", script]
-    names = ["-e", f"PGUSER={db.user}", "-e", f"PGDATABASE={db.name}"]
-    return [*compose, "exec", "-T", *names, db.service, "sh", "-c", script]
+        return engine.compose_run_argv(docker, db.service, ["python", "-c", script])
+    names = {"PGUSER": db.user, "PGDATABASE": db.name}
+    return engine.compose_exec_argv(docker, db.service, ["sh", "-c", script], envs=names)
 
 
-def _failed(exc: DockerException, action: str, db: Database) -> Exception:
-    text = f"{exc.stderr or ''}{exc.stdout or ''}"
-    if "is not running" in text:
+def _failed(exc: EngineError, action: str, db: Database) -> CommandFailed:
+    if "is not running" in f"{exc.stderr}{exc.stdout}":
         return CommandFailed(f"{action} failed: {db.service} is not running; deploy it first")
-    return engine.unavailable(exc) or CommandFailed(f"{action} failed: {message_of(exc)}")
+    return CommandFailed(f"{action} failed: {exc.reason}")
 
 
 def _stream_to(command: Sequence[str], path: Path, db: Database) -> list[str]:
@@ -160,13 +154,13 @@ def _stream_to(command: Sequence[str], path: Path, db: Database) -> list[str]:
     errors: list[str] = []
     try:
         with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            for source, chunk in stream_stdout_and_stderr(list(command)):
+            for source, chunk in engine.stream(command, action="the backup"):
                 if source == "stdout":
                     out.write(chunk)
                 else:
                     errors.append(chunk.decode(errors="replace").strip())
         partial.rename(path)
-    except DockerException as exc:
+    except EngineError as exc:
         raise _failed(exc, "the backup", db) from None
     finally:
         partial.unlink(missing_ok=True)
@@ -176,24 +170,25 @@ def _stream_to(command: Sequence[str], path: Path, db: Database) -> list[str]:
 def _feed(command: Sequence[str], data: bytes, db: Database, action: str) -> str:
     """Run the command with ``data`` on stdin; its stdout."""
     try:
-        return run(list(command), input=data, return_stderr=False)
-    except DockerException as exc:
+        return engine.feed(command, data, action=action)
+    except EngineError as exc:
         raise _failed(exc, action, db) from None
 
 
 def _start_app(docker: DockerClient, config: Config, env: Environment) -> None:
     try:
-        docker.compose.up(
-            services=[config.service],
-            detach=True,
-            wait=True,
-            wait_timeout=env.health_timeout,
-            pull="never",
-            quiet=True,
-        )
-    except DockerException as exc:
-        raise engine.unavailable(exc) or DeployFailed(
-            f"{config.service} did not come back healthy: {message_of(exc)}; "
+        with docker_errors(f"starting {config.service}"):
+            docker.compose.up(
+                services=[config.service],
+                detach=True,
+                wait=True,
+                wait_timeout=env.health_timeout,
+                pull="never",
+                quiet=True,
+            )
+    except EngineError as exc:
+        raise DeployFailed(
+            f"{config.service} did not come back healthy: {exc.reason}; "
             f"see `invoke logs --env {env.name}`"
         ) from None
     # The proxy marked the stopped replicas down and would wait for two good
@@ -234,18 +229,19 @@ def verify(config: Config, env_name: str, result: BackupResult) -> Verification:
     """Restore a backup into scratch (tmpfs file or database) and check it."""
     _env, docker, db = _target(config, env_name)
     data = result.path.read_bytes()
+    action = "verifying the backup"
     try:
         if db.kind is Kind.SQLITE:
             out = json.loads(
-                run(_command(docker, db, scripts.SQLITE_LOAD), input=data, return_stderr=False)
+                engine.feed(_command(docker, db, scripts.SQLITE_LOAD), data, action=action)
             )
             integrity, notes = str(out["integrity"]), int(out["notes"])
         else:
-            out = run(_command(docker, db, scripts.PG_VERIFY), input=data, return_stderr=False)
+            out = engine.feed(_command(docker, db, scripts.PG_VERIFY), data, action=action)
             notes = int(out.split()[-1])
             integrity = "ok"
-    except DockerException as exc:
-        integrity, notes = f"failed ({message_of(exc)})", -1
+    except EngineError as exc:
+        integrity, notes = f"failed ({exc.reason})", -1
     ok = integrity == "ok" and notes == result.notes
     return Verification(ok, integrity, notes, result.notes)
 

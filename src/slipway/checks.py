@@ -9,7 +9,6 @@ from python_on_whales import DockerClient
 
 from slipway import engine
 from slipway.config import Config, Target
-from slipway.engine import docker_errors
 from slipway.errors import CheckFailed
 from slipway.images import Built, BuiltImage
 
@@ -94,9 +93,7 @@ def compose_user_not_root(services: dict[str, dict[str, object]], env_name: str)
 
 def compose_services(docker: DockerClient) -> dict[str, dict[str, object]]:
     """The stack's services as `docker compose config` resolves them."""
-    with docker_errors("docker compose config"):
-        model = docker.compose.config(return_json=True)
-    services: dict[str, dict[str, object]] = model.get("services") or {}
+    services: dict[str, dict[str, object]] = engine.compose_model(docker).get("services") or {}
     return services
 
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
-from python_on_whales.utils import run, stream_stdout_and_stderr
 
 from slipway import engine, images, release, rollout, stack
 from slipway.config import Config
-from slipway.engine import docker_errors
-from slipway.errors import SlipwayError
+from slipway.errors import EngineError, SlipwayError
 from slipway.images import Report
 
 
@@ -46,11 +43,7 @@ def watch(compose: DockerClient, service: str, *, report: Report) -> None:
     report("watching service/src (sync) and pyproject.toml, uv.lock (rebuild); Ctrl-C stops")
     synced = False
     try:
-        # python-on-whales 0.81 has no compose.watch: the raw argv, streamed.
-        for _source, raw in stream_stdout_and_stderr(
-            [*compose.docker_compose_cmd, "watch", "--no-up"]
-        ):
-            line = raw.decode(errors="replace").rstrip("\n")
+        for line in _watch_lines(compose):
             report(line)
             if not synced and "Watch enabled" in line:
                 synced = True
@@ -58,13 +51,18 @@ def watch(compose: DockerClient, service: str, *, report: Report) -> None:
                 report(f"synced {count} file(s) once, so edits saved before the watch are served")
     except KeyboardInterrupt:
         pass
-    except DockerException as exc:
-        # 130: compose itself got the Ctrl-C.
+    report("watch stopped; the dev stack keeps running (invoke down --env dev removes it)")
+
+
+def _watch_lines(compose: DockerClient) -> Iterator[str]:
+    """compose watch's lines; a Ctrl-C that compose itself got (exit 130) ends them."""
+    try:
+        yield from engine.compose_watch(compose)
+    except EngineError as exc:
         if exc.return_code != 130:
-            raise engine.unavailable(exc) or SlipwayError(
+            raise SlipwayError(
                 f"docker compose watch stopped with code {exc.return_code}"
             ) from None
-    report("watch stopped; the dev stack keeps running (invoke down --env dev removes it)")
 
 
 def sync_paths(model: Mapping[str, Any], service: str) -> list[tuple[Path, str]]:
@@ -91,16 +89,16 @@ def _tar_of(folder: Path) -> tuple[bytes, int]:
 def sync_once(compose: DockerClient, service: str) -> int:
     """Copy every sync path into the running container, as its own user
     (what the watch does); the number of files copied."""
-    with docker_errors("docker compose config"):
-        model = compose.compose.config(return_json=True)
+    model = engine.compose_model(compose)
     index = stack.first_index(compose, service)
     total = 0
     for folder, target in sync_paths(model, service):
         if not folder.is_dir():
             continue
         data, count = _tar_of(folder)
-        command = [*compose.docker_compose_cmd, "exec", "-T", "--index", str(index), service]
-        with docker_errors(f"syncing {folder} into {service}"):
-            run([*command, "tar", "-x", "-C", target], input=data)
+        command = engine.compose_exec_argv(
+            compose, service, ["tar", "-x", "-C", target], index=index
+        )
+        engine.feed(command, data, action=f"syncing {folder} into {service}")
         total += count
     return total

@@ -146,7 +146,7 @@ def _compose_client(config: Config, env: Environment) -> DockerClient:
 
 def _model(config: Config, env: Environment) -> Model | SlipwayError:
     docker = _compose_client(config, env)
-    return _call("docker compose config", lambda: docker.compose.config(return_json=True))
+    return _call("docker compose config", functools.partial(engine.compose_model, docker))
 
 
 def port_row(config: Config, env: Environment, model: Model | SlipwayError | None) -> CheckResult:

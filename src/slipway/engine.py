@@ -1,22 +1,39 @@
-"""The one way into Docker: a python-on-whales client built from the config.
+"""The one way into Docker: every docker command slipway runs goes through here.
 
-Nothing else in slipway runs ``docker``; every failure of the CLI is turned
-into a :class:`~slipway.errors.SlipwayError` here.
+:func:`client` builds the python-on-whales client from the config, and most
+commands are its methods. Where python-on-whales 0.81 has no method for what
+slipway needs, a function below runs the docker CLI's own argv and its
+docstring names the gap: :func:`image_history`, :func:`compose_watch`,
+:func:`feed` (stdin), :func:`stream` (output as it comes), for the commands
+:func:`compose_run_argv` and :func:`compose_exec_argv` build.
+:func:`compose_model` is the one reader of `docker compose config`.
+
+Every failure of the CLI becomes a SlipwayError here, in
+:func:`docker_errors`: :class:`~slipway.errors.DockerUnavailable` when the
+CLI, the daemon or a plugin is missing, else an
+:class:`~slipway.errors.EngineError` that keeps the exit code and output for
+callers that branch on them. No other module imports
+``python_on_whales.utils``, sees a ``DockerException`` or builds a docker
+argv (tests/unit/test_door.py holds them to it).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException
+from python_on_whales.utils import run as _run
+from python_on_whales.utils import stream_stdout_and_stderr as _stream
 
 from slipway.config import Config, Environment
-from slipway.errors import DockerUnavailable, SlipwayError
+from slipway.errors import DockerUnavailable, EngineError
 
 _UNREACHABLE = (
     "Cannot connect to the Docker daemon",
@@ -66,7 +83,9 @@ def message_of(exc: DockerException) -> str:
 
 @contextmanager
 def docker_errors(action: str) -> Iterator[None]:
-    """Turn python-on-whales failures into one-line SlipwayErrors."""
+    """Turn python-on-whales failures into one-line SlipwayErrors: DockerUnavailable
+    when the CLI, the daemon or a plugin is missing, else an EngineError naming
+    ``action`` (``<action> failed: <reason>``)."""
     try:
         yield
     except ClientNotFoundError:
@@ -74,7 +93,13 @@ def docker_errors(action: str) -> Iterator[None]:
             "the docker CLI is not installed: install Docker Engine with buildx and compose v2"
         ) from None
     except DockerException as exc:
-        raise unavailable(exc) or SlipwayError(f"{action} failed: {message_of(exc)}") from None
+        raise unavailable(exc) or EngineError(
+            action,
+            message_of(exc),
+            return_code=exc.return_code,
+            stdout=exc.stdout or "",
+            stderr=exc.stderr or "",
+        ) from None
 
 
 def unavailable(exc: DockerException) -> DockerUnavailable | None:
@@ -120,13 +145,12 @@ def copy_out(docker: DockerClient, image: str, paths: Sequence[str], dest: Path)
             target = dest / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                docker.container.copy((container, path), target)
-            except DockerException as exc:
+                with docker_errors(f"copying {path} out of {image}"):
+                    docker.container.copy((container, path), target)
+            except EngineError as exc:
                 if "Could not find the file" in f"{exc.stderr}{exc.stdout}":
                     continue
-                raise unavailable(exc) or SlipwayError(
-                    f"copying {path} out of {image} failed: {message_of(exc)}"
-                ) from None
+                raise
             copied.append(path)
     finally:
         with docker_errors(f"removing the container made from {image}"):
@@ -140,3 +164,96 @@ def run_python(docker: DockerClient, image: str, code: str) -> str:
     with docker_errors(f"running python in {image}"):
         out = docker.run(image, ["-c", code], entrypoint="python", remove=True, pull="never")
     return str(out)
+
+
+def compose_model(docker: DockerClient, *, action: str = "docker compose config") -> dict[str, Any]:
+    """The stack as `docker compose config --format json` resolves it: files
+    merged, variables substituted, every key kept (python-on-whales' own
+    ComposeConfig model drops some, such as read_only and security_opt)."""
+    with docker_errors(action):
+        return docker.compose.config(return_json=True)
+
+
+# --- raw argv: where python-on-whales 0.81 has no method ---------------------
+
+
+def image_history(docker: DockerClient, ref: str) -> list[dict[str, Any]]:
+    """`docker image history`'s rows for ``ref``, newest layer first, as the CLI
+    writes them: ``Size`` in bytes (a string), ``CreatedBy`` untruncated.
+
+    python-on-whales 0.81's ``image.history()`` raises NotImplementedError.
+    """
+    with docker_errors(f"docker image history {ref}"):
+        out = _run(
+            [
+                *docker.docker_cmd,
+                "image",
+                "history",
+                "--no-trunc",
+                "--human=false",
+                "--format",
+                "{{json .}}",
+                ref,
+            ],
+            return_stderr=False,
+        )
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def compose_watch(docker: DockerClient) -> Iterator[str]:
+    """The lines `docker compose watch --no-up` prints, as they come, until it
+    stops; EngineError when it exits non-zero (130 when it got the Ctrl-C).
+
+    python-on-whales 0.81 has no ``compose.watch``.
+    """
+    with docker_errors("docker compose watch"):
+        for _source, raw in _stream([*docker.docker_compose_cmd, "watch", "--no-up"]):
+            yield raw.decode(errors="replace").rstrip("\n")
+
+
+def compose_run_argv(docker: DockerClient, service: str, command: Sequence[str]) -> list[str]:
+    """`docker compose run --rm --no-deps -T SERVICE COMMAND`: a throw-away
+    container of the service, stdin open, no tty; for :func:`feed` or :func:`stream`."""
+    with docker_errors("docker compose"):
+        compose = [str(part) for part in docker.docker_compose_cmd]
+    return [*compose, "run", "--rm", "--no-deps", "-T", service, *command]
+
+
+def compose_exec_argv(
+    docker: DockerClient,
+    service: str,
+    command: Sequence[str],
+    *,
+    envs: Mapping[str, str] | None = None,
+    index: int | None = None,
+) -> list[str]:
+    """`docker compose exec -T [--index N] [-e K=V ...] SERVICE COMMAND`: in the
+    service's running container, stdin open, no tty; for :func:`feed` or :func:`stream`."""
+    with docker_errors("docker compose"):
+        compose = [str(part) for part in docker.docker_compose_cmd]
+    options = ["--index", str(index)] if index is not None else []
+    for key, value in (envs or {}).items():
+        options += ["-e", f"{key}={value}"]
+    return [*compose, "exec", "-T", *options, service, *command]
+
+
+def feed(argv: Sequence[str], data: bytes, *, action: str) -> str:
+    """Run a compose command (:func:`compose_run_argv`, :func:`compose_exec_argv`)
+    with ``data`` on its stdin; what it printed on stdout.
+
+    python-on-whales 0.81's ``compose.run`` and ``compose.execute`` take no stdin.
+    """
+    with docker_errors(action):
+        return _run(list(argv), input=data, return_stderr=False)
+
+
+def stream(argv: Sequence[str], *, action: str) -> Iterator[tuple[str, bytes]]:
+    """Run a compose command (:func:`compose_run_argv`, :func:`compose_exec_argv`)
+    and yield its output as it comes: ("stdout" or "stderr", bytes).
+
+    python-on-whales 0.81's ``compose.execute`` returns its output only at the
+    end, decoded: no use for a database dump (``compose.run(stream=True)``
+    could stream, but backups stream out of ``exec`` too, by one path).
+    """
+    with docker_errors(action):
+        yield from _stream(list(argv))

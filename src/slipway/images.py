@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import cast
 
 from python_on_whales import DockerClient, Image
-from python_on_whales.exceptions import DockerException
 
 from slipway.config import Config, Target
-from slipway.engine import docker_errors, message_of, unavailable
-from slipway.errors import BuildFailed
+from slipway.engine import docker_errors
+from slipway.errors import BuildFailed, EngineError
 
 Report = Callable[[str], None]
 
@@ -128,30 +127,28 @@ def build_stage(
     ref = f"{config.image}:{stage}"
     lines: list[str] = []
     try:
-        logs = docker.build(
-            str(config.context),
-            file=str(config.dockerfile),
-            target=stage,
-            tags=[ref],
-            build_args=args or {},
-            labels=dict(labels or {}),
-            cache=cache,
-            progress="plain",
-            stream_logs=True,
-        )
-        # stream_logs=True makes build() return the log lines, lazily.
-        for line in cast(Iterator[str], logs):
-            lines.append(line.rstrip("\n"))
-            if report is not None:
-                report(lines[-1])
-    except DockerException as exc:
-        cause = unavailable(exc)
-        if cause is not None:
-            raise cause from None
+        with docker_errors(f"building target {stage}"):
+            logs = docker.build(
+                str(config.context),
+                file=str(config.dockerfile),
+                target=stage,
+                tags=[ref],
+                build_args=args or {},
+                labels=dict(labels or {}),
+                cache=cache,
+                progress="plain",
+                stream_logs=True,
+            )
+            # stream_logs=True makes build() return the log lines, lazily.
+            for line in cast(Iterator[str], logs):
+                lines.append(line.rstrip("\n"))
+                if report is not None:
+                    report(lines[-1])
+    except EngineError as exc:
         step, output = failing_step(lines)
         where = f" at `{step}`" if step else ""
         raise BuildFailed(
-            f"building target {stage} failed{where}: {message_of(exc)}",
+            f"building target {stage} failed{where}: {exc.reason}",
             details=output,
         ) from None
     with docker_errors(f"inspecting {ref}"):

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
 from slipway import engine
 from slipway.config import Config, Environment
-from slipway.engine import docker_errors, message_of
-from slipway.errors import Locked
+from slipway.engine import docker_errors
+from slipway.errors import EngineError, Locked
 from slipway.images import Report
 
 _PREFIX = "io.slipway.lock."
@@ -78,8 +77,9 @@ def _me(command: str) -> dict[str, str]:
 def holder(docker: DockerClient, name: str) -> Holder | None:
     """Who holds the lock ``name``, or None when nobody does."""
     try:
-        network = docker.network.inspect(name)
-    except DockerException:
+        with docker_errors(f"docker network inspect {name}"):
+            network = docker.network.inspect(name)
+    except EngineError:
         return None
     labels = network.labels or {}
     return Holder(
@@ -93,13 +93,12 @@ def holder(docker: DockerClient, name: str) -> Holder | None:
 
 def _try_take(docker: DockerClient, name: str, labels: dict[str, str]) -> bool:
     try:
-        docker.network.create(name, labels=labels)
-    except DockerException as exc:
-        if "already exists" in f"{exc.stderr or ''}{exc.stdout or ''}":
+        with docker_errors(f"taking the deploy lock {name}"):
+            docker.network.create(name, labels=labels)
+    except EngineError as exc:
+        if "already exists" in f"{exc.stderr}{exc.stdout}":
             return False
-        raise engine.unavailable(exc) or Locked(
-            f"cannot take the deploy lock {name}: {message_of(exc)}"
-        ) from None
+        raise Locked(f"cannot take the deploy lock {name}: {exc.reason}") from None
     return True
 
 
@@ -139,9 +138,9 @@ def held(config: Config, env: Environment, *, command: str, report: Report) -> I
 
 
 def _release(docker: DockerClient, name: str) -> None:
-    with docker_errors(f"releasing the deploy lock {name}"):
-        try:
+    try:
+        with docker_errors(f"releasing the deploy lock {name}"):
             docker.network.remove(name)
-        except DockerException as exc:
-            if "not found" not in f"{exc.stderr or ''}":
-                raise
+    except EngineError as exc:
+        if "not found" not in exc.stderr:
+            raise

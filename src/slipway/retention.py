@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
 from slipway import engine, history, images, stack
 from slipway.config import Config
-from slipway.engine import docker_errors, message_of
-from slipway.errors import SlipwayError
+from slipway.engine import docker_errors
+from slipway.errors import EngineError
 from slipway.history import Release
 
 
@@ -71,14 +70,13 @@ def prune(config: Config, env_name: str) -> Pruned:
     removed = []
     for ref in removable:
         try:
-            docker.image.remove(ref)
-        except DockerException as exc:
+            with docker_errors(f"removing {ref}"):
+                docker.image.remove(ref)
+        except EngineError as exc:
             # A container (a stopped one, another project's) still uses it: keep it.
-            if "conflict" in (exc.stderr or "").lower():
+            if "conflict" in exc.stderr.lower():
                 continue
-            raise engine.unavailable(exc) or SlipwayError(
-                f"removing {ref} failed: {message_of(exc)}"
-            ) from None
+            raise
         removed.append(ref)
     still = kept(entries[env.name], current[env.name], env.keep_releases) & present
     return Pruned(tuple(removed), tuple(sorted(still)), max(before - _images_size(docker), 0))

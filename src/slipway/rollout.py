@@ -26,12 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from python_on_whales import Container, DockerClient
-from python_on_whales.exceptions import DockerException
 
 from slipway import engine, images, proxy, stack
 from slipway.config import Config, Environment, Target
-from slipway.engine import docker_errors, message_of
-from slipway.errors import DeployFailed
+from slipway.engine import docker_errors
+from slipway.errors import DeployFailed, EngineError
 from slipway.images import Report
 
 MIGRATE_SERVICE = "migrate"
@@ -76,16 +75,14 @@ def in_place(docker: DockerClient, config: Config, env: Environment, ref: str) -
 def migrate(docker: DockerClient) -> None:
     """Run the release's migrations in a one-off container; raise if they fail."""
     try:
-        docker.compose.run(MIGRATE_SERVICE, remove=True, tty=False)
-    except DockerException as exc:
-        cause = engine.unavailable(exc)
-        if cause is not None:
-            raise cause from None
+        with docker_errors(f"docker compose run {MIGRATE_SERVICE}"):
+            docker.compose.run(MIGRATE_SERVICE, remove=True, tty=False)
+    except EngineError as exc:
         output = "\n".join(s for s in (exc.stdout, exc.stderr) if s)
         lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
         why = next((ln for ln in reversed(lines) if "error" in ln.lower() or "fail" in ln), "")
         raise DeployFailed(
-            f"{MIGRATE_SERVICE} exited with code {exc.return_code}: {why or message_of(exc)}",
+            f"{MIGRATE_SERVICE} exited with code {exc.return_code}: {why or exc.reason}",
             details="\n".join(f"{MIGRATE_SERVICE} log: {ln}" for ln in lines),
         ) from None
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from python_on_whales import DockerClient
-from python_on_whales.utils import run
 
+from slipway import engine
 from slipway.checks import CheckResult, within_budget
 from slipway.config import Config, Target
-from slipway.engine import docker_errors
 from slipway.images import Built, BuiltImage
 
 MB = 1_000_000
@@ -53,22 +51,8 @@ HEADERS = ("image", "size", "budget", "base", "added", "result")
 
 def layers(docker: DockerClient, ref: str) -> list[Layer]:
     """The image's layers, newest first, with the instruction that made each."""
-    with docker_errors(f"docker image history {ref}"):
-        out = run(
-            [
-                *docker.docker_cmd,
-                "image",
-                "history",
-                "--no-trunc",
-                "--human=false",
-                "--format",
-                "{{json .}}",
-                ref,
-            ]
-        )
     found = []
-    for line in str(out).splitlines():
-        row = json.loads(line)
+    for row in engine.image_history(docker, ref):
         created_by = " ".join(str(row.get("CreatedBy") or "").split())
         found.append(Layer(int(row.get("Size") or 0), created_by or "(imported base layer)"))
     return found

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from python_on_whales import Container, DockerClient
-from python_on_whales.exceptions import DockerException
 
 from slipway import engine, lock, proxy, secretfiles
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, state_file
-from slipway.errors import CommandFailed, ConfigError, DeployFailed, PortInUse
+from slipway.errors import CommandFailed, ConfigError, DeployFailed, EngineError, PortInUse
 from slipway.images import Report
 
 SERVICE_LABEL = "com.docker.compose.service"
@@ -93,9 +92,7 @@ def proxy_address(model: Mapping[str, Any]) -> tuple[str, int] | None:
 
 def published_port(docker: DockerClient) -> tuple[str, int] | None:
     """The host address and port the proxy is published on."""
-    with docker_errors("docker compose config"):
-        model = docker.compose.config(return_json=True)
-    return proxy_address(model)
+    return proxy_address(engine.compose_model(docker))
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -215,19 +212,17 @@ def first_index(docker: DockerClient, service: str) -> int:
 
 def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: bool) -> str:
     """Run a command in the service's first running container; its output, when not a tty."""
+    index = first_index(docker, service)
+    shown = f"`{' '.join(command)}`"
     try:
-        out = docker.compose.execute(
-            service, list(command), tty=tty, index=first_index(docker, service)
-        )
-    except DockerException as exc:
-        cause = engine.unavailable(exc)
-        if cause is not None:
-            raise cause from None
-        if "is not running" in (exc.stderr or "") or "No container found" in (exc.stderr or ""):
+        with docker_errors(f"{shown} in {service}"):
+            out = docker.compose.execute(service, list(command), tty=tty, index=index)
+    except EngineError as exc:
+        if "is not running" in exc.stderr or "No container found" in exc.stderr:
             raise DeployFailed(f"{service} is not running: start it first") from None
         raise CommandFailed(
-            f"`{' '.join(command)}` exited with code {exc.return_code} in {service}",
-            details=(exc.stdout or "") + (exc.stderr or ""),
+            f"{shown} exited with code {exc.return_code} in {service}",
+            details=exc.stdout + exc.stderr,
         ) from None
     return out or ""
 

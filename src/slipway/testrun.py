@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
 from slipway import images
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, EngineError
 from slipway.images import Report
 
 # Where the reports folder is mounted in the test container.
@@ -43,8 +42,8 @@ def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report:
     """
     image = images.build(docker, config, Target.TEST, report=None)
     reports.mkdir(parents=True, exist_ok=True)
-    with docker_errors(f"running tests in {image.ref}"):
-        try:
+    try:
+        with docker_errors(f"running tests in {image.ref}"):
             for _source, chunk in docker.run(
                 image.id,
                 list(PYTEST_ARGS),
@@ -57,12 +56,12 @@ def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report:
                 stream=True,
             ):
                 report(chunk.decode(errors="replace").rstrip("\n"))
-        except DockerException as exc:
-            # pytest's own exit codes are 1-5; docker's (125-127) mean it never ran.
-            if exc.return_code > 5:
-                raise
-            raise CheckFailed(
-                f"tests failed inside {image.ref} (pytest exit code {exc.return_code}); "
-                f"see the output above and {reports / 'junit.xml'}"
-            ) from None
+    except EngineError as exc:
+        # pytest's own exit codes are 1-5; docker's (125-127) mean it never ran.
+        if exc.return_code > 5:
+            raise
+        raise CheckFailed(
+            f"tests failed inside {image.ref} (pytest exit code {exc.return_code}); "
+            f"see the output above and {reports / 'junit.xml'}"
+        ) from None
     return TestRun(image.ref, reports / "junit.xml", reports / "coverage.xml")

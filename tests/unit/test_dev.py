@@ -1,12 +1,20 @@
-"""The dev loop's one-time sync: which paths, and what goes into the archive."""
+"""The dev loop: the one-time sync (which paths, what goes into the archive)
+and how the watch ends."""
 
 from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+
+from slipway import dev
 from slipway.dev import _tar_of, sync_paths
+from slipway.errors import EngineError, SlipwayError
 
 
 def test_sync_paths_are_the_services_sync_rules_only() -> None:
@@ -40,3 +48,45 @@ def test_the_archive_holds_every_source_file_and_no_bytecode(tmp_path: Path) -> 
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         assert archive.getnames() == ["pkg/app.py"]
     assert count == 1
+
+
+# --- the watch, over a (fake) compose watch --------------------------------------------
+
+
+def _watch_prints(monkeypatch: pytest.MonkeyPatch, lines: list[str], return_code: int) -> None:
+    def compose_watch(_compose: Any) -> Iterator[str]:
+        yield from lines
+        raise EngineError("docker compose watch", "exit", return_code=return_code)
+
+    monkeypatch.setattr(dev.engine, "compose_watch", compose_watch)
+
+
+def test_a_watch_compose_ended_on_ctrl_c_stops_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    _watch_prints(monkeypatch, ["Syncing service app after changes were detected"], 130)
+    seen: list[str] = []
+
+    dev.watch(SimpleNamespace(), "app", report=seen.append)  # type: ignore[arg-type]
+
+    assert seen[1:] == [
+        "Syncing service app after changes were detected",
+        "watch stopped; the dev stack keeps running (invoke down --env dev removes it)",
+    ]
+
+
+def test_a_watch_that_failed_says_its_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    _watch_prints(monkeypatch, [], 1)
+
+    with pytest.raises(SlipwayError, match=r"^docker compose watch stopped with code 1$"):
+        dev.watch(SimpleNamespace(), "app", report=lambda _line: None)  # type: ignore[arg-type]
+
+
+def test_a_failed_first_sync_keeps_its_own_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    _watch_prints(monkeypatch, ["Watch enabled"], 130)
+
+    def sync_once(_compose: Any, service: str) -> int:
+        raise EngineError(f"syncing service/src into {service}", "no container", return_code=1)
+
+    monkeypatch.setattr(dev, "sync_once", sync_once)
+
+    with pytest.raises(SlipwayError, match=r"^syncing service/src into app failed: no container$"):
+        dev.watch(SimpleNamespace(), "app", report=lambda _line: None)  # type: ignore[arg-type]

@@ -1,10 +1,13 @@
-"""slipway.engine: the docker client for an environment, and one-line docker errors."""
+"""slipway.engine: the docker client for an environment, one-line docker errors,
+and what the raw-argv commands' output reads as."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from python_on_whales import DockerClient
@@ -12,7 +15,7 @@ from python_on_whales.client_config import ClientNotFoundError
 
 from slipway import engine
 from slipway.config import Config
-from slipway.errors import DockerUnavailable, SlipwayError
+from slipway.errors import DockerUnavailable, EngineError, SlipwayError
 
 MakeDockerError = Callable[..., Exception]
 
@@ -109,11 +112,36 @@ def test_other_failure_names_the_action_and_the_last_error_line(
     with pytest.raises(SlipwayError) as caught:
         _raise_inside("docker compose down", error)
 
-    assert type(caught.value) is SlipwayError
+    assert type(caught.value) is EngineError
     assert str(caught.value) == (
         "docker compose down failed: Error response from daemon: removal of container "
         "slipway-prod-app-1 is already in progress"
     )
+
+
+def test_a_failure_keeps_its_exit_code_and_output_for_the_caller(
+    docker_error: MakeDockerError,
+) -> None:
+    error = docker_error("Error: No such container: x\n", "half a line", return_code=125)
+
+    with pytest.raises(EngineError) as caught:
+        _raise_inside("docker exec", error)
+
+    failure = caught.value
+    assert (failure.return_code, failure.stdout, failure.stderr) == (
+        125,
+        "half a line",
+        "Error: No such container: x\n",
+    )
+    assert failure.reason == "Error: No such container: x"
+
+
+def test_output_that_was_not_captured_reads_as_empty(docker_error: MakeDockerError) -> None:
+    with pytest.raises(EngineError) as caught:
+        _raise_inside("docker run", docker_error(None, None, return_code=3))
+
+    assert (caught.value.stdout, caught.value.stderr) == ("", "")
+    assert str(caught.value) == "docker run failed: exit code 3"
 
 
 def test_docker_error_hides_the_python_on_whales_traceback(
@@ -144,11 +172,6 @@ def test_slipway_errors_pass_through_unchanged() -> None:
         _raise_inside("anything", error)
 
     assert caught.value is error
-
-
-def test_no_error_means_no_exception() -> None:
-    with engine.docker_errors("docker version"):
-        pass
 
 
 # --- message_of ----------------------------------------------------------------
@@ -303,3 +326,96 @@ def test_ensure_engine_reports_a_missing_compose_plugin(docker_error: MakeDocker
 
     with pytest.raises(DockerUnavailable, match="compose v2 plugin is missing"):
         engine.ensure_engine(fake, compose=True)  # type: ignore[arg-type]
+
+
+# --- raw argv: image history, compose watch ------------------------------------------
+
+
+def _cli_prints(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(engine, "_run", lambda _argv, **_options: text)
+
+
+def _cli_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    def run(_argv: list[str], **_options: Any) -> str:
+        raise error
+
+    monkeypatch.setattr(engine, "_run", run)
+
+
+IMAGES = SimpleNamespace(docker_cmd=["docker"])
+COMPOSE = SimpleNamespace(docker_compose_cmd=["docker", "compose"])
+
+
+def test_image_history_is_one_row_per_line_newest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [
+        {"CreatedBy": 'CMD ["notes-service"]', "Size": "0"},
+        {"CreatedBy": "RUN /bin/sh -c uv sync --locked # buildkit", "Size": "98700000"},
+    ]
+    _cli_prints(monkeypatch, "\n".join(json.dumps(row) for row in rows) + "\n")
+
+    assert engine.image_history(IMAGES, "slipway/notes:prod") == rows  # type: ignore[arg-type]
+
+
+def test_image_history_of_a_missing_image_names_it(
+    monkeypatch: pytest.MonkeyPatch, docker_error: MakeDockerError
+) -> None:
+    _cli_fails(monkeypatch, docker_error("Error response from daemon: No such image: x:y\n"))
+
+    with pytest.raises(EngineError) as caught:
+        engine.image_history(IMAGES, "x:y")  # type: ignore[arg-type]
+
+    assert str(caught.value) == (
+        "docker image history x:y failed: Error response from daemon: No such image: x:y"
+    )
+
+
+def _streams(
+    monkeypatch: pytest.MonkeyPatch, chunks: list[tuple[str, bytes]], error: Exception | None
+) -> None:
+    def stream(_argv: list[str]) -> Iterator[tuple[str, bytes]]:
+        yield from chunks
+        if error is not None:
+            raise error
+
+    monkeypatch.setattr(engine, "_stream", stream)
+
+
+def test_compose_watch_yields_its_lines_as_text_then_how_it_ended(
+    monkeypatch: pytest.MonkeyPatch, docker_error: MakeDockerError
+) -> None:
+    chunks = [("stderr", b"Watch enabled\n"), ("stdout", b"caf\xe9 synced\n")]
+    _streams(monkeypatch, chunks, docker_error("", return_code=130))
+    seen: list[str] = []
+
+    with pytest.raises(EngineError) as caught:
+        seen.extend(engine.compose_watch(COMPOSE))  # type: ignore[arg-type]
+
+    assert seen == ["Watch enabled", "caf\ufffd synced"]
+    assert caught.value.return_code == 130
+
+
+def test_a_failing_stream_hands_over_its_output_before_the_failure(
+    monkeypatch: pytest.MonkeyPatch, docker_error: MakeDockerError
+) -> None:
+    chunks = [("stdout", b"\x00\x01partial dump"), ("stderr", b"pg_dump: error: lost\n")]
+    _streams(monkeypatch, chunks, docker_error("pg_dump: error: lost\n"))
+    argv = engine.compose_exec_argv(COMPOSE, "db", ["pg_dump"])  # type: ignore[arg-type]
+    seen: list[tuple[str, bytes]] = []
+
+    with pytest.raises(EngineError, match=r"^the backup failed: pg_dump: error: lost$"):
+        seen.extend(engine.stream(argv, action="the backup"))
+
+    assert seen == chunks
+
+
+def test_feed_failing_in_a_stopped_service_keeps_compose_s_words(
+    monkeypatch: pytest.MonkeyPatch, docker_error: MakeDockerError
+) -> None:
+    _cli_fails(monkeypatch, docker_error('service "db" is not running\n'))
+    argv = engine.compose_run_argv(COMPOSE, "app", ["python", "-c", "..."])  # type: ignore[arg-type]
+
+    with pytest.raises(EngineError) as caught:
+        engine.feed(argv, b"data", action="the restore")
+
+    assert str(caught.value) == 'the restore failed: service "db" is not running'
+    assert "is not running" in caught.value.stderr

@@ -76,26 +76,22 @@ def test_the_slipway_command_runs_from_a_wheel_outside_the_repository(tmp_path: 
     (wheel,) = tmp_path.glob("slipway-*.whl")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    shown = subprocess.run(
-        [uv, "tool", "run", "--from", str(wheel), "slipway", "--list"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    def slipway(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [uv, "tool", "run", "--from", str(wheel), "slipway", *args],
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    shown = slipway("--list")
     assert shown.returncode == 0, shown.stderr
     for name in ("deploy", "rollback", "status", "doctor", "sbom"):
         assert f"\n  {name} " in shown.stdout
     # Outside a project every task still answers in one line.
-    status = subprocess.run(
-        [uv, "tool", "run", "--from", str(wheel), "slipway", "status"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    status = slipway("status")
     assert status.returncode == 1
     assert status.stderr.strip().startswith("slipway: slipway.yaml: not found in")
     assert "Traceback" not in status.stderr
