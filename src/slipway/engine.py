@@ -53,6 +53,27 @@ def state_file(config: Config, env: Environment) -> Path:
     return config.state_dir() / f"{env.name}.env"
 
 
+def settings_file(config: Config, env: Environment) -> Path:
+    """What slipway.yaml tells the environment's compose files, kept current:
+    the service's port and health path, and a stand-in SLIPWAY_IMAGE (the
+    target's moving tag) so the model can be read before any release is
+    recorded (lint, policy, doctor, the port probe). Nothing is started from
+    the stand-in: every command that starts containers records its release
+    first (:func:`state_file`, read after this file). Run by hand without
+    slipway, compose refuses (``${SLIPWAY_IMAGE:?...}``)."""
+    path = config.state_dir() / f"{env.name}.settings.env"
+    values = {
+        "SLIPWAY_IMAGE": config.image_ref(env.target),
+        "SLIPWAY_PORT": str(config.port),
+        "SLIPWAY_HEALTH_PATH": config.health_path,
+    }
+    text = "".join(f"{key}={value}\n" for key, value in values.items())
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return path
+
+
 def client(
     config: Config, env: Environment | None = None, *, env_file: Path | None = None
 ) -> DockerClient:
@@ -63,8 +84,12 @@ def client(
     """
     if env is None:
         return DockerClient()
+    # Later files win: the environment's own, what slipway.yaml says, then
+    # what deploy recorded.
     env_files: list[str | Path] = [
-        p for p in (env_file or env.env_file, state_file(config, env)) if p.is_file()
+        p
+        for p in (env_file or env.env_file, settings_file(config, env), state_file(config, env))
+        if p.is_file()
     ]
     return DockerClient(
         compose_files=[str(f) for f in env.compose_files],

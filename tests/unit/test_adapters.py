@@ -76,6 +76,7 @@ def test_the_slipway_command_runs_from_a_wheel_outside_the_repository(tmp_path: 
     (wheel,) = tmp_path.glob("slipway-*.whl")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+
     def slipway(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [uv, "tool", "run", "--from", str(wheel), "slipway", *args],

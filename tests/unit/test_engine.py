@@ -14,9 +14,10 @@ from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
 
 from slipway import engine
-from slipway.config import Config
+from slipway.config import Config, load
 from slipway.errors import DockerUnavailable, EngineError, SlipwayError
 
+WriteConfig = Callable[[object], Path]
 MakeDockerError = Callable[..., Exception]
 
 UNREACHABLE = "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?"
@@ -245,13 +246,16 @@ def test_client_for_an_environment_names_its_compose_files_and_project(
     assert client.client_config.compose_project_name == "slipway-prod"
 
 
-def test_client_leaves_out_env_files_that_do_not_exist(config: Config) -> None:
+def test_client_leaves_out_env_files_that_do_not_exist(config: Config, project_root: Path) -> None:
     client = engine.client(config, config.environment("prod"))
 
-    assert list(client.client_config.compose_env_files) == []
+    settings = project_root / ".slipway/prod.settings.env"
+    assert list(client.client_config.compose_env_files) == [settings]
 
 
-def test_client_passes_the_env_file_then_the_state_file(config: Config, project_root: Path) -> None:
+def test_client_passes_the_env_file_then_slipway_yaml_then_the_recorded_release(
+    config: Config, project_root: Path
+) -> None:
     env_file = project_root / "env/prod.env"
     state = project_root / ".slipway/prod.env"
     for path in (env_file, state):
@@ -260,19 +264,25 @@ def test_client_passes_the_env_file_then_the_state_file(config: Config, project_
 
     client = engine.client(config, config.environment("prod"))
 
-    assert list(client.client_config.compose_env_files) == [env_file, state]
+    settings = project_root / ".slipway/prod.settings.env"
+    # compose lets a later file win: the recorded release over the stand-in.
+    assert list(client.client_config.compose_env_files) == [env_file, settings, state]
 
 
-def test_client_passes_the_state_file_alone_when_the_env_file_is_missing(
-    config: Config, project_root: Path
+def test_the_settings_file_says_what_slipway_yaml_says_and_follows_it(
+    write_config: WriteConfig, config_data: dict[str, object]
 ) -> None:
-    state = project_root / ".slipway/prod.env"
-    state.parent.mkdir()
-    state.write_text("SLIPWAY_IMAGE=slipway/notes:prod\n")
+    config = load(write_config(config_data))
+    path = engine.settings_file(config, config.environment("dev"))
+    assert path.read_text() == (
+        "SLIPWAY_IMAGE=slipway/notes:dev\nSLIPWAY_PORT=8000\nSLIPWAY_HEALTH_PATH=/health\n"
+    )
 
-    client = engine.client(config, config.environment("prod"))
-
-    assert list(client.client_config.compose_env_files) == [state]
+    config_data["port"] = 9000
+    config = load(write_config(config_data))
+    assert (
+        "SLIPWAY_PORT=9000\n" in engine.settings_file(config, config.environment("dev")).read_text()
+    )
 
 
 # --- ensure_engine ----------------------------------------------------------------
