@@ -96,6 +96,8 @@ class Config:
     # Where the service answers inside its container, and its liveness path.
     port: int
     health_path: str
+    # The one-shot compose service that migrates before a release serves, if any.
+    migrate: str | None
     # The uv project (or workspace member) the images install; its locked
     # dependencies are what the SBOM and the audit cover. None: no
     # pyproject.toml names one (sbom and audit then say so).
@@ -234,6 +236,11 @@ class Settings(_Model):
     health_path: HealthPath = Field("/health", description="Answers 200 while the service lives")
     package: Text | None = Field(
         None, description="The uv package the images install (default: pyproject's name)"
+    )
+    migrate: Text | None = Field(
+        "migrate",
+        description="The one-shot compose service that migrates the data before a release "
+        "serves; null for none (default: `migrate` when the compose files define it)",
     )
     targets: dict[TargetName, TargetSettings | None]
     environments: dict[str, EnvironmentSettings]
@@ -389,6 +396,7 @@ def _resolve(settings: Settings, path: Path, errors: _Errors) -> Config:
         for name, spec in settings.targets.items()
     }
     environments = {}
+    no_migrate: set[str] = set()  # environments whose compose files define no `migrate`
     for name, spec in settings.environments.items():
         key = ("environments", name)
         if spec.target not in {t.value for t in targets}:
@@ -398,6 +406,15 @@ def _resolve(settings: Settings, path: Path, errors: _Errors) -> Config:
             if not file.is_file():
                 raise errors.fail((*key, "compose_files"), f"{shown} does not exist")
         services = _compose_services(files)
+        if services is not None and "migrate" in settings.model_fields_set:
+            if settings.migrate is not None and settings.migrate not in services:
+                raise errors.fail(
+                    ("migrate",),
+                    f"{settings.migrate!r} is not a service of {name}'s compose files "
+                    f"({', '.join(spec.compose_files)} define {', '.join(sorted(services))})",
+                )
+        elif services is not None and settings.migrate not in services:
+            no_migrate.add(name)
         if services is not None and settings.service not in services:
             raise errors.fail(
                 ("service",),
@@ -426,6 +443,7 @@ def _resolve(settings: Settings, path: Path, errors: _Errors) -> Config:
         port=settings.port,
         health_path=settings.health_path,
         package=settings.package or _project_name(root),
+        migrate=None if no_migrate else settings.migrate,
         targets=MappingProxyType(targets),
         environments=MappingProxyType(environments),
         backups=Backups(dir=root / settings.backups.dir, keep=settings.backups.keep),

@@ -72,18 +72,18 @@ def in_place(docker: DockerClient, config: Config, env: Environment, ref: str) -
     )
 
 
-def migrate(docker: DockerClient) -> None:
+def migrate(docker: DockerClient, service: str = MIGRATE_SERVICE) -> None:
     """Run the release's migrations in a one-off container; raise if they fail."""
     try:
-        with docker_errors(f"docker compose run {MIGRATE_SERVICE}"):
-            docker.compose.run(MIGRATE_SERVICE, remove=True, tty=False)
+        with docker_errors(f"docker compose run {service}"):
+            docker.compose.run(service, remove=True, tty=False)
     except EngineError as exc:
         output = "\n".join(s for s in (exc.stdout, exc.stderr) if s)
         lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
         why = next((ln for ln in reversed(lines) if "error" in ln.lower() or "fail" in ln), "")
         raise DeployFailed(
-            f"{MIGRATE_SERVICE} exited with code {exc.return_code}: {why or exc.reason}",
-            details="\n".join(f"{MIGRATE_SERVICE} log: {ln}" for ln in lines),
+            f"{service} exited with code {exc.return_code}: {why or exc.reason}",
+            details="\n".join(f"{service} log: {ln}" for ln in lines),
         ) from None
 
 
@@ -191,8 +191,8 @@ def roll(
     if in_place(docker, config, env, ref):
         return Rollout(tuple(proxy.servers_of(config, env)), (), None)
     old = app_containers(docker, config.service)
-    if migrations:
-        migrate(docker)
+    if migrations and config.migrate:
+        migrate(docker, config.migrate)
     new = start_beside(docker, config.service, old, env.replicas)
     try:
         wait_healthy(docker, new, env.health_timeout, service=config.service)

@@ -47,7 +47,7 @@ def project_root(tmp_path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     # The service slipway.yaml names is one of the compose files' (config checks it).
-    (tmp_path / "compose/base.yaml").write_text("services:\n  app: {}\n")
+    (tmp_path / "compose/base.yaml").write_text("services:\n  app: {}\n  migrate: {}\n")
     return tmp_path
 
 

@@ -172,7 +172,7 @@ INVALID = [
         _set("colour", value="blue"),
         "colour",
         "unknown key (expected one of project, image, dockerfile, context, service, port, "
-        "health_path, package, "
+        "health_path, package, migrate, "
         "targets, environments, backups, tests)",
         id="unknown-top-level-key",
     ),
@@ -376,7 +376,7 @@ def test_a_service_the_compose_files_do_not_define_is_refused_before_anything_ru
     message = _config_error(write_config, config_data)
     assert re.fullmatch(
         r"slipway\.yaml:\d+: service: 'web' is not a service of dev's compose files "
-        r"\(compose/base\.yaml, compose/dev\.yaml define app\)",
+        r"\(compose/base\.yaml, compose/dev\.yaml define app, migrate\)",
         message,
     ), message
 
@@ -524,3 +524,31 @@ def test_port_and_health_path_are_checked(
 
 def test_port_and_health_path_default_to_8000_and_health(config: Config) -> None:
     assert (config.port, config.health_path) == (8000, "/health")
+
+
+def test_the_migrate_step_is_the_migrate_service_when_the_compose_files_have_one(
+    config: Config,
+) -> None:
+    assert config.migrate == "migrate"
+
+
+def test_without_a_migrate_service_there_is_no_migrate_step(
+    write_config: WriteConfig, config_data: Data, project_root: Path
+) -> None:
+    (project_root / "compose/base.yaml").write_text("services:\n  app: {}\n")
+    assert load(write_config(config_data)).migrate is None
+
+
+def test_null_turns_the_migrate_step_off(write_config: WriteConfig, config_data: Data) -> None:
+    config_data["migrate"] = None
+    assert load(write_config(config_data)).migrate is None
+
+
+def test_a_migrate_service_the_compose_files_lack_is_refused(
+    write_config: WriteConfig, config_data: Data
+) -> None:
+    config_data["migrate"] = "upgrade"
+    assert re.fullmatch(
+        r"slipway\.yaml:\d+: migrate: 'upgrade' is not a service of dev's compose files .*",
+        _config_error(write_config, config_data),
+    )
