@@ -44,8 +44,9 @@ def test_wrong_type_in_slipway_yaml_names_the_key(project: Project, tmp_path: Pa
     for name in ("compose", "docker"):
         (tmp_path / name).symlink_to(project.root / name)
     line = one_line_error(project.invoke("build", SLIPWAY_CONFIG=str(config)))
+    number = text.splitlines().index("    health_timeout: soon") + 1
     assert line == (
-        "slipway: slipway.yaml: environments.prod.health_timeout: "
+        f"slipway: slipway.yaml:{number}: environments.prod.health_timeout: "
         "expected a positive integer, got 'soon'"
     )
 
