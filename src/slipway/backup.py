@@ -4,15 +4,16 @@ SQLite: a one-shot container of the app image, on the data volume, copies
 the live database with the sqlite3 backup API (a consistent snapshot; the
 app keeps serving) and streams it out. PostgreSQL: ``pg_dump -Fc`` in the
 database's container, inside a REPEATABLE READ transaction whose snapshot
-it shares, so the notes counted are exactly the notes dumped. Both stream
-to ``backups.dir`` on the host as ``<env>-<UTC time>.<sqlite3|pgdump>``;
+it shares, so the rows counted are exactly the rows dumped. Either way
+every table's rows are counted at backup time, and a verification passes
+only when a scratch restore is intact and holds those same counts. Both
+stream to ``backups.dir`` on the host as ``<env>-<UTC time>.<sqlite3|pgdump>``;
 the newest ``backups.keep`` of each environment are kept.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import os
 import re
 import time
@@ -25,20 +26,18 @@ from typing import Any
 from python_on_whales import DockerClient
 
 from slipway import _backup_scripts as scripts
+from slipway import _rowcounts as rowcounts
 from slipway import engine, lock, proxy
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import CommandFailed, DeployFailed, EngineError, UsageError
 from slipway.images import Report
 
-DEFAULT_SQLITE_URL = "sqlite:////app/data/notes.db"
-# The line the in-container scripts print on stderr: the notes in the snapshot.
-_COUNT = re.compile(r"^slipway-notes (\d+)$")
 _NAME = re.compile(r"^(?P<env>.+)-(?P<stamp>\d{8}T\d{6}\.\d{3}Z)\.(?P<kind>sqlite3|pgdump)$")
 
 
 class Kind(enum.StrEnum):
-    """How an environment stores its notes; the value is the backup's suffix."""
+    """How an environment stores its data; the value is the backup's suffix."""
 
     SQLITE = "sqlite3"
     POSTGRES = "pgdump"
@@ -59,31 +58,43 @@ class BackupResult:
     path: Path
     size: int
     seconds: float
-    notes: int
+    # Every table's rows in the snapshot the backup holds, by name.
+    tables: Mapping[str, int]
     pruned: tuple[Path, ...]
 
     @property
     def detail(self) -> str:
-        return f"{self.size:,} bytes, {self.notes} notes, in {self.seconds:.2f}s"
+        return f"{self.size:,} bytes, {summary(self.tables)}, in {self.seconds:.2f}s"
 
 
 @dataclass(frozen=True)
 class Verification:
-    ok: bool
     integrity: str
-    notes: int
-    expected: int
+    # Every table's rows in the scratch restore, and as counted at backup.
+    tables: Mapping[str, int]
+    expected: Mapping[str, int]
+
+    @property
+    def ok(self) -> bool:
+        """Intact, and the same tables holding the rows counted at backup."""
+        return self.integrity == "ok" and dict(self.tables) == dict(self.expected)
 
     @property
     def detail(self) -> str:
-        return f"integrity {self.integrity}, {self.notes} notes (live at backup: {self.expected})"
+        return rowcounts.verdict(self.integrity, self.tables, self.expected)
 
 
-# --- pure: which database, file names, retention -----------------------------
+# --- pure: which database, file names, retention, messages ------------------
+
+
+def summary(tables: Mapping[str, int]) -> str:
+    """``2 tables, 1,001 rows``: a backup's or a restore's counts in one phrase."""
+    return f"{rowcounts.tables(len(tables))}, {sum(tables.values()):,} rows"
 
 
 def database(model: Mapping[str, Any], app_service: str) -> Database:
-    """The database of a `docker compose config` model: a postgres service, or SQLite."""
+    """The database of a `docker compose config` model: a postgres service, or the
+    SQLite file the app's DATABASE_URL names (UsageError saying what to set if none)."""
     services: Mapping[str, Any] = model.get("services") or {}
     for name in sorted(services):
         image = str(services[name].get("image") or "")
@@ -92,7 +103,13 @@ def database(model: Mapping[str, Any], app_service: str) -> Database:
             user = str(env.get("POSTGRES_USER") or "postgres")
             return Database(Kind.POSTGRES, name, str(env.get("POSTGRES_DB") or user), user)
     app_env = (services.get(app_service) or {}).get("environment") or {}
-    url = str(app_env.get("DATABASE_URL") or DEFAULT_SQLITE_URL)
+    url = str(app_env.get("DATABASE_URL") or "")
+    if not url:
+        raise UsageError(
+            f"the stack has no postgres service and {app_service} no DATABASE_URL: set "
+            f"DATABASE_URL=sqlite:////<absolute path in the container> in {app_service}'s "
+            "environment in the compose files"
+        )
     if not url.startswith("sqlite:////"):
         raise UsageError(
             f"{app_service}'s DATABASE_URL is not a SQLite file and the stack has no "
@@ -212,51 +229,45 @@ def backup(config: Config, env_name: str, *, now: datetime | None = None) -> Bac
     started = time.monotonic()
     errors = _stream_to(command, path, db)
     seconds = time.monotonic() - started
-    counts = [int(m[1]) for line in errors if (m := _COUNT.match(line))]
-    if not counts:
+    try:
+        tables = rowcounts.reported(errors)
+    except CommandFailed:
         path.unlink()
-        raise CommandFailed(f"the backup failed: {(errors or ['no output'])[-1]}")
+        raise
     pruned = tuple(
         folder / name
         for name in to_prune((p.name for p in folder.iterdir()), env.name, config.backups.keep)
     )
     for old in pruned:
         old.unlink()
-    return BackupResult(path, path.stat().st_size, seconds, counts[-1], pruned)
+    return BackupResult(path, path.stat().st_size, seconds, tables, pruned)
 
 
 def verify(config: Config, env_name: str, result: BackupResult) -> Verification:
-    """Restore a backup into scratch (tmpfs file or database) and check it."""
+    """Restore a backup into scratch (tmpfs file or database) and check it: intact,
+    and every table holding the rows counted at backup."""
     _env, docker, db = _target(config, env_name)
     data = result.path.read_bytes()
     action = "verifying the backup"
+    script = scripts.SQLITE_LOAD if db.kind is Kind.SQLITE else scripts.PG_VERIFY
     try:
-        if db.kind is Kind.SQLITE:
-            out = json.loads(
-                engine.feed(_command(docker, db, scripts.SQLITE_LOAD), data, action=action)
-            )
-            integrity, notes = str(out["integrity"]), int(out["notes"])
-        else:
-            out = engine.feed(_command(docker, db, scripts.PG_VERIFY), data, action=action)
-            notes = int(out.split()[-1])
-            integrity = "ok"
+        out = engine.feed(_command(docker, db, script), data, action=action)
     except EngineError as exc:
-        integrity, notes = f"failed ({exc.reason})", -1
-    ok = integrity == "ok" and notes == result.notes
-    return Verification(ok, integrity, notes, result.notes)
+        return Verification(f"failed ({exc.reason})", {}, result.tables)
+    return Verification(*rowcounts.loaded(out, sqlite=db.kind is Kind.SQLITE), result.tables)
 
 
-def restore(config: Config, env_name: str, file: Path, *, report: Report) -> int:
+def restore(config: Config, env_name: str, file: Path, *, report: Report) -> dict[str, int]:
     """Stop the app, replace the database with ``file``, bring the app back healthy.
 
-    Returns the number of notes restored.
+    Returns the rows of every table restored, by name.
     """
     env = config.environment(env_name)
     with lock.held(config, env, command=f"restore {file.name} --env {env.name}", report=report):
         return _restore(config, env_name, file, report=report)
 
 
-def _restore(config: Config, env_name: str, file: Path, *, report: Report) -> int:
+def _restore(config: Config, env_name: str, file: Path, *, report: Report) -> dict[str, int]:
     env, docker, db = _target(config, env_name)
     if not file.is_file():
         raise UsageError(f"{file}: no such backup file")
@@ -276,14 +287,12 @@ def _restore(config: Config, env_name: str, file: Path, *, report: Report) -> in
         docker.compose.stop(services=[config.service])
     try:
         if db.kind is Kind.SQLITE:
-            out = _feed(
-                [*_command(docker, db, scripts.SQLITE_LOAD), db.name], data, db, "the restore"
-            )
-            notes = int(json.loads(out)["notes"])
+            command = [*_command(docker, db, scripts.SQLITE_LOAD), db.name]
         else:
-            out = _feed(_command(docker, db, scripts.PG_RESTORE), data, db, "the restore")
-            notes = int(out.split()[-1])
+            command = _command(docker, db, scripts.PG_RESTORE)
+        out = _feed(command, data, db, "the restore")
+        _integrity, tables = rowcounts.loaded(out, sqlite=db.kind is Kind.SQLITE)
     finally:
         report(f"starting {config.service}, waiting up to {env.health_timeout}s for health ...")
         _start_app(docker, config, env)
-    return notes
+    return tables

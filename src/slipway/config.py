@@ -117,7 +117,7 @@ class Config:
             ) from None
 
     def image_ref(self, target: Target) -> str:
-        """The moving tag of a target's image, e.g. ``slipway/notes:prod``."""
+        """The moving tag of a target's image, e.g. ``myapp:prod``."""
         return f"{self.image}:{target.value}"
 
     def show(self, path: Path) -> str:

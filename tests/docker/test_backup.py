@@ -1,16 +1,31 @@
-"""`invoke backup [--verify]` and `invoke restore` on SQLite (prod) and PostgreSQL (prod-pg)."""
+"""`invoke backup [--verify]` and `invoke restore` on SQLite (prod) and PostgreSQL (prod-pg).
+
+Both databases hold the service's two tables, notes and alembic_version (one
+row): every table is counted, and verification compares them one by one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sqlite3
 import stat
 import threading
 
 import pytest
 
+from slipway import backup
+from slipway.config import load as load_config
 from tests.docker.conftest import Project, http
 
 pytestmark = pytest.mark.docker
+
+# `wrote ...: N bytes, 2 tables, 1,001 rows, in 0.55s` and `verify ok: integrity
+# ok, 2 tables with the rows counted at backup (1,001 rows)`.
+WROTE = re.compile(r"wrote (\S+): ([\d,]+) bytes, (\d+) tables, ([\d,]+) rows, in ([\d.]+)s")
+VERIFIED = re.compile(
+    r"verify ok: integrity ok, (\d+) tables with the rows counted at backup \(([\d,]+) rows\)"
+)
 
 
 def backup_restore_round_trip(project: Project, env: str, suffix: str) -> None:
@@ -21,10 +36,13 @@ def backup_restore_round_trip(project: Project, env: str, suffix: str) -> None:
 
     out = project.ok("backup", "--env", env, "--verify")
     written = re.search(
-        rf"wrote (backups/{re.escape(env)}-\d{{8}}T\d{{6}}\.\d{{3}}Z\.{suffix})", out
+        rf"wrote (backups/{re.escape(env)}-\d{{8}}T\d{{6}}\.\d{{3}}Z\.{suffix}): "
+        rf"[\d,]+ bytes, 2 tables, {len(live) + 1:,} rows, in",
+        out,
     )
     assert written, out
-    assert f"verify ok: integrity ok, {len(live)} notes (live at backup: {len(live)})" in out
+    counted = f"2 tables with the rows counted at backup ({len(live) + 1:,} rows)"
+    assert f"verify ok: integrity ok, {counted}" in out
     backup = project.root / written[1]
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
@@ -33,7 +51,8 @@ def backup_restore_round_trip(project: Project, env: str, suffix: str) -> None:
     assert status == 201
 
     out = project.ok("restore", written[1], "--env", env)
-    assert f"{env} is restored from {written[1]} ({len(live)} notes) and healthy" in out
+    restored = f"(2 tables, {len(live) + 1:,} rows)"
+    assert f"{env} is restored from {written[1]} {restored} and healthy" in out
     assert http("GET", f"{project.url}/notes/{kept['id']}") == (200, kept)
     assert http("GET", f"{project.url}/notes/{newer['id']}")[0] == 404
     assert http("GET", f"{project.url}/ready")[0] == 200
@@ -81,16 +100,58 @@ def backup_while_writing(project: Project, env: str) -> str:
             writer.join()
 
 
+def assert_the_restore_holds_the_rows_counted_at_backup(out: str) -> None:
+    """Verification passed (every table as counted in the backup's snapshot),
+    and its totals are the backup's."""
+    wrote, verified = WROTE.search(out), VERIFIED.search(out)
+    assert wrote, out
+    assert verified, out
+    assert (verified[1], verified[2]) == (wrote[3], wrote[4])
+    assert verified[1] == "2"
+
+
 def test_sqlite_backup_is_consistent_while_the_app_keeps_writing(project: Project) -> None:
     project.ok("deploy")
-    out = backup_while_writing(project, "prod")
-    counted = re.search(r"verify ok: integrity ok, (\d+) notes \(live at backup: (\d+)\)", out)
-    assert counted, out
-    assert counted[1] == counted[2]
+    assert_the_restore_holds_the_rows_counted_at_backup(backup_while_writing(project, "prod"))
 
 
 def test_postgres_backup_is_consistent_while_the_app_keeps_writing(pg_project: Project) -> None:
     out = backup_while_writing(pg_project, "prod-pg")
-    counted = re.search(r"verify ok: integrity ok, (\d+) notes \(live at backup: (\d+)\)", out)
-    assert counted, out
-    assert counted[1] == counted[2]
+    assert_the_restore_holds_the_rows_counted_at_backup(out)
+
+
+def test_a_sqlite_backup_changed_after_its_count_fails_verification_naming_the_table(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One note deleted from the backup file: notes differs, alembic_version does not."""
+    monkeypatch.setenv("APP_PORT", str(project.port))
+    config = load_config(project.root / "slipway.yaml")
+    project.ok("deploy")
+    done = backup.backup(config, "prod")
+    assert set(done.tables) == {"alembic_version", "notes"}, done.tables
+    assert backup.verify(config, "prod", done).ok
+
+    with sqlite3.connect(done.path) as db:
+        db.execute("DELETE FROM notes WHERE id = (SELECT min(id) FROM notes)")
+    db.close()
+    check = backup.verify(config, "prod", done)
+    notes = done.tables["notes"]
+    assert not check.ok
+    assert check.detail == f"integrity ok, but notes has {notes - 1:,} rows ({notes:,} at backup)"
+
+
+def test_postgres_verification_names_the_table_whose_rows_differ_from_the_count(
+    pg_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup said to hold one note more than it does: notes alone differs."""
+    monkeypatch.setenv("APP_PORT", str(pg_project.port))
+    config = load_config(pg_project.root / "slipway.yaml")
+    done = backup.backup(config, "prod-pg")
+    assert set(done.tables) == {"alembic_version", "notes"}, done.tables
+    assert backup.verify(config, "prod-pg", done).ok
+
+    notes = done.tables["notes"]
+    said = dataclasses.replace(done, tables={**done.tables, "notes": notes + 1})
+    check = backup.verify(config, "prod-pg", said)
+    assert not check.ok
+    assert check.detail == f"integrity ok, but notes has {notes:,} rows ({notes + 1:,} at backup)"

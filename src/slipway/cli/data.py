@@ -43,5 +43,5 @@ def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
 @edge
 def restore(c: Context, file: str, env: str = "prod") -> None:
     """Restore a backup: stop the app, replace its data, start it healthy."""
-    notes = slipway.backup.restore(config.load(), env, Path(file), report=print)
-    print(f"{env} is restored from {file} ({notes} notes) and healthy")
+    tables = slipway.backup.restore(config.load(), env, Path(file), report=print)
+    print(f"{env} is restored from {file} ({slipway.backup.summary(tables)}) and healthy")
