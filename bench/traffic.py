@@ -45,6 +45,8 @@ class Traffic:
     clients: int = 4
     min_seconds: float = 20.0
     pause: float = 0.01
+    # Given, each client loops GETs of these paths instead (any HTTP service).
+    gets: tuple[str, ...] = ()
     outcomes: list[Outcome] = field(default_factory=list)
     acknowledged: list[dict[str, object]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -109,6 +111,11 @@ class Traffic:
                 return
             if len(self.outcomes) >= MAX_REQUESTS:
                 return
+            if self.gets:
+                for path in self.gets:
+                    self._request("GET", path, None)
+                time.sleep(self.pause)
+                continue
             self._request("GET", "/health", None)
             note = self._request("POST", "/notes", {"text": f"client {number} note {i}"})
             if isinstance(note, dict):

@@ -19,11 +19,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
 # Consecutive failures, kept on the container's tmpfs between probes.
-COUNTER = Path(os.environ.get("HEALTH_COUNTER_FILE", "/tmp/slipway-health-failures"))  # noqa: S108
+_DEFAULT_COUNTER = Path(tempfile.gettempdir()) / "slipway-health-failures"
+COUNTER = Path(os.environ.get("HEALTH_COUNTER_FILE") or _DEFAULT_COUNTER)
 
 
 def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:

@@ -63,7 +63,7 @@ def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult
     )
 
     previous = stack.deployed_image(config, env)
-    if previous not in (None, image.ref):
+    if previous not in (None, image.ref) and config.migrate:
         _backup_before_migrating(config, env, report=report)
     done = _roll_or_keep(
         config, env, image.ref, image.id, previous, sbom_sha256=bill.sha256, report=report
@@ -75,6 +75,7 @@ def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult
 
 def _backup_before_migrating(config: Config, env: Environment, *, report: Report) -> None:
     """A new release runs its migrations first: keep a way back for the data.
+    (Without a migrate step in slipway.yaml there is none, and no backup.)
 
     Only while the stack runs (a stopped one has nothing new to lose, and
     PostgreSQL's dump needs its server); a failed backup stops the deploy.

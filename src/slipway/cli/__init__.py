@@ -19,10 +19,10 @@ from importlib import metadata
 from invoke.collection import Collection
 from invoke.program import Program
 
-from slipway.cli import data, develop, machine, releases, stacks
+from slipway.cli import data, develop, machine, project, releases, stacks
 
 # The modules whose tasks make up the collection, by concern.
-CONCERNS = (releases, stacks, develop, data, machine)
+CONCERNS = (project, releases, stacks, develop, data, machine)
 
 
 def collection() -> Collection:

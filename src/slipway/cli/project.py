@@ -1,0 +1,30 @@
+"""The project: slipway's files for an existing uv project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from invoke.context import Context
+from invoke.tasks import task
+
+import slipway.init
+from slipway.cli.edge import edge
+
+
+@task(
+    help={
+        "command": "how to start the server (default: inferred: uvicorn, gunicorn, a script)",
+        "migrate": "the migration command, or 'none' (default: inferred: alembic, Django)",
+        "port": "the port the server listens on in its container (default 8000)",
+        "health-path": "the path that answers 200 while the server lives (default /health)",
+    }
+)
+@edge
+def init(
+    c: Context, command: str = "", migrate: str = "", port: int = 8000, health_path: str = "/health"
+) -> None:
+    """Write slipway's files into this uv project; never overwrites one."""
+    project = slipway.init.inspect(
+        Path.cwd(), command=command, migrate=migrate, port=port, health_path=health_path
+    )
+    print(slipway.init.summary(slipway.init.init(project), project))

@@ -1,0 +1,276 @@
+"""`slipway init`: slipway's files for an existing uv project, never over one of yours.
+
+It reads the project (pyproject.toml and uv.lock), infers what it can (the
+package, how to start the server, whether there are migrations) and takes
+flags for the rest. Then it writes slipway.yaml, the Dockerfile and its
+health probe, the compose files, the env examples, .dockerignore, tasks.py,
+noxfile.py and a Makefile from the templates beside this module, and adds
+the lines .gitignore lacks. A file that exists is never touched: it is
+listed as skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slipway.config import json_schema
+from slipway.errors import UsageError
+
+TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_UV = "0.13.9"
+PYTHON = "3.13"
+# Assignments that make an ASGI app: `app = FastAPI(...)`, Starlette, Litestar.
+_ASGI = re.compile(r"^(\w+)\s*(?::\s*\w+\s*)?=\s*(FastAPI|Starlette|Litestar)\(", re.MULTILINE)
+_DJANGO_SETTINGS = re.compile(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)\.settings['\"]")
+
+
+@dataclass(frozen=True)
+class Project:
+    """What init learned about the project, from its files and the flags."""
+
+    root: Path
+    name: str
+    command: tuple[str, ...]
+    dev_command: tuple[str, ...]
+    migrate: tuple[str, ...] | None
+    port: int
+    health_path: str
+    source: tuple[str, ...]  # folders (and files) the dev loop syncs
+    test_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Done:
+    written: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (file, why)
+
+
+def _pyproject(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        raise UsageError(
+            f"{root} is not a uv project: it has no pyproject.toml (create one with `uv init`)"
+        )
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"pyproject.toml cannot be read: {exc}") from None
+    if not isinstance(data.get("project"), dict) or not data["project"].get("name"):
+        raise UsageError("pyproject.toml has no [project] name: slipway init needs the project")
+    if not (root / "uv.lock").is_file():
+        raise UsageError("pyproject.toml has no uv.lock beside it: run `uv lock` first")
+    return data
+
+
+def _locked(root: Path) -> set[str]:
+    """The names of every package in uv.lock."""
+    lock = tomllib.loads((root / "uv.lock").read_text())
+    return {str(p.get("name", "")).lower() for p in lock.get("package", [])}
+
+
+def _python_files(root: Path) -> list[Path]:
+    skip = {".venv", ".git", ".nox", "node_modules", "tests", "test"}
+    return sorted(p for p in root.rglob("*.py") if not skip & set(p.relative_to(root).parts[:-1]))
+
+
+def _module_of(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[0] == "src":
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def _server(root: Path, data: dict[str, Any], port: int) -> tuple[tuple[str, ...], ...]:
+    """(command, dev command, migrate command or ()) inferred from the files."""
+    locked = _locked(root)
+    manage = root / "manage.py"
+    if manage.is_file():
+        found = _DJANGO_SETTINGS.search(manage.read_text())
+        if found is None:
+            raise UsageError("manage.py names no settings module: pass --command")
+        if "gunicorn" not in locked:
+            raise UsageError("a Django project needs gunicorn to serve: uv add gunicorn")
+        wsgi = f"{found.group(1)}.wsgi:application"
+        command = ("gunicorn", wsgi, "--bind", f"0.0.0.0:{port}", "--access-logfile", "-")
+        dev = ("python", "manage.py", "runserver", f"0.0.0.0:{port}")
+        return command, dev, ("python", "manage.py", "migrate", "--noinput")
+    for path in _python_files(root):
+        match = _ASGI.search(path.read_text(errors="replace"))
+        if match is None:
+            continue
+        if "uvicorn" not in locked:
+            raise UsageError(f"{match.group(2)} needs an ASGI server: uv add uvicorn")
+        app = f"{_module_of(root, path)}:{match.group(1)}"
+        command = ("uvicorn", app, "--host", "0.0.0.0", "--port", str(port))
+        migrate = ("alembic", "upgrade", "head") if (root / "alembic.ini").is_file() else ()
+        return command, (*command, "--reload"), migrate
+    scripts = list((data["project"].get("scripts") or {}).keys())
+    if len(scripts) == 1:
+        return (scripts[0],), (scripts[0],), ()
+    raise UsageError(
+        "cannot tell how to start the server: pass --command, e.g. "
+        f"--command 'uvicorn myapp:app --host 0.0.0.0 --port {port}'"
+    )
+
+
+def inspect(
+    root: Path,
+    *,
+    command: str = "",
+    migrate: str = "",
+    port: int = 8000,
+    health_path: str = "/health",
+) -> Project:
+    """Read the project and the flags; UsageError says what cannot be told."""
+    data = _pyproject(root)
+    if not health_path.startswith("/"):
+        raise UsageError(f"--health-path must start with /, got {health_path!r}")
+    given = tuple(shlex.split(command)) if command else None
+    inferred = _server(root, data, port) if given is None else (given, given, ())
+    run, dev, found_migrate = inferred
+    steps = found_migrate if not migrate else () if migrate == "none" else shlex.split(migrate)
+    groups = data.get("dependency-groups") or {}
+    source = tuple(d for d in ("src",) if (root / d).is_dir()) or tuple(
+        sorted(
+            {p.relative_to(root).parts[0] for p in _python_files(root) if p.parent != root}
+            | ({"manage.py"} if (root / "manage.py").is_file() else set())
+        )
+    )
+    return Project(
+        root=root,
+        name=re.sub(r"[^a-z0-9-]+", "-", str(data["project"]["name"]).lower()).strip("-"),
+        command=run,
+        dev_command=dev,
+        migrate=tuple(steps) or None,
+        port=port,
+        health_path=health_path,
+        source=source,
+        test_groups=tuple(g for g in ("test", "dev") if g in groups)[:1],
+    )
+
+
+def _uv_version() -> str:
+    uv = shutil.which("uv")
+    if uv is None:
+        return DEFAULT_UV
+    out = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout
+    found = re.search(r"\d+\.\d+\.\d+", out)
+    return found.group(0) if found else DEFAULT_UV
+
+
+def _exec_form(argv: tuple[str, ...]) -> str:
+    return json.dumps(list(argv))
+
+
+def _watch(project: Project) -> str:
+    rules = []
+    for item in project.source:
+        rules.append(
+            f"        - action: sync\n          path: ../{item}\n          target: /app/{item}"
+        )
+    return "\n".join(rules)
+
+
+def files(project: Project) -> dict[str, str]:
+    """Every file init writes, by path relative to the project, with its text."""
+    base = ["compose/base.yaml", *(["compose/migrate.yaml"] if project.migrate else [])]
+    unit = ["tests"] if (project.root / "tests").is_dir() else []
+    values = {
+        "project": project.name,
+        "package": project.name,
+        "port": str(project.port),
+        "health_path": project.health_path,
+        "prod_files": ", ".join([*base, "compose/prod.yaml"]),
+        "dev_files": ", ".join([*base, "compose/dev.yaml"]),
+        "unit_tests": ", ".join(unit),
+        "uv_version": _uv_version(),
+        "python": PYTHON,
+        "command": _exec_form(project.command),
+        "dev_command": _exec_form(project.dev_command),
+        "migrate": _exec_form(project.migrate or ()),
+        "test_groups": "".join(f" --group {g}" for g in project.test_groups),
+        "watch": _watch(project),
+    }
+    names = {
+        "slipway.yaml": "slipway.yaml",
+        "docker/Dockerfile": "docker/Dockerfile",
+        "docker/healthcheck.py": "docker/healthcheck.py",
+        "compose/base.yaml": "compose/base.yaml",
+        "compose/prod.yaml": "compose/prod.yaml",
+        "compose/dev.yaml": "compose/dev.yaml",
+        "env/prod.env.example": "env/prod.env.example",
+        "env/dev.env.example": "env/dev.env.example",
+        ".dockerignore": "dockerignore",
+        "tasks.py": "tasks.py",
+        "noxfile.py": "noxfile.py",
+        "Makefile": "Makefile",
+    }
+    if project.migrate:
+        names["compose/migrate.yaml"] = "compose/migrate.yaml"
+    out = {}
+    for target, template in names.items():
+        text = (TEMPLATES / template).read_text()
+        if template != "docker/healthcheck.py":
+            for key, value in values.items():
+                text = text.replace("{{" + key + "}}", value)
+        out[target] = text
+    return out
+
+
+def _gitignore(root: Path) -> tuple[list[str], list[str]]:
+    """The lines .gitignore lacks, and those it has."""
+    wanted = [ln for ln in (TEMPLATES / "gitignore").read_text().splitlines() if ln]
+    path = root / ".gitignore"
+    have = set(path.read_text().splitlines()) if path.is_file() else set()
+    return [ln for ln in wanted if ln not in have], [ln for ln in wanted if ln in have]
+
+
+def init(project: Project) -> Done:
+    """Write what is missing; never change a file that exists (.gitignore
+    only gains the lines it lacks)."""
+    written, skipped = [], []
+    for name, text in files(project).items():
+        path = project.root / name
+        if path.exists():
+            skipped.append((name, "exists: left as it is"))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(name)
+    schema = project.root / ".slipway" / "slipway.schema.json"
+    schema.parent.mkdir(exist_ok=True)
+    schema.write_text(json.dumps(json_schema(), indent=2) + "\n")
+    missing, _ = _gitignore(project.root)
+    if missing:
+        ignore = project.root / ".gitignore"
+        ends = not ignore.is_file() or ignore.read_text().endswith("\n") or not ignore.read_text()
+        with ignore.open("a") as out:
+            out.write(("" if ends else "\n") + "".join(f"{line}\n" for line in missing))
+        written.append(f".gitignore (+{len(missing)} lines)")
+    else:
+        skipped.append((".gitignore", "has every line slipway needs"))
+    return Done(tuple(written), tuple(skipped))
+
+
+def summary(done: Done, project: Project) -> str:
+    """What init did, file by file, and what comes next."""
+    lines = [f"wrote {name}" for name in done.written]
+    lines += [f"skipped {name}: {why}" for name, why in done.skipped]
+    if not done.written:
+        lines.append("nothing changed: every file slipway writes is already here")
+        return "\n".join(lines)
+    migrate = " ".join(project.migrate) if project.migrate else "none"
+    lines += [
+        f"serves with: {' '.join(project.command)} (port {project.port}, "
+        f"health {project.health_path}); migrates with: {migrate}",
+        "next: slipway doctor, then slipway deploy",
+    ]
+    return "\n".join(lines)

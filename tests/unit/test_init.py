@@ -1,0 +1,141 @@
+"""`slipway init`: what it infers from a uv project, and that it never
+overwrites a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slipway import init
+from slipway.errors import UsageError
+
+PYPROJECT = """\
+[project]
+name = "Hello_API"
+version = "0.1.0"
+dependencies = ["fastapi", "uvicorn"]
+
+[dependency-groups]
+test = ["pytest"]
+"""
+LOCK = """\
+version = 1
+[[package]]
+name = "fastapi"
+version = "0.115.0"
+[[package]]
+name = "uvicorn"
+version = "0.30.0"
+[[package]]
+name = "gunicorn"
+version = "23.0.0"
+"""
+
+
+@pytest.fixture
+def fastapi_project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "uv.lock").write_text(LOCK)
+    (tmp_path / "src/hello_api").mkdir(parents=True)
+    (tmp_path / "src/hello_api/__init__.py").write_text("")
+    (tmp_path / "src/hello_api/web.py").write_text(
+        "from fastapi import FastAPI\n\napi = FastAPI()\n"
+    )
+    (tmp_path / "tests").mkdir()
+    return tmp_path
+
+
+def test_a_fastapi_app_is_served_by_uvicorn_on_the_given_port(fastapi_project: Path) -> None:
+    project = init.inspect(fastapi_project, port=9000)
+    assert project.name == "hello-api"
+    assert project.command == (
+        "uvicorn",
+        "hello_api.web:api",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "9000",
+    )
+    assert project.dev_command[-1] == "--reload"
+    assert project.migrate is None
+    assert project.source == ("src",)
+    assert project.test_groups == ("test",)
+
+
+def test_alembic_ini_means_alembic_migrates(fastapi_project: Path) -> None:
+    (fastapi_project / "alembic.ini").write_text("[alembic]\n")
+    assert init.inspect(fastapi_project).migrate == ("alembic", "upgrade", "head")
+    assert init.inspect(fastapi_project, migrate="none").migrate is None
+
+
+def test_a_django_project_is_served_by_gunicorn_and_migrates_with_manage_py(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "site"\n')
+    (tmp_path / "uv.lock").write_text(LOCK)
+    (tmp_path / "manage.py").write_text(
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")\n'
+    )
+    (tmp_path / "mysite").mkdir()
+    (tmp_path / "mysite/settings.py").write_text("")
+    project = init.inspect(tmp_path)
+    assert project.command[:2] == ("gunicorn", "mysite.wsgi:application")
+    assert project.migrate == ("python", "manage.py", "migrate", "--noinput")
+    assert project.source == ("manage.py", "mysite")
+
+
+def test_a_given_command_wins(fastapi_project: Path) -> None:
+    project = init.inspect(fastapi_project, command="hello serve --port 8000")
+    assert project.command == ("hello", "serve", "--port", "8000")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "is not a uv project: it has no pyproject.toml (create one with `uv init`)"),
+        ({"pyproject.toml": PYPROJECT}, "pyproject.toml has no uv.lock beside it: run `uv lock`"),
+        ({"pyproject.toml": "[project\n", "uv.lock": LOCK}, "pyproject.toml cannot be read: "),
+        ({"pyproject.toml": "[tool.x]\n", "uv.lock": LOCK}, "pyproject.toml has no [project] name"),
+        (
+            {"pyproject.toml": '[project]\nname = "x"\n', "uv.lock": LOCK},
+            "cannot tell how to start the server: pass --command",
+        ),
+    ],
+)
+def test_what_init_cannot_read_is_one_line_saying_what_to_do(
+    tmp_path: Path, files: dict[str, str], message: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(UsageError) as caught:
+        init.inspect(tmp_path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)  # nothing written
+
+
+def test_init_writes_every_file_then_a_second_run_changes_nothing(fastapi_project: Path) -> None:
+    project = init.inspect(fastapi_project)
+    first = init.init(project)
+    assert "slipway.yaml" in first.written
+    assert "compose/migrate.yaml" not in first.written  # nothing to migrate
+    before = {p: p.read_bytes() for p in fastapi_project.rglob("*") if p.is_file()}
+
+    second = init.init(project)
+
+    assert second.written == ()
+    assert {p: p.read_bytes() for p in fastapi_project.rglob("*") if p.is_file()} == before
+    assert "nothing changed" in init.summary(second, project)
+
+
+def test_an_existing_file_is_never_overwritten_and_is_listed(fastapi_project: Path) -> None:
+    (fastapi_project / "Makefile").write_text("mine:\n\techo mine\n")
+    (fastapi_project / ".gitignore").write_text("*.log\n.venv/")  # no final newline
+    done = init.init(init.inspect(fastapi_project))
+    assert (fastapi_project / "Makefile").read_text() == "mine:\n\techo mine\n"
+    assert ("Makefile", "exists: left as it is") in done.skipped
+    lines = (fastapi_project / ".gitignore").read_text().splitlines()
+    assert lines[:2] == ["*.log", ".venv/"]
+    assert lines.count(".venv/") == 1
+    assert "env/*.env" in lines
