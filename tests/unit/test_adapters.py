@@ -15,8 +15,9 @@ from slipway.cli import collection
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED = {
-    "audit", "backup", "build", "check", "clean", "deploy", "dev", "doctor", "down", "exec", "init",
-    "history", "logs", "prune", "restore", "rollback", "sbom", "schema", "secrets", "shell", "status",
+    "audit", "backup", "build", "check", "clean", "deploy", "dev", "doctor", "down",
+    "exec", "history", "init", "logs", "prune", "restore", "rollback", "sbom", "schema",
+    "secrets", "shell", "status",
 }  # fmt: skip
 
 
