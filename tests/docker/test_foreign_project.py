@@ -1,5 +1,7 @@
-"""slipway on a project that is not this repository's: a FastAPI app written
-from scratch here, its own uv lock, `slipway init`, then the same guarantees."""
+"""slipway on projects that are not this repository's: a FastAPI app (SQLAlchemy
+and Alembic on SQLite) and a Django app (its own migrations, gunicorn), each
+written from scratch here with its own uv lock, then `slipway init` and the
+same guarantees as the reference service."""
 
 from __future__ import annotations
 
@@ -20,23 +22,67 @@ from tests.docker.conftest import free_port, git, http
 pytestmark = pytest.mark.docker
 
 SLIPWAY = str(Path(sys.executable).parent / "slipway")
-APP = """\
-from fastapi import FastAPI
 
-app = FastAPI()
+# --- a FastAPI service: SQLAlchemy, Alembic, SQLite ----------------------------------
+
+FASTAPI_APP = """\
+import os
+
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
 VERSION = "{version}"
+engine = create_engine(os.environ.get("DATABASE_URL", "sqlite:///./dev.db"))
+app = FastAPI()
 
 
 @app.get("/health")
 def health() -> dict[str, str]:
-    return {{"status": "ok"}}
+    return {"status": "ok"}
 
 
 @app.get("/")
 def hello() -> dict[str, str]:
-    return {{"hello": "world", "version": VERSION}}
+    return {"hello": "world", "version": VERSION}
+
+
+@app.post("/items", status_code=201)
+def add(item: dict[str, str]) -> dict[str, int]:
+    with engine.begin() as db:
+        row = db.execute(
+            text("INSERT INTO items (name) VALUES (:name) RETURNING id"),
+            {"name": item["name"]},
+        )
+        return {"id": int(row.scalar_one())}
 """
-TEST = """\
+ALEMBIC_ENV = """\
+import os
+
+from alembic import context
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ.get("DATABASE_URL", "sqlite:///./dev.db"))
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+ALEMBIC_ITEMS = """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "items",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+    )
+"""
+FASTAPI_TEST = """\
 from fastapi.testclient import TestClient
 
 from {module}.main import app
@@ -46,23 +92,146 @@ def test_hello() -> None:
     assert TestClient(app).get("/").json()["hello"] == "world"
 """
 
+# --- a Django site: its own migrations, gunicorn ---------------------------------------
+
+DJANGO_SETTINGS = """\
+import os
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "a-test-only-key-that-is-not-secret")
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["items"]
+MIDDLEWARE: list[str] = []
+ROOT_URLCONF = "mysite.urls"
+WSGI_APPLICATION = "mysite.wsgi.application"
+URL = os.environ.get("DATABASE_URL", "sqlite:///dev.db")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": URL.removeprefix("sqlite:///"),
+    }
+}
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+"""
+DJANGO_URLS = """\
+import json
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from items.models import Item
+
+VERSION = "{version}"
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def hello(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"hello": "world", "version": VERSION})
+
+
+@csrf_exempt
+def add(request: HttpRequest) -> JsonResponse:
+    item = Item.objects.create(name=json.loads(request.body)["name"])
+    return JsonResponse({"id": item.id}, status=201)
+
+
+urlpatterns = [
+    path("health", health),
+    path("", hello),
+    path("items", add),
+]
+"""
+DJANGO_MODELS = """\
+from django.db import models
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=200)
+"""
+DJANGO_MIGRATION = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = ()
+    operations = (
+        migrations.CreateModel(
+            name="Item",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=200)),
+            ],
+        ),
+    )
+"""
+MANAGE = """\
+import os
+import sys
+
+from django.core.management import execute_from_command_line
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+execute_from_command_line(sys.argv)
+"""
+WSGI = """\
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+application = get_wsgi_application()
+"""
+
+
+def _pyproject(name: str, dependencies: list[str], *, package: bool) -> str:
+    build = (
+        '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        if package
+        else ""
+    )
+    return (
+        f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        f"dependencies = {dependencies!r}\n\n".replace("'", '"')
+        + '[dependency-groups]\ntest = ["pytest>=8", "pytest-cov>=5", "httpx>=0.27"]\n'
+        + build
+    )
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
 
 @dataclass(frozen=True)
 class Foreign:
     root: Path
     name: str
+    kind: str
     port: int
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def code(self) -> Path:
+        """The file whose VERSION a release changes."""
+        if self.kind == "django":
+            return self.root / "mysite/urls.py"
+        return self.root / f"src/{self.name.replace('-', '_')}/main.py"
+
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "APP_PORT": str(self.port)}
         return subprocess.run(
             list(argv),
             cwd=self.root,
-            env=env,
+            env={**os.environ, "APP_PORT": str(self.port)},
             capture_output=True,
             text=True,
             timeout=900,
@@ -75,28 +244,54 @@ class Foreign:
         return done.stdout
 
     def release(self, version: str) -> None:
-        module = self.name.replace("-", "_")
-        (self.root / f"src/{module}/main.py").write_text(APP.format(version=version))
+        template = DJANGO_URLS if self.kind == "django" else FASTAPI_APP
+        self.code.write_text(template.replace("{version}", version))
         git(self.root, "add", "-A")
         git(self.root, "commit", "-qm", f"version {version}")
 
 
-@pytest.fixture(scope="module")
-def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Foreign]:
-    root = tmp_path_factory.mktemp("foreign")
-    name = f"hello-{uuid.uuid4().hex[:6]}"
+def _fastapi(root: Path, name: str) -> None:
     module = name.replace("-", "_")
-    (root / "pyproject.toml").write_text(
-        f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        'dependencies = ["fastapi>=0.110", "uvicorn>=0.30"]\n\n'
-        '[dependency-groups]\ntest = ["pytest>=8", "pytest-cov>=5", "httpx>=0.27"]\n\n'
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    deps = ["fastapi>=0.110", "uvicorn>=0.30", "sqlalchemy>=2.0", "alembic>=1.13"]
+    _write(
+        root,
+        {
+            "pyproject.toml": _pyproject(name, deps, package=True),
+            f"src/{module}/__init__.py": "",
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "migrations/env.py": ALEMBIC_ENV,
+            "migrations/versions/0001_items.py": ALEMBIC_ITEMS,
+            "tests/test_hello.py": FASTAPI_TEST.replace("{module}", module),
+        },
     )
-    (root / f"src/{module}").mkdir(parents=True)
-    (root / f"src/{module}/__init__.py").write_text("")
-    (root / "tests").mkdir()
-    (root / "tests/test_hello.py").write_text(TEST.format(module=module))
-    project = Foreign(root, name, free_port())
+
+
+def _django(root: Path, name: str) -> None:
+    _write(
+        root,
+        {
+            "pyproject.toml": _pyproject(name, ["django>=5.0", "gunicorn>=22"], package=False),
+            "manage.py": MANAGE,
+            "mysite/__init__.py": "",
+            "mysite/settings.py": DJANGO_SETTINGS,
+            "mysite/wsgi.py": WSGI,
+            "items/__init__.py": "",
+            "items/models.py": DJANGO_MODELS,
+            "items/migrations/__init__.py": "",
+            "items/migrations/0001_initial.py": DJANGO_MIGRATION,
+        },
+    )
+
+
+@pytest.fixture(scope="module", params=["fastapi", "django"])
+def foreign(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Foreign]:
+    kind = str(request.param)
+    root = tmp_path_factory.mktemp(kind)
+    name = f"{kind}-{uuid.uuid4().hex[:6]}"
+    (_django if kind == "django" else _fastapi)(root, name)
+    project = Foreign(root, name, kind, free_port())
     git(root, "init", "-q")
     subprocess.run(["uv", "lock", "-q"], cwd=root, check=True, timeout=300)
     project.release("1")
@@ -112,23 +307,17 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Foreign]:
 def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreign) -> None:
     out = foreign.slipway("init")
     assert "wrote slipway.yaml" in out
-    assert f"uvicorn {foreign.name.replace('-', '_')}.main:app" in out
+    assert "wrote compose/migrate.yaml" in out
+    server = "gunicorn mysite.wsgi:application" if foreign.kind == "django" else "uvicorn "
+    assert f"serves with: {server}" in out
     git(foreign.root, "add", "-A")
     git(foreign.root, "commit", "-qm", "slipway init")
 
     again = foreign.slipway("init")
     assert "nothing changed" in again
     assert "wrote" not in again
-    assert (
-        subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=foreign.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        == ""
-    )
+    status = foreign.run("git", "status", "--porcelain")
+    assert status.stdout == ""
 
 
 def test_the_generated_files_pass_lint_and_policy(foreign: Foreign) -> None:
@@ -140,19 +329,29 @@ def test_the_generated_files_pass_lint_and_policy(foreign: Foreign) -> None:
     assert "app: 12 rules pass" in done.stderr
 
 
-def test_deploy_redeploy_under_load_and_rollback(foreign: Foreign) -> None:
+def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -> None:
     out = foreign.slipway("deploy")
     assert f"prod is healthy at {foreign.url}" in out
     assert http("GET", f"{foreign.url}/") == (200, {"hello": "world", "version": "1"})
+    for n in range(3):
+        status, body = http("POST", f"{foreign.url}/items", {"name": f"item {n}"})
+        assert status == 201, body
 
     foreign.release("2")
     with Traffic(foreign.url, clients=4, gets=("/", "/health")) as load:
-        foreign.slipway("deploy")
-    print(f"foreign redeploy: {load.summary()}")  # noqa: T201 (the figures)
+        redeployed = foreign.slipway("deploy")
+    print(f"{foreign.kind} redeploy: {load.summary()}")  # noqa: T201 (the figures)
+    assert "backed up prod" in redeployed  # a new release with a migrate step
     assert load.failed == []
     assert http("GET", f"{foreign.url}/")[1]["version"] == "2"
 
     foreign.slipway("rollback")
     assert http("GET", f"{foreign.url}/")[1]["version"] == "1"
-    status = foreign.slipway("status")
-    assert status.count("healthy") >= 3  # the proxy and two replicas
+
+    verified = foreign.slipway("backup", "--verify")
+    print(f"{foreign.kind} backup: {verified.strip()}")  # noqa: T201
+    assert "verify ok" in verified
+    assert "3 rows" in verified or "4 rows" in verified  # items, and the migration's own table
+
+    assert "volumes are kept" in foreign.slipway("down")
+    assert foreign.slipway("status").startswith("prod: nothing is running")

@@ -3,6 +3,8 @@ overwrites a file."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,20 @@ def test_an_existing_file_is_never_overwritten_and_is_listed(fastapi_project: Pa
     assert lines[:2] == ["*.log", ".venv/"]
     assert lines.count(".venv/") == 1
     assert "env/*.env" in lines
+
+
+def test_slipway_init_outside_a_uv_project_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "slipway"), "init"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"slipway: {tmp_path} is not a uv project: it has no pyproject.toml "
+        "(create one with `uv init`)"
+    )
+    assert list(tmp_path.iterdir()) == []
