@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.tasks import task
 
-import slipway.backup
-from slipway import config
 from slipway.cli.edge import ENV, edge
-from slipway.config import Config
 from slipway.errors import CheckFailed
 
+if TYPE_CHECKING:
+    from slipway.backup import BackupResult
+    from slipway.config import Config
 
-def _verify(cfg: Config, env: str, done: slipway.backup.BackupResult) -> None:
-    check = slipway.backup.verify(cfg, env, done)
+
+def _verify(cfg: Config, env: str, done: BackupResult) -> None:
+    from slipway import backup
+
+    check = backup.verify(cfg, env, done)
     print(f"verify {'ok' if check.ok else 'FAILED'}: {check.detail}")
     if not check.ok:
         raise CheckFailed(f"{cfg.show(done.path)} failed verification: {check.detail}")
@@ -30,8 +34,10 @@ def _verify(cfg: Config, env: str, done: slipway.backup.BackupResult) -> None:
 @edge
 def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
     """Write a consistent online backup of an environment's database."""
+    from slipway import backup, config
+
     cfg = config.load()
-    done = slipway.backup.backup(cfg, env)
+    done = backup.backup(cfg, env)
     print(f"wrote {cfg.show(done.path)}: {done.detail}")
     for old in done.pruned:
         print(f"removed {cfg.show(old)} (keeping the newest {cfg.backups.keep})")
@@ -43,5 +49,7 @@ def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
 @edge
 def restore(c: Context, file: str, env: str = "prod") -> None:
     """Restore a backup: stop the app, replace its data, start it healthy."""
-    tables = slipway.backup.restore(config.load(), env, Path(file), report=print)
-    print(f"{env} is restored from {file} ({slipway.backup.summary(tables)}) and healthy")
+    from slipway import backup, config
+
+    tables = backup.restore(config.load(), env, Path(file), report=print)
+    print(f"{env} is restored from {file} ({backup.summary(tables)}) and healthy")

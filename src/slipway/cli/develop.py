@@ -9,9 +9,6 @@ import sys
 from invoke.context import Context
 from invoke.tasks import task
 
-import slipway.dev
-import slipway.stack
-from slipway import config, engine
 from slipway.cli.edge import ENV, edge
 from slipway.errors import UsageError
 
@@ -20,20 +17,24 @@ from slipway.errors import UsageError
 @edge
 def dev(c: Context, env: str = "dev") -> None:
     """Run the dev stack with live code sync and reload; Ctrl-C stops."""
+    from slipway import config, dev
+
     cfg = config.load()
     # Flushed: the watch's lines must show as they come, even through a pipe.
     report = functools.partial(print, flush=True)
-    compose = slipway.dev.start(cfg, env, report=report)
-    slipway.dev.watch(compose, cfg.service, report=report)
+    compose = dev.start(cfg, env, report=report)
+    dev.watch(compose, cfg.service, report=report)
 
 
 @task(help={"env": ENV})
 @edge
 def shell(c: Context, env: str = "dev") -> None:
     """Open a shell in the app container."""
+    from slipway import config, engine, stack
+
     cfg = config.load()
     docker = engine.client(cfg, cfg.environment(env))
-    slipway.stack.execute(docker, cfg.service, ["bash"], tty=True)
+    stack.execute(docker, cfg.service, ["bash"], tty=True)
 
 
 def _words(c: Context) -> list[str]:
@@ -49,6 +50,8 @@ def _words(c: Context) -> list[str]:
 @edge
 def exec_(c: Context, env: str = "dev") -> None:
     """Run a command in the app container: invoke exec -- CMD ARGS."""
+    from slipway import config, engine, stack
+
     cfg, command = config.load(), _words(c)
     docker = engine.client(cfg, cfg.environment(env))
-    print(slipway.stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")
+    print(stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")

@@ -7,7 +7,6 @@ from pathlib import Path
 from invoke.context import Context
 from invoke.tasks import task
 
-import slipway.init
 from slipway.cli.edge import edge
 
 
@@ -24,7 +23,9 @@ def init(
     c: Context, command: str = "", migrate: str = "", port: int = 8000, health_path: str = "/health"
 ) -> None:
     """Write slipway's files into this uv project; never overwrites one."""
-    project = slipway.init.inspect(
+    from slipway import init
+
+    project = init.inspect(
         Path.cwd(), command=command, migrate=migrate, port=port, health_path=health_path
     )
-    print(slipway.init.summary(slipway.init.init(project), project))
+    print(init.summary(init.init(project), project))

@@ -1,4 +1,8 @@
-"""Releases: build, check, deploy, roll back, and what each release is made of."""
+"""Releases: build, check, deploy, roll back, and what each release is made of.
+
+Each task imports what it needs when it runs: `slipway --help` and
+`--list` never load python-on-whales, pydantic or PyYAML.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,17 @@ from pathlib import Path
 from invoke.context import Context
 from invoke.tasks import task
 
-import slipway.audit
-import slipway.deploy
-import slipway.history
-import slipway.sbom
-from slipway import config, engine, images, retention, sizes, tables
-from slipway.checks import NON_ROOT_TARGETS, non_root_images, verdict
 from slipway.cli.edge import ENV, JSON, edge
-from slipway.progress import build_step, steps
 
 
 @task(help={"target": "Dockerfile stage to build: dev, test or prod"})
 @edge
 def build(c: Context, target: str = "prod") -> None:
     """Build one target of docker/Dockerfile and tag it <image>:<target>."""
+    from slipway import config, engine, images, progress
+
     cfg = config.load()
-    with steps(step=build_step) as report:
+    with progress.steps(step=progress.build_step) as report:
         built = images.build(engine.client(cfg), cfg, config.Target.parse(target), report=report)
     print(f"built {built.ref} ({built.short_id}, {built.size / 1e6:.1f} MB)")
 
@@ -32,9 +31,11 @@ def build(c: Context, target: str = "prod") -> None:
 @edge
 def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
     """Build, check and roll the stack onto the new release, zero-downtime."""
+    from slipway import config, deploy, progress, tables
+
     # With --json, stdout carries only the result: progress goes to stderr.
-    with steps(sys.stderr if json else sys.stdout) as report:
-        result = slipway.deploy.deploy(config.load(), env, report=report)
+    with progress.steps(sys.stderr if json else sys.stdout) as report:
+        result = deploy.deploy(config.load(), env, report=report)
     print(tables.as_json(result) if json else tables.deployed_line(result))
 
 
@@ -42,8 +43,10 @@ def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def rollback(c: Context, env: str = "prod") -> None:
     """Put back the previous healthy release of an environment."""
-    with steps() as report:
-        url = slipway.deploy.rollback(config.load(), env, report=report)
+    from slipway import config, deploy, progress
+
+    with progress.steps() as report:
+        url = deploy.rollback(config.load(), env, report=report)
     print(f"{env} is healthy at {url} on the previous release")
 
 
@@ -51,8 +54,10 @@ def rollback(c: Context, env: str = "prod") -> None:
 @edge
 def history(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show an environment's releases: when, which image, how it ended."""
+    from slipway import config, history, tables
+
     cfg = config.load()
-    rows = slipway.history.releases(cfg, cfg.environment(env))
+    rows = history.releases(cfg, cfg.environment(env))
     print(tables.as_json(rows) if json else tables.history_table(rows, env))
 
 
@@ -60,6 +65,8 @@ def history(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def prune(c: Context, env: str = "prod") -> None:
     """Remove release images beyond slipway.yaml's keep_releases."""
+    from slipway import config, retention, tables
+
     print(tables.pruned_lines(retention.prune(config.load(), env), env))
 
 
@@ -67,22 +74,26 @@ def prune(c: Context, env: str = "prod") -> None:
 @edge
 def check(c: Context, json: bool = False) -> None:
     """Build the images, then check sizes against budgets and non-root users."""
+    from slipway import checks, config, engine, images, progress, sizes, tables
+
     cfg = config.load()
-    docker, wanted = engine.client(cfg), {*sizes.budgeted(cfg), *NON_ROOT_TARGETS}
-    with steps(sys.stderr if json else sys.stdout, step=build_step) as report:
+    docker, wanted = engine.client(cfg), {*sizes.budgeted(cfg), *checks.NON_ROOT_TARGETS}
+    with progress.steps(sys.stderr if json else sys.stdout, step=progress.build_step) as report:
         built = images.build_for_checks(docker, cfg, wanted, report=report)
     rows = sizes.size_rows(docker, cfg, built)
-    results = [*(row.check for row in rows), *non_root_images(docker, cfg, built)]
+    results = [*(row.check for row in rows), *checks.non_root_images(docker, cfg, built)]
     print(tables.check_output(rows, results, json=json))
-    verdict(results)
+    checks.verdict(results)
 
 
 @task(help={"env": ENV, "output": "write the SBOM to this file instead of printing it"})
 @edge
 def sbom(c: Context, env: str = "prod", output: str = "") -> None:
     """Print (or write) the CycloneDX SBOM of an environment's running release."""
+    from slipway import config, sbom
+
     cfg = config.load()
-    bill = slipway.sbom.of_release(cfg, cfg.environment(env))
+    bill = sbom.of_release(cfg, cfg.environment(env))
     if not output:
         print(bill.path.read_text(), end="")
         return
@@ -94,6 +105,8 @@ def sbom(c: Context, env: str = "prod", output: str = "") -> None:
 @edge
 def audit(c: Context, json: bool = False) -> None:
     """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
-    done = slipway.audit.audit(config.load())
+    from slipway import audit, config, tables
+
+    done = audit.audit(config.load())
     print(tables.as_json(done) if json else tables.audit_table(done))
-    slipway.audit.verdict(done)
+    audit.verdict(done)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from invoke.context import Context
 from invoke.tasks import task
 
-import slipway.stack
-from slipway import config, engine, secretfiles, tables
 from slipway.cli.edge import ENV, JSON, edge
 
 
@@ -14,8 +12,10 @@ from slipway.cli.edge import ENV, JSON, edge
 @edge
 def status(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show what runs in an environment: the proxy and each replica."""
+    from slipway import config, engine, stack, tables
+
     cfg = config.load()
-    rows = slipway.stack.status(engine.client(cfg, cfg.environment(env)))
+    rows = stack.status(engine.client(cfg, cfg.environment(env)))
     print(tables.as_json(rows) if json else tables.status_table(rows, env))
 
 
@@ -29,9 +29,11 @@ def status(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100") -> None:
     """Print the stack's logs."""
+    from slipway import config, engine, stack
+
     cfg = config.load()
     docker = engine.client(cfg, cfg.environment(env))
-    for line in slipway.stack.logs(docker, follow=follow, tail=tail):
+    for line in stack.logs(docker, follow=follow, tail=tail):
         print(line)
 
 
@@ -39,7 +41,9 @@ def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100")
 @edge
 def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
     """Stop and remove an environment's containers (data volumes are kept)."""
-    slipway.stack.take_down(config.load(), env, volumes=volumes, report=print)
+    from slipway import config, stack
+
+    stack.take_down(config.load(), env, volumes=volumes, report=print)
     kept = " and its volumes are deleted" if volumes else "; its volumes are kept"
     print(f"{env} is down{kept}")
 
@@ -48,7 +52,9 @@ def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
 @edge
 def clean(c: Context) -> None:
     """Take every stack down (volumes kept) and delete .nox and reports."""
-    for line in slipway.stack.clean(config.load()):
+    from slipway import config, stack
+
+    for line in stack.clean(config.load()):
         print(line)
 
 
@@ -56,6 +62,8 @@ def clean(c: Context) -> None:
 @edge
 def secrets(c: Context, env: str = "") -> None:
     """Create missing secret files in secrets/ with strong random values."""
+    from slipway import config, secretfiles
+
     cfg = config.load()
     created = secretfiles.ensure(cfg, cfg.environment(env) if env else None)
     for path in created:
