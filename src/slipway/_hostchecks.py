@@ -12,7 +12,7 @@ from slipway import _dotenv, secretfiles
 from slipway._versions import parse_version
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment, Target
-from slipway.errors import SlipwayError
+from slipway.errors import SlipwayError, command
 
 # The image the Dockerfile copies uv from: its tag is the uv the images run.
 UV_IMAGE = "ghcr.io/astral-sh/uv"
@@ -95,7 +95,7 @@ def uv_rows(config: Config, images: Sequence[str]) -> list[CheckResult]:
 def creating_command(env: Environment) -> str:
     """The slipway command that creates an environment's env file from its example."""
     task = "dev" if env.target is Target.DEV else "deploy"
-    return f"invoke {task} --env {env.name}"
+    return command(f"{task} --env {env.name}")
 
 
 def env_file_row(config: Config, env: Environment) -> CheckResult:
@@ -145,7 +145,7 @@ def secret_row(config: Config, path: Path, users: Sequence[str]) -> CheckResult:
     shown = config.show(path)
     name, for_whom = f"secret {shown}", f"needed by {', '.join(users)}"
     if path.is_relative_to((config.root / secretfiles.SECRETS_DIR).resolve()):
-        fix = "`invoke secrets` creates it"
+        fix = f"`{command('secrets')}` creates it"
     else:
         fix = f"create it (slipway writes only {secretfiles.SECRETS_DIR}/)"
     if not path.is_file():

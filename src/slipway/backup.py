@@ -30,7 +30,7 @@ from slipway import _rowcounts as rowcounts
 from slipway import engine, lock, proxy
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
-from slipway.errors import CommandFailed, DeployFailed, EngineError, UsageError
+from slipway.errors import CommandFailed, DeployFailed, EngineError, UsageError, command
 from slipway.images import Report
 
 _NAME = re.compile(r"^(?P<env>.+)-(?P<stamp>\d{8}T\d{6}\.\d{3}Z)\.(?P<kind>sqlite3|pgdump)$")
@@ -206,7 +206,7 @@ def _start_app(docker: DockerClient, config: Config, env: Environment) -> None:
     except EngineError as exc:
         raise DeployFailed(
             f"{config.service} did not come back healthy: {exc.reason}; "
-            f"see `invoke logs --env {env.name}`"
+            f"see `{command(f'logs --env {env.name}')}`"
         ) from None
     # The proxy marked the stopped replicas down and would wait for two good
     # checks of its own; a reload starts them up at once (they are healthy).

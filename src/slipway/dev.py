@@ -12,7 +12,7 @@ from python_on_whales import DockerClient
 
 from slipway import engine, images, release, rollout, stack
 from slipway.config import Config
-from slipway.errors import EngineError, SlipwayError
+from slipway.errors import EngineError, SlipwayError, command
 from slipway.images import Report
 
 
@@ -51,7 +51,7 @@ def watch(compose: DockerClient, service: str, *, report: Report) -> None:
                 report(f"synced {count} file(s) once, so edits saved before the watch are served")
     except KeyboardInterrupt:
         pass
-    report("watch stopped; the dev stack keeps running (invoke down --env dev removes it)")
+    report(f"watch stopped; the dev stack keeps running ({command('down --env dev')} removes it)")
 
 
 def _watch_lines(compose: DockerClient) -> Iterator[str]:

@@ -22,7 +22,7 @@ from slipway._hostchecks import env_file_row, secret_rows, uv_rows
 from slipway._versions import Version, parse_version
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment
-from slipway.errors import SlipwayError
+from slipway.errors import SlipwayError, command
 
 # `compose watch` (invoke dev) arrived in compose 2.22.0, `up --wait` in 2.1.1.
 WATCH_SINCE = (2, 22, 0)
@@ -102,7 +102,7 @@ def tool_rows(docker: DockerClient) -> tuple[bool, bool, list[CheckResult]]:
         engine_row,
         buildx_row,
         compose_row,
-        _feature("compose watch", compose, WATCH_SINCE, "invoke dev syncs code with it"),
+        _feature("compose watch", compose, WATCH_SINCE, f"{command('dev')} syncs code with it"),
         _feature("compose up --wait", compose, WAIT_SINCE, "the health gate"),
     ]
     return engine_row.ok, compose is not None, rows

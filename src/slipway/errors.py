@@ -6,6 +6,16 @@ them, print the message and exit non-zero.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+
+def command(args: str) -> str:
+    """How the user runs a task, for messages: ``slipway deploy`` under the
+    slipway command, ``invoke deploy`` under invoke."""
+    program = "slipway" if Path(sys.argv[0]).name == "slipway" else "invoke"
+    return f"{program} {args}"
+
 
 class SlipwayError(Exception):
     """An expected failure; str(error) is one line for the user.

@@ -34,7 +34,7 @@ from python_on_whales import DockerClient
 from slipway import engine, stack
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
-from slipway.errors import ConfigError, SlipwayError, UsageError
+from slipway.errors import ConfigError, SlipwayError, UsageError, command
 
 # Where images keep their OS package databases, and the os-release syft
 # reads the distribution from.
@@ -250,7 +250,7 @@ def of_release(config: Config, env: Environment) -> Sbom:
     """The SBOM of the release ``env`` runs (written now if it has none yet)."""
     ref = stack.deployed_image(config, env)
     if ref is None:
-        raise UsageError(f"{env.name} has no release yet: invoke deploy --env {env.name}")
+        raise UsageError(f"{env.name} has no release yet: {command(f'deploy --env {env.name}')}")
     docker = engine.client(config)
     with docker_errors(f"inspecting {ref}"):
         image_id = docker.image.inspect(ref).id

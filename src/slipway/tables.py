@@ -11,6 +11,7 @@ from typing import Any
 from slipway.audit import Audit
 from slipway.checks import CheckResult
 from slipway.deploy import DeployResult
+from slipway.errors import command
 from slipway.history import Release
 from slipway.retention import Pruned
 from slipway.sizes import HEADERS as SIZE_HEADERS
@@ -73,7 +74,7 @@ def history_table(rows: Sequence[Release], env: str = "") -> str:
 def status_table(rows: Sequence[ServiceStatus], env: str = "") -> str:
     """`invoke status`: one line per container, the proxy and each replica."""
     if not rows:
-        return f"{env}: nothing is running (invoke deploy --env {env} starts it)"
+        return f"{env}: nothing is running ({command(f'deploy --env {env}')} starts it)"
     return table(
         ("service", "state", "health", "image", "ports"),
         [(r.service, r.state, r.health, r.image, r.ports) for r in rows],

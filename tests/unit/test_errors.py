@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from slipway.errors import (
@@ -12,6 +14,7 @@ from slipway.errors import (
     DockerUnavailable,
     SlipwayError,
     UsageError,
+    command,
 )
 
 
@@ -33,3 +36,14 @@ def test_details_are_kept_apart_from_the_message() -> None:
 
     assert str(error) == "building target prod failed"
     assert error.details == "#9 RUN false\n#9 ERROR"
+
+
+@pytest.mark.parametrize(
+    ("argv0", "said"),
+    [("/home/u/.local/bin/slipway", "slipway deploy"), ("/x/invoke/__main__.py", "invoke deploy")],
+)
+def test_messages_name_the_command_the_user_ran(
+    monkeypatch: pytest.MonkeyPatch, argv0: str, said: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", [argv0, "status"])
+    assert command("deploy") == said

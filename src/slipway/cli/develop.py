@@ -10,7 +10,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import ENV, edge
-from slipway.errors import UsageError
+from slipway.errors import UsageError, command
 
 
 @task(help={"env": ENV})
@@ -42,7 +42,7 @@ def _words(c: Context) -> list[str]:
     spaces (c.remainder), losing their quoting; the process's argv keeps them."""
     words = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else shlex.split(c.remainder)
     if not words:
-        raise UsageError("nothing to run: invoke exec -- CMD ARGS")
+        raise UsageError(f"nothing to run: {command('exec -- CMD ARGS')}")
     return words
 
 
