@@ -188,7 +188,7 @@ def test_proxy_reloads_drop_no_connection(live: Project) -> None:
     assert_no_request_failed(load, live)
 
 
-def test_sigkill_of_one_replica_fails_no_idempotent_request(live: Project) -> None:
+def test_sigkill_of_one_replica_fails_only_what_it_was_answering(live: Project) -> None:
     victim = app(live)
     started_at = victim.state.started_at
     with Traffic(live.url) as load:
@@ -197,10 +197,13 @@ def test_sigkill_of_one_replica_fails_no_idempotent_request(live: Project) -> No
         docker.execute(victim, ["python", "-c", f"import os; os.kill({pid}, 9)"])
         wait_until_serving_again(live, victim.id, started_at, 60)
     print(f"SIGKILL of one replica under load: {load.summary()}")  # noqa: T201
-    # Idempotent requests are retried on the other replica; a POST the killed
-    # server was handling cannot be (it may have been stored): at most one
-    # per client fails, and every acknowledged one is readable.
-    assert not [o for o in load.failed if o.method != "POST"], load.summary()
+    # An idempotent request the killed server had not begun to answer is
+    # retried on the other replica. What it was answering cannot be saved: a
+    # POST (it may have been stored) and a GET whose response had already
+    # begun (cut short: IncompleteRead; seen once in about eight runs). At most
+    # one request per client fails, and every acknowledged POST is readable.
+    retriable = [o for o in load.failed if o.method != "POST" and o.detail != "IncompleteRead"]
+    assert not retriable, load.summary()
     assert len(load.failed) <= load.clients, load.summary()
     for note in load.acknowledged:
         assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
