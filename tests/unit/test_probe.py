@@ -29,10 +29,6 @@ def _load() -> ModuleType:
 healthcheck = _load()
 
 
-def test_this_repository_ships_the_probe_as_slipway_init_writes_it() -> None:
-    assert (ROOT / "docker/healthcheck.py").read_text() == TEMPLATE.read_text()
-
-
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The probe asks 127.0.0.1 directly; a developer's proxy settings stay out."""
