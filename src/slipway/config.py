@@ -26,6 +26,10 @@ from slipway.errors import ConfigError, UsageError
 CONFIG_NAME = "slipway.yaml"
 # Where a test or a user points slipway at another config file.
 CONFIG_ENV = "SLIPWAY_CONFIG"
+# The published schema, shipped in the package; a project's copy, which the
+# slipway.yaml `slipway init` writes names for editors, is kept beside its state.
+SCHEMA = Path(__file__).parent / "schema" / "slipway.schema.json"
+PROJECT_SCHEMA = Path(".slipway") / "slipway.schema.json"
 
 
 class Target(enum.StrEnum):
@@ -341,7 +345,24 @@ def load(path: Path | None = None) -> Config:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path.name}: invalid YAML{where}: {problem}") from None
-    return parse(data, path, tree=tree)
+    config = parse(data, path, tree=tree)
+    publish_schema(config.root)
+    return config
+
+
+def publish_schema(root: Path) -> None:
+    """Keep ``root/.slipway/slipway.schema.json`` the installed slipway's, so
+    that editors check slipway.yaml against the version that reads it (a fresh
+    clone gets it from its first command). Best effort: a read-only checkout
+    only goes without it."""
+    published = SCHEMA.read_bytes()
+    copy = root / PROJECT_SCHEMA
+    try:
+        if not copy.is_file() or copy.read_bytes() != published:
+            copy.parent.mkdir(exist_ok=True)
+            copy.write_bytes(published)
+    except OSError:
+        return
 
 
 def _project_name(root: Path) -> str | None:

@@ -2,10 +2,13 @@
 
 It reads the project (pyproject.toml and uv.lock), infers what it can (the
 package, how to start the server, whether there are migrations) and takes
-flags for the rest. Then it writes slipway.yaml, the Dockerfile and its
-health probe, the compose files, the env examples, .dockerignore, tasks.py,
-noxfile.py and a Makefile from the templates beside this module, and adds
-the lines .gitignore lacks. A file that exists is never touched: it is
+flags for the rest. In a uv workspace, ``--package`` names the member to
+ship (this repository's own notes service is one: ``service/``).
+
+Then it writes slipway.yaml, the Dockerfile and its health probe, the
+compose files, the env examples, .dockerignore, tasks.py, noxfile.py and a
+Makefile from the templates beside this module, and adds the lines
+.gitignore lacks. A file that exists is never touched: it is
 listed as skipped, with the reason.
 """
 
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slipway.config import json_schema
+from slipway.config import publish_schema
 from slipway.errors import UsageError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -36,8 +39,10 @@ _DJANGO_SETTINGS = re.compile(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)\
 class Project:
     """What init learned about the project, from its files and the flags."""
 
-    root: Path
-    name: str
+    root: Path  # where uv.lock is: the project, or its workspace's root
+    name: str  # the package, normalized: also the compose project and image
+    member: str  # the package's folder below root, POSIX; "" for root itself
+    members: tuple[str, ...]  # every workspace member's folder (their pyproject.toml)
     command: tuple[str, ...]
     dev_command: tuple[str, ...]
     migrate: tuple[str, ...] | None
@@ -53,21 +58,65 @@ class Done:
     skipped: tuple[tuple[str, str], ...]  # (file, why)
 
 
+def _read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path.name} cannot be read: {exc}") from None
+
+
 def _pyproject(root: Path) -> dict[str, Any]:
     path = root / "pyproject.toml"
     if not path.is_file():
         raise UsageError(
             f"{root} is not a uv project: it has no pyproject.toml (create one with `uv init`)"
         )
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"pyproject.toml cannot be read: {exc}") from None
-    if not isinstance(data.get("project"), dict) or not data["project"].get("name"):
-        raise UsageError("pyproject.toml has no [project] name: slipway init needs the project")
+    data = _read_pyproject(path)
     if not (root / "uv.lock").is_file():
         raise UsageError("pyproject.toml has no uv.lock beside it: run `uv lock` first")
     return data
+
+
+def _members(root: Path, data: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The uv workspace's members: normalized name -> (folder, pyproject)."""
+    workspace = (data.get("tool") or {}).get("uv", {}).get("workspace") or {}
+    excluded = {p for pattern in workspace.get("exclude", []) for p in root.glob(pattern)}
+    found = {}
+    for pattern in workspace.get("members", []):
+        for folder in sorted(root.glob(pattern)):
+            path = folder / "pyproject.toml"
+            if folder in excluded or not path.is_file():
+                continue
+            member = _read_pyproject(path)
+            name = str((member.get("project") or {}).get("name") or "")
+            if name:
+                found[_normal(name)] = (folder.relative_to(root).as_posix(), member)
+    return found
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+
+
+def _package(root: Path, data: dict[str, Any], package: str) -> tuple[str, dict[str, Any]]:
+    """The folder (below root) and pyproject of the package to ship."""
+    own = str((data.get("project") or {}).get("name") or "")
+    members = _members(root, data)
+    if package:
+        if _normal(package) == _normal(own):
+            return "", data
+        if _normal(package) in members:
+            return members[_normal(package)]
+        names = ", ".join(n for n in [own, *members] if n) or "none"
+        raise UsageError(f"--package {package}: not this project nor a workspace member ({names})")
+    if members:
+        names = ", ".join(n for n in [own, *members] if n)
+        raise UsageError(
+            f"pyproject.toml is a uv workspace: pass --package with the one to ship ({names})"
+        )
+    if not own:
+        raise UsageError("pyproject.toml has no [project] name: slipway init needs the project")
+    return "", data
 
 
 def _locked(root: Path) -> set[str]:
@@ -88,9 +137,11 @@ def _module_of(root: Path, path: Path) -> str:
     return ".".join(parts)
 
 
-def _server(root: Path, data: dict[str, Any], port: int) -> tuple[tuple[str, ...], ...]:
-    """(command, dev command, migrate command or ()) inferred from the files."""
-    locked = _locked(root)
+def _server(
+    root: Path, data: dict[str, Any], port: int, locked: set[str]
+) -> tuple[tuple[str, ...], ...]:
+    """(command, dev command, migrate command or ()) inferred from the files
+    of the package in ``root``; ``locked`` names every package in uv.lock."""
     manage = root / "manage.py"
     if manage.is_file():
         found = _DJANGO_SETTINGS.search(manage.read_text())
@@ -121,40 +172,60 @@ def _server(root: Path, data: dict[str, Any], port: int) -> tuple[tuple[str, ...
     )
 
 
-def inspect(
-    root: Path,
-    *,
-    command: str = "",
-    migrate: str = "",
-    port: int = 8000,
-    health_path: str = "/health",
-) -> Project:
+@dataclass(frozen=True)
+class Flags:
+    """What `slipway init` was told; an empty string means: infer it."""
+
+    package: str = ""
+    command: str = ""
+    migrate: str = ""  # or "none"
+    port: int = 8000
+    health_path: str = "/health"
+
+
+def inspect(root: Path, flags: Flags = Flags()) -> Project:
     """Read the project and the flags; UsageError says what cannot be told."""
     data = _pyproject(root)
+    member, package_data = _package(root, data, flags.package)
+    command, migrate, port, health_path = (
+        flags.command,
+        flags.migrate,
+        flags.port,
+        flags.health_path,
+    )
     if not health_path.startswith("/"):
         raise UsageError(f"--health-path must start with /, got {health_path!r}")
-    given = tuple(shlex.split(command)) if command else None
-    inferred = _server(root, data, port) if given is None else (given, given, ())
-    run, dev, found_migrate = inferred
+    home = root / member
+    found_migrate: tuple[str, ...] = ()
+    if command:
+        run = dev = tuple(shlex.split(command))
+    else:
+        run, dev, found_migrate = _server(home, package_data, port, _locked(root))
     steps = found_migrate if not migrate else () if migrate == "none" else shlex.split(migrate)
-    groups = data.get("dependency-groups") or {}
-    source = tuple(d for d in ("src",) if (root / d).is_dir()) or tuple(
+    groups = package_data.get("dependency-groups") or {}
+    source = tuple(d for d in ("src",) if (home / d).is_dir()) or tuple(
         sorted(
-            {p.relative_to(root).parts[0] for p in _python_files(root) if p.parent != root}
-            | ({"manage.py"} if (root / "manage.py").is_file() else set())
+            {p.relative_to(home).parts[0] for p in _python_files(home) if p.parent != home}
+            | ({"manage.py"} if (home / "manage.py").is_file() else set())
         )
     )
     return Project(
         root=root,
-        name=re.sub(r"[^a-z0-9-]+", "-", str(data["project"]["name"]).lower()).strip("-"),
+        name=_normal(str(package_data["project"]["name"])),
+        member=member,
+        members=tuple(folder for folder, _ in _members(root, data).values()),
         command=run,
         dev_command=dev,
         migrate=tuple(steps) or None,
         port=port,
         health_path=health_path,
-        source=source,
+        source=tuple(_below(member, item) for item in source),
         test_groups=tuple(g for g in ("test", "dev") if g in groups)[:1],
     )
+
+
+def _below(member: str, path: str) -> str:
+    return f"{member}/{path}" if member else path
 
 
 def _uv_version() -> str:
@@ -171,18 +242,44 @@ def _exec_form(argv: tuple[str, ...]) -> str:
 
 
 def _watch(project: Project) -> str:
-    rules = []
-    for item in project.source:
-        rules.append(
-            f"        - action: sync\n          path: ../{item}\n          target: /app/{item}"
-        )
+    """compose watch: sync the sources, rebuild on the lock or a pyproject."""
+    rules = [
+        f"        - action: sync\n          path: ../{item}\n          target: /app/{item}"
+        for item in project.source
+    ]
+    for item in ("pyproject.toml", *(f"{m}/pyproject.toml" for m in project.members), "uv.lock"):
+        rules.append(f"        - action: rebuild\n          path: ../{item}")
     return "\n".join(rules)
+
+
+def _workspace(project: Project) -> dict[str, str]:
+    """The Dockerfile's lines that differ for a workspace member: uv must see
+    every member's pyproject.toml, sync only the package, and the stages that
+    run it start in its folder."""
+    if not project.member and not project.members:
+        return {
+            "member_mounts": "",
+            "package_flag": "",
+            "no_install": "--no-install-project",
+            "workdir": "",
+        }
+    mounts = "".join(
+        f"    --mount=type=bind,source={m}/pyproject.toml,target={m}/pyproject.toml \\\n"
+        for m in project.members
+    )
+    return {
+        "member_mounts": mounts,
+        "package_flag": f" --package {project.name}",
+        "no_install": "--no-install-workspace",
+        "workdir": f"WORKDIR /app/{project.member}\n" if project.member else "",
+    }
 
 
 def files(project: Project) -> dict[str, str]:
     """Every file init writes, by path relative to the project, with its text."""
     base = ["compose/base.yaml", *(["compose/migrate.yaml"] if project.migrate else [])]
-    unit = ["tests"] if (project.root / "tests").is_dir() else []
+    tests = _below(project.member, "tests")
+    unit = [tests] if (project.root / tests).is_dir() else []
     values = {
         "project": project.name,
         "package": project.name,
@@ -198,6 +295,7 @@ def files(project: Project) -> dict[str, str]:
         "migrate": _exec_form(project.migrate or ()),
         "test_groups": "".join(f" --group {g}" for g in project.test_groups),
         "watch": _watch(project),
+        **_workspace(project),
     }
     names = {
         "slipway.yaml": "slipway.yaml",
@@ -245,9 +343,7 @@ def init(project: Project) -> Done:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(name)
-    schema = project.root / ".slipway" / "slipway.schema.json"
-    schema.parent.mkdir(exist_ok=True)
-    schema.write_text(json.dumps(json_schema(), indent=2) + "\n")
+    publish_schema(project.root)
     missing, _ = _gitignore(project.root)
     if missing:
         ignore = project.root / ".gitignore"

@@ -387,6 +387,21 @@ def test_the_committed_json_schema_is_the_models_own() -> None:
     assert committed["properties"]["environments"]["additionalProperties"]["$ref"]
 
 
+def test_loading_keeps_the_projects_schema_copy_the_installed_one(
+    write_config: WriteConfig, config_data: dict[str, object]
+) -> None:
+    path = write_config(config_data)
+    copy = path.parent / ".slipway/slipway.schema.json"
+    assert not copy.exists()  # a fresh clone: .slipway is git-ignored
+
+    load(path)
+    assert json.loads(copy.read_text()) == json_schema()
+
+    copy.write_text("{}")  # written by an older slipway
+    load(path)
+    assert json.loads(copy.read_text()) == json_schema()
+
+
 def test_parse_names_the_given_file_in_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         parse({"targets": {}, "environments": {}}, tmp_path / "custom.yaml")

@@ -85,7 +85,7 @@ def test_switch_seconds_are_recorded_and_read_back(config: Config) -> None:
 def test_history_lines_written_before_switch_seconds_still_load(
     config: Config, project_root: Path
 ) -> None:
-    (project_root / ".slipway").mkdir()
+    (project_root / ".slipway").mkdir(exist_ok=True)
     (project_root / ".slipway/history.jsonl").write_text(
         json.dumps(
             {

@@ -49,7 +49,7 @@ def fastapi_project(tmp_path: Path) -> Path:
 
 
 def test_a_fastapi_app_is_served_by_uvicorn_on_the_given_port(fastapi_project: Path) -> None:
-    project = init.inspect(fastapi_project, port=9000)
+    project = init.inspect(fastapi_project, init.Flags(port=9000))
     assert project.name == "hello-api"
     assert project.command == (
         "uvicorn",
@@ -68,7 +68,7 @@ def test_a_fastapi_app_is_served_by_uvicorn_on_the_given_port(fastapi_project: P
 def test_alembic_ini_means_alembic_migrates(fastapi_project: Path) -> None:
     (fastapi_project / "alembic.ini").write_text("[alembic]\n")
     assert init.inspect(fastapi_project).migrate == ("alembic", "upgrade", "head")
-    assert init.inspect(fastapi_project, migrate="none").migrate is None
+    assert init.inspect(fastapi_project, init.Flags(migrate="none")).migrate is None
 
 
 def test_a_django_project_is_served_by_gunicorn_and_migrates_with_manage_py(
@@ -88,7 +88,7 @@ def test_a_django_project_is_served_by_gunicorn_and_migrates_with_manage_py(
 
 
 def test_a_given_command_wins(fastapi_project: Path) -> None:
-    project = init.inspect(fastapi_project, command="hello serve --port 8000")
+    project = init.inspect(fastapi_project, init.Flags(command="hello serve --port 8000"))
     assert project.command == ("hello", "serve", "--port", "8000")
 
 
@@ -158,3 +158,62 @@ def test_slipway_init_outside_a_uv_project_is_one_line_and_writes_nothing(tmp_pa
         "(create one with `uv init`)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A uv workspace: a tooling root project and the service as a member."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "tools"\n\n[tool.uv.workspace]\nmembers = ["apps/*"]\n'
+    )
+    (tmp_path / "uv.lock").write_text(LOCK)
+    api = tmp_path / "apps/api"
+    (api / "src/hello_api").mkdir(parents=True)
+    (api / "pyproject.toml").write_text(PYPROJECT)
+    (api / "src/hello_api/web.py").write_text("from fastapi import FastAPI\n\napi = FastAPI()\n")
+    (api / "tests").mkdir()
+    return tmp_path
+
+
+def test_a_workspace_needs_package_and_names_the_choices(workspace: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        init.inspect(workspace)
+    assert str(caught.value) == (
+        "pyproject.toml is a uv workspace: pass --package with the one to ship (tools, hello-api)"
+    )
+    with pytest.raises(UsageError) as caught:
+        init.inspect(workspace, init.Flags(package="nope"))
+    assert str(caught.value) == (
+        "--package nope: not this project nor a workspace member (tools, hello-api)"
+    )
+
+
+def test_a_workspace_member_is_found_served_and_synced_from_its_folder(workspace: Path) -> None:
+    project = init.inspect(workspace, init.Flags(package="Hello_API"))
+    assert (project.name, project.member, project.members) == (
+        "hello-api",
+        "apps/api",
+        ("apps/api",),
+    )
+    assert project.command[:2] == ("uvicorn", "hello_api.web:api")
+    assert project.source == ("apps/api/src",)
+
+    written = init.files(project)
+    dockerfile = written["docker/Dockerfile"]
+    assert "source=apps/api/pyproject.toml,target=apps/api/pyproject.toml" in dockerfile
+    assert "uv sync --locked --no-dev --package hello-api --no-install-workspace" in dockerfile
+    assert dockerfile.count("WORKDIR /app/apps/api") == 3  # test, dev and prod start there
+    assert (
+        "path: ../apps/api/src\n          target: /app/apps/api/src" in written["compose/dev.yaml"]
+    )
+    assert "path: ../apps/api/pyproject.toml" in written["compose/dev.yaml"]
+    assert "unit: [apps/api/tests]" in written["slipway.yaml"]
+    assert "package: hello-api" in written["slipway.yaml"]
+
+
+def test_a_single_project_dockerfile_has_no_workspace_lines(fastapi_project: Path) -> None:
+    dockerfile = init.files(init.inspect(fastapi_project))["docker/Dockerfile"]
+    assert "uv sync --locked --no-dev --no-install-project" in dockerfile
+    assert "--package" not in dockerfile
+    assert "WORKDIR /app/" not in dockerfile
+    assert "{{" not in dockerfile

@@ -227,7 +227,7 @@ def test_deployed_image_reads_slipway_image_from_the_state_file(config: Config) 
 def test_deployed_image_of_a_state_file_without_slipway_image_is_none(
     config: Config, project_root: Path
 ) -> None:
-    (project_root / ".slipway").mkdir()
+    (project_root / ".slipway").mkdir(exist_ok=True)
     (project_root / ".slipway/prod.env").write_text("OTHER=x\n")
 
     assert stack.deployed_image(config, config.environment("prod")) is None

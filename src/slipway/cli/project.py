@@ -12,6 +12,7 @@ from slipway.cli.edge import edge
 
 @task(
     help={
+        "package": "the package to ship, by name: needed in a uv workspace (default: the project)",
         "command": "how to start the server (default: inferred: uvicorn, gunicorn, a script)",
         "migrate": "the migration command, or 'none' (default: inferred: alembic, Django)",
         "port": "the port the server listens on in its container (default 8000)",
@@ -20,12 +21,15 @@ from slipway.cli.edge import edge
 )
 @edge
 def init(
-    c: Context, command: str = "", migrate: str = "", port: int = 8000, health_path: str = "/health"
+    c: Context,
+    package: str = "",
+    command: str = "",
+    migrate: str = "",
+    port: int = 8000,
+    health_path: str = "/health",
 ) -> None:
     """Write slipway's files into this uv project; never overwrites one."""
     from slipway import init
 
-    project = init.inspect(
-        Path.cwd(), command=command, migrate=migrate, port=port, health_path=health_path
-    )
+    project = init.inspect(Path.cwd(), init.Flags(package, command, migrate, port, health_path))
     print(init.summary(init.init(project), project))
