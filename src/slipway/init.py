@@ -3,7 +3,7 @@
 It reads the project (pyproject.toml and uv.lock), infers what it can (the
 package, how to start the server, whether there are migrations) and takes
 flags for the rest. In a uv workspace, ``--package`` names the member to
-ship (this repository's own notes service is one: ``service/``).
+ship.
 
 Then it writes slipway.yaml, the Dockerfile and its health probe, the
 compose files, the env examples, .dockerignore, tasks.py, noxfile.py and a

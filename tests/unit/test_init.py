@@ -217,3 +217,17 @@ def test_a_single_project_dockerfile_has_no_workspace_lines(fastapi_project: Pat
     assert "--package" not in dockerfile
     assert "WORKDIR /app/" not in dockerfile
     assert "{{" not in dockerfile
+
+
+def test_the_library_knows_nothing_of_the_reference_service() -> None:
+    """`grep -ri notes src/slipway` finds nothing: the notes service is a user
+    of slipway like any other project."""
+    library = Path(init.__file__).parent
+    mentions = [
+        f"{path.relative_to(library)}:{number}"
+        for path in sorted(library.rglob("*"))
+        if path.is_file() and path.suffix != ".pyc"
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if "notes" in line.lower()
+    ]
+    assert mentions == []
