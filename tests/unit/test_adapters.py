@@ -92,6 +92,12 @@ def test_the_slipway_command_runs_from_a_wheel_outside_the_repository(tmp_path: 
     assert shown.returncode == 0, shown.stderr
     for name in ("deploy", "rollback", "status", "doctor", "sbom"):
         assert f"\n  {name} " in shown.stdout
+    # The help comes from the wheel's help.json, the version from its metadata.
+    helped = slipway("--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("Usage: slipway [--core-opts] <subcommand>")
+    assert "\nSubcommands:\n\n  audit " in helped.stdout
+    assert slipway("--version").stdout.strip().startswith("slipway 0.")
     # Outside a project every task still answers in one line.
     status = slipway("status")
     assert status.returncode == 1
