@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 
 import pytest
 from python_on_whales import docker
@@ -16,6 +18,16 @@ def test_deploy_serves_healthy_and_says_where(project: Project) -> None:
     out = project.ok("deploy")
     assert f"prod is healthy at {project.url} running {project.image}:" in out
     assert http("GET", f"{project.url}/health") == (200, {"status": "ok"})
+
+    # The release image says what it was built from: the checkout's commit.
+    release = re.search(r"running (\S+) \(", out)
+    assert release, out
+    labels = docker.image.inspect(release.group(1)).config.labels or {}
+    head = _git_out(project, "rev-parse", "HEAD")
+    assert labels["org.opencontainers.image.revision"] == head
+    assert labels["org.opencontainers.image.created"] == _git_out(
+        project, "log", "-1", "--format=%cI"
+    )
     status, body = http("GET", f"{project.url}/ready")
     assert status == 200, body
 
@@ -53,8 +65,15 @@ def test_second_deploy_without_changes_rebuilds_nothing_and_keeps_the_container(
     containers_before = [c.id for c in app_containers(project)]
     _, note = http("POST", f"{project.url}/notes", {"text": "still here"})
 
-    project.ok("deploy")
+    backups = project.root / "backups"
+    backups_before = set(backups.iterdir()) if backups.is_dir() else set()
 
+    out = project.ok("deploy")
+
+    assert "already serves on 2 healthy replica(s): nothing to roll" in out
+    # The running release again: no new release, so no backup first.
+    assert "backed up" not in out
+    assert (set(backups.iterdir()) if backups.is_dir() else set()) == backups_before
     assert docker.image.inspect(f"{project.image}:prod").id == image_before
     assert [c.id for c in app_containers(project)] == containers_before
     assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
@@ -89,3 +108,10 @@ def test_json_output_parses_and_matches_the_tables(project: Project) -> None:
     assert releases[-1]["image"] == deployed["image"]["ref"]
     assert releases[-1]["outcome"] == "ok"
     assert len(releases) == project.ok("history").count("\n") - 2
+
+
+def _git_out(project: Project, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=project.root, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()

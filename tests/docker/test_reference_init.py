@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from python_on_whales import docker
 
 from tests.docker.conftest import copy_repository, free_port, git, http
 
@@ -81,5 +82,8 @@ def test_init_in_the_workspace_then_deploy_serves_the_reference_service(tmp_path
         assert http("GET", f"{url}/notes/{note['id']}") == (200, note)
         running = slipway("status").stdout
         assert running.count("slipway-test/notes-init:") >= 2, running  # two replicas
+
+        assert slipway("down", "--volumes").returncode == 0
+        assert not docker.volume.exists(f"{settings['project']}-prod_app-data")
     finally:
         slipway("down", "--volumes")

@@ -199,11 +199,9 @@ class _FakeBuilder:
 
     def __init__(self, lines: list[str], error: DockerException | None = None) -> None:
         self.lines, self.error = lines, error
-        self.calls: list[tuple[str, dict[str, Any]]] = []
         self.image = SimpleNamespace(inspect=self._inspect)
 
-    def build(self, context: str, **options: Any) -> Iterator[str]:
-        self.calls.append((context, options))
+    def build(self, _context: str, **_options: Any) -> Iterator[str]:
         return self._stream()
 
     def _stream(self) -> Iterator[str]:
@@ -221,35 +219,9 @@ def test_build_tags_the_target_and_reports_every_log_line(config: Config) -> Non
 
     built = images.build(fake, config, Target.PROD, report=seen.append)  # type: ignore[arg-type]
 
-    context, options = fake.calls[0]
-    assert context == str(config.context)
-    assert options["file"] == str(config.dockerfile)
-    assert options["target"] == "prod"
-    assert options["tags"] == ["slipway/notes:prod"]
-    assert options["build_args"] == {}
-    assert options["labels"] == {}
-    assert options["progress"] == "plain"
     assert seen == ["#1 [internal] load build definition from Dockerfile", "#1 DONE 0.0s"]
     assert built.ref == "slipway/notes:prod"
     assert built.has_healthcheck
-
-
-def test_build_passes_the_labels(config: Config) -> None:
-    fake = _FakeBuilder([])
-    labels = {"org.opencontainers.image.revision": "abcdef"}
-
-    images.build(fake, config, Target.PROD, labels=labels)  # type: ignore[arg-type]
-
-    assert fake.calls[0][1]["labels"] == labels
-
-
-def test_build_of_dev_passes_the_users_ids(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    _run_as(monkeypatch, 1234, 5678)
-    fake = _FakeBuilder([])
-
-    images.build(fake, config, Target.DEV)  # type: ignore[arg-type]
-
-    assert fake.calls[0][1]["build_args"] == {"UID": "1234", "GID": "5678"}
 
 
 def test_failed_build_names_the_step_and_carries_its_output(

@@ -134,14 +134,11 @@ def _container(
 class _FakeCompose:
     def __init__(self, containers: list[Any], log_text: str = "") -> None:
         self.containers, self.log_text = containers, log_text
-        self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def ps(self, **options: Any) -> list[Any]:
-        self.calls.append(("ps", options))
+    def ps(self, **_options: Any) -> list[Any]:
         return self.containers
 
     def logs(self, **options: Any) -> Any:
-        self.calls.append(("logs", options))
         if options.get("stream"):
             return [("stdout", f"{line}\n".encode()) for line in self.log_text.splitlines()]
         return self.log_text
@@ -155,8 +152,8 @@ class _FakeCompose:
                 return bind["HostIp"], int(bind["HostPort"])
         return None, None
 
-    def down(self, **options: Any) -> None:
-        self.calls.append(("down", options))
+    def down(self, **_options: Any) -> None:
+        pass
 
 
 def _docker(compose: _FakeCompose) -> Any:
@@ -188,7 +185,6 @@ def test_status_describes_every_container() -> None:
             "migrate", "slipway-prod-migrate-1", "exited", "-", "slipway/notes:prod", "-"
         ),
     ]
-    assert compose.calls == [("ps", {"all": True})]
 
 
 def test_url_is_where_the_host_reaches_the_proxy() -> None:
@@ -338,15 +334,6 @@ def test_unpublished_port_is_not_probed(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(stack, "status", no_status)
 
     stack.ensure_port_free(_docker(_FakeCompose([])))
-
-
-def test_down_keeps_volumes_unless_asked() -> None:
-    compose = _FakeCompose([])
-
-    stack.down(_docker(compose))
-    stack.down(_docker(compose), volumes=True)
-
-    assert [options["volumes"] for _name, options in compose.calls] == [False, True]
 
 
 def test_logs_are_decoded_lines() -> None:
