@@ -374,13 +374,21 @@ def _project_name(root: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
+# Safe either way: CSafeLoader is SafeLoader's constructor over libyaml.
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+
+
 def _compose_services(files: tuple[Path, ...]) -> set[str] | None:
     """The services the compose files define; None when that cannot be told
     without compose (a file that is not plain YAML, or that includes others)."""
     services: set[str] = set()
     for file in files:
         try:
-            model = yaml.safe_load(file.read_text()) or {}
+            # libyaml's parser where PyYAML has it: every command reads every
+            # environment's compose files, 10x faster than the pure-Python one.
+            model = yaml.load(file.read_text(), Loader=_SAFE_LOADER) or {}  # noqa: S506
         except (OSError, yaml.YAMLError):
             return None
         if not isinstance(model, dict) or "include" in model or "extends" in str(model):

@@ -17,6 +17,7 @@ its committed help (:mod:`slipway.cli._help`) and exits before invoke loads.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING
 
@@ -53,4 +54,10 @@ def main() -> None:
 
     if _help.wanted(sys.argv[1:]) and _help.show():
         return
-    program().run()
+    try:
+        program().run()
+    finally:
+        # The process ends here: without its objects in the collector's
+        # care, Python's last collections on the way out (over everything
+        # invoke, python-on-whales and pydantic built) take ~20 ms, not ~180.
+        gc.freeze()
