@@ -1,6 +1,7 @@
 """Build times of the prod target: `invoke build` against `docker buildx build`.
 
-Three situations, each timed through both (see bench/pairs.py):
+Three situations, each timed through both (see bench/pairs.py); the last two
+also through the `slipway` command (bench/slipway_command.py):
 
 - cold: `docker builder prune -af` before every build, so nothing is cached,
   not even the uv cache mount. Images are kept, above all the base stand-ins
@@ -22,19 +23,26 @@ TARGET = "prod"
 PRUNE = ("docker", "builder", "prune", "-af")
 
 
+def _build(ws: Workspace, via: str) -> list[str]:
+    return (ws.slipway if via == "slipway" else ws.invoke)("build", "--target", TARGET)
+
+
 def _builds(
     ws: Workspace,
     section: str,
     runs: int,
     before: Callable[[], object],
     report: Report,
+    *,
+    via: str = "invoke",
 ) -> list[Figure]:
+    """The build through ``via`` (`invoke` or `slipway`), then raw buildx."""
     return compare(
         ws,
         section,
         runs=runs,
         sides={
-            f"invoke build --target {TARGET}": ws.invoke("build", "--target", TARGET),
+            f"{via} build --target {TARGET}": _build(ws, via),
             f"docker buildx build --target {TARGET}": ws.buildx(TARGET),
         },
         before=before,
@@ -47,15 +55,19 @@ def cold(ws: Workspace, runs: int, report: Report) -> list[Figure]:
     return _builds(ws, "cold", runs, lambda: ws.run(PRUNE), report)
 
 
-def warm(ws: Workspace, runs: int, report: Report) -> list[Figure]:
+def warm(
+    ws: Workspace, runs: int, report: Report, *, section: str = "warm", via: str = "invoke"
+) -> list[Figure]:
     """Rebuilds after a one-line change to the service's source."""
-    ws.run(ws.invoke("build", "--target", TARGET))
-    figures = _builds(ws, "warm", runs, ws.edit_source, report)
+    ws.run(_build(ws, via))
+    figures = _builds(ws, section, runs, ws.edit_source, report, via=via)
     ws.restore_source()
     return figures
 
 
-def noop(ws: Workspace, runs: int, report: Report) -> list[Figure]:
+def noop(
+    ws: Workspace, runs: int, report: Report, *, section: str = "noop", via: str = "invoke"
+) -> list[Figure]:
     """Builds with every step cached."""
-    ws.run(ws.invoke("build", "--target", TARGET))
-    return _builds(ws, "noop", runs, nothing, report)
+    ws.run(_build(ws, via))
+    return _builds(ws, section, runs, nothing, report, via=via)

@@ -1,6 +1,6 @@
 """`invoke bench`: run the benchmarks, print a table, write bench/results.json.
 
-    python -m bench.run [--runs 5] [--only cold,warm,noop,size,health,load,rollout,tests]
+    python -m bench.run [--runs 5] [--only cold,warm,noop,cli,size,health,load,rollout,tests]
 
 Every timed figure is the median of `--runs` runs, with min and max. A run
 with --only replaces those sections in results.json and keeps the others.
@@ -18,7 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import builds, health, image_sizes, load, machine, rollout, tests_session
+from bench import (
+    builds,
+    health,
+    image_sizes,
+    load,
+    machine,
+    rollout,
+    slipway_command,
+    tests_session,
+)
 from bench.figures import BenchError, Figure, Report, fmt
 from bench.workspace import Workspace, source, workspace
 
@@ -29,6 +38,7 @@ SECTIONS: dict[str, Section] = {
     "cold": builds.cold,
     "warm": builds.warm,
     "noop": builds.noop,
+    "cli": slipway_command.measure,
     "size": image_sizes.measure,
     "health": health.measure,
     "load": load.measure,

@@ -42,6 +42,8 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "slipway bench",
     "GIT_COMMITTER_EMAIL": "bench@localhost",
 }
+# The console script of the environment the bench runs in.
+SLIPWAY = Path(sys.executable).parent / "slipway"
 # No command of a benchmark may run longer than this.
 COMMAND_TIMEOUT = 900
 
@@ -70,9 +72,12 @@ class Workspace:
         """The caller's environment for the copy: its port, its own slipway package.
 
         PYTHONPATH puts the copy's src/ before the checkout's editable install,
-        so the copy measures its own code; a SLIPWAY_CONFIG pointing elsewhere goes.
+        so the copy measures its own code; a SLIPWAY_CONFIG pointing elsewhere
+        goes, and so does PYTHONDONTWRITEBYTECODE: Python caches bytecode as on
+        a user's machine, or every command would compile its imports again.
         """
-        env = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
+        dropped = {CONFIG_ENV, "PYTHONDONTWRITEBYTECODE"}
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         path = os.pathsep.join(filter(None, [str(self.root / "src"), env.get("PYTHONPATH")]))
         return {**env, "APP_PORT": str(self.port), "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
@@ -85,6 +90,13 @@ class Workspace:
     def invoke(self, *args: str) -> list[str]:
         """slipway's real CLI, as `invoke ARGS` run in the copy."""
         return self.python("invoke", *args)
+
+    def slipway(self, *args: str) -> list[str]:
+        """The `slipway` console script beside this Python (the copy's code
+        through PYTHONPATH), as `slipway ARGS`."""
+        if not SLIPWAY.is_file():
+            raise BenchError(f"no slipway command at {SLIPWAY}: run `uv sync`")
+        return [str(SLIPWAY), *args]
 
     def buildx(
         self, stage: str | None, *, ref: str | None = None, file: str | None = None
@@ -183,7 +195,8 @@ class Workspace:
 
 def shown(command: Sequence[str]) -> str:
     """A command as a user would type it (invoke through `python -m`)."""
-    words = ["python" if w == sys.executable else w for w in command]
+    names = {sys.executable: "python", str(SLIPWAY): "slipway"}
+    words = [names.get(w, w) for w in command]
     return " ".join(words)
 
 
