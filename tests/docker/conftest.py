@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ import yaml
 from python_on_whales import Container, docker
 
 ROOT = Path(__file__).resolve().parents[2]
+# The service's liveness route: a change here makes a release (un)healthy.
+HEALTH = Path("service/src/notes_service/routes/health.py")
 
 
 def free_port() -> int:
@@ -139,6 +142,30 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(
         ["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **identity}
     )
+
+
+def commit_change(project: Project, path: Path, text: str, message: str) -> None:
+    """Write ``path`` (relative to the copy) and commit it: the next build is a new release."""
+    (project.root / path).write_text(text)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", message)
+
+
+@contextmanager
+def unhealthy_release(project: Project) -> Iterator[None]:
+    """Inside the block, HEAD is a release whose /health answers 503 (a real
+    code change, committed); after it, a commit puts the healthy route back."""
+    original = (project.root / HEALTH).read_text()
+    broken = original.replace(
+        'return JSONResponse({"status": "ok"})',
+        'return JSONResponse({"status": "broken"}, status_code=503)',
+    )
+    assert broken != original, f"{HEALTH} no longer has the line this breaks"
+    commit_change(project, HEALTH, broken, "a release whose /health fails")
+    try:
+        yield
+    finally:
+        commit_change(project, HEALTH, original, "fix /health")
 
 
 def make_project(root: Path, **overrides: Any) -> Project:

@@ -60,11 +60,6 @@ def test_unreachable_daemon_is_one_line(project: Project, tmp_path: Path) -> Non
         )
 
 
-def test_unknown_environment_is_refused(project: Project) -> None:
-    line = one_line_error(project.invoke("deploy", "--env", "staging"))
-    assert line == "slipway: unknown environment 'staging': slipway.yaml defines dev, prod, prod-pg"
-
-
 @pytest.fixture
 def running(project: Project) -> Iterator[list[str]]:
     """The project's prod stack, deployed; yields its app containers' ids and,
@@ -87,6 +82,12 @@ def variant(project: Project, name: str, change: Callable[[dict[str, Any]], None
     path = project.root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
     return str(path)
+
+
+@pytest.mark.usefixtures("running")
+def test_unknown_environment_is_refused_and_touches_nothing(project: Project) -> None:
+    line = one_line_error(project.invoke("deploy", "--env", "staging"))
+    assert line == "slipway: unknown environment 'staging': slipway.yaml defines dev, prod, prod-pg"
 
 
 @pytest.mark.usefixtures("running")

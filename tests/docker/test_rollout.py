@@ -23,17 +23,19 @@ from slipway.engine import client
 from slipway.history import releases
 from slipway.proxy import container, reload
 from tests.docker.conftest import (
+    HEALTH,
     Project,
     app_containers,
+    commit_change,
     git,
     http,
     make_project,
     remove_project,
+    unhealthy_release,
 )
 
 pytestmark = pytest.mark.docker
 
-HEALTH = Path("service/src/notes_service/routes/health.py")
 VERSIONS = Path("service/src/notes_service/migrations/versions")
 
 
@@ -58,12 +60,6 @@ def app(project: Project) -> Container:
     return app_containers(project)[0]
 
 
-def commit_change(project: Project, path: Path, text: str, message: str) -> None:
-    (project.root / path).write_text(text)
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-qm", message)
-
-
 def assert_no_request_failed(load: Traffic, project: Project) -> None:
     """0 failed requests, and every acknowledged POST readable afterwards."""
     print(f"under load: {load.summary()}")  # noqa: T201 (the figures for the record)
@@ -79,19 +75,10 @@ def test_unhealthy_release_never_takes_traffic_and_the_old_one_serves_throughout
 ) -> None:
     _, note = http("POST", f"{live.url}/notes", {"text": "before the bad release"})
     before = [(c.id, c.config.image) for c in app_containers(live)]
-    original = (live.root / HEALTH).read_text()
-    broken = original.replace(
-        'return JSONResponse({"status": "ok"})',
-        'return JSONResponse({"status": "broken"}, status_code=503)',
-    )
-    commit_change(live, HEALTH, broken, "a release whose /health fails")
-    try:
-        # Every GET /health that reached the new release would answer 503
-        # and count as failed: 0 failed means no request reached it.
-        with Traffic(live.url) as load:
-            result = live.invoke("deploy")
-    finally:
-        commit_change(live, HEALTH, original, "fix /health")
+    # Every GET /health that reached the new release would answer 503
+    # and count as failed: 0 failed means no request reached it.
+    with unhealthy_release(live), Traffic(live.url) as load:
+        result = live.invoke("deploy")
 
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
