@@ -259,12 +259,15 @@ def server_pid(container: Container) -> int:
 def wait_until_serving_again(
     project: Project, container_id: str, started_at: object, limit: float
 ) -> float:
-    """Seconds until the container has started anew and /health answers 200."""
+    """Seconds until the container has started anew, its own probe finds it
+    healthy, and /health answers 200 (the proxy may pick either replica)."""
     start = time.monotonic()
     while time.monotonic() - start < limit:
         try:
-            restarted = docker.container.inspect(container_id).state.started_at != started_at
-            if restarted and http("GET", f"{project.url}/health")[0] == 200:
+            state = docker.container.inspect(container_id).state
+            healthy = state.health is not None and state.health.status == "healthy"
+            restarted = state.started_at != started_at
+            if restarted and healthy and http("GET", f"{project.url}/health")[0] == 200:
                 return time.monotonic() - start
         except OSError:
             pass

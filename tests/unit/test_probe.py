@@ -102,6 +102,9 @@ class _Probe:
         self.paths: list[str] = []
         self.killed: list[tuple[int, int]] = []
         monkeypatch.setattr(healthcheck, "COUNTER", counter)
+        monkeypatch.setattr(healthcheck, "SERVED", counter.with_name("served"))
+        self.start = "1001"  # when the container's PID 1 started
+        monkeypatch.setattr(healthcheck, "container_start", lambda: self.start)
         monkeypatch.setattr(healthcheck, "healthy", self._healthy)
         monkeypatch.setattr(healthcheck, "server_pids", lambda: [41, 42])
         monkeypatch.setattr(healthcheck.os, "kill", self._kill)
@@ -160,10 +163,16 @@ def test_a_success_between_failures_starts_the_count_again(probe: _Probe) -> Non
     assert probe.killed == []
 
 
+def _served_then_hangs(probe: _Probe) -> None:
+    probe.answers = True
+    _run(1)
+    probe.answers = False
+
+
 def test_watchdog_kills_the_server_at_the_limit(
     probe: _Probe, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    probe.answers = False
+    _served_then_hangs(probe)
 
     assert _run(3) == [1, 1, 1]
 
@@ -180,12 +189,37 @@ def test_watchdog_limit_comes_from_the_environment(
     probe: _Probe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HEALTH_WATCHDOG_FAILURES", "5")
-    probe.answers = False
+    _served_then_hangs(probe)
 
     _run(4)
     assert probe.killed == []
     _run(1)
     assert [pid for pid, _sig in probe.killed] == [41, 42]
+
+
+def test_a_server_that_never_answered_is_never_killed(
+    probe: _Probe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Still starting (slowly), or a release that never gets healthy.
+    probe.answers = False
+
+    assert _run(10) == [1] * 10
+
+    assert probe.killed == []
+    assert capsys.readouterr().out.splitlines()[-1] == "/health did not answer 200 (10 in a row)"
+
+
+def test_after_a_restart_the_server_must_answer_again_before_the_watchdog_acts(
+    probe: _Probe,
+) -> None:
+    _served_then_hangs(probe)
+    _run(3)
+    assert len(probe.killed) == 2
+    probe.start = "2002"  # the restart policy started the container again
+
+    _run(5)  # its /tmp kept the note of the last start: not this one's
+
+    assert len(probe.killed) == 2
 
 
 def test_watchdog_off_never_kills(probe: _Probe, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,10 +12,16 @@ HEALTH_WATCHDOG_FAILURES consecutive failures (default 3; 0 turns it off) it
 SIGKILLs the server, the process `init: true` (tini, PID 1) started. That
 ends the container, and its restart policy starts a fresh one: a hung server
 (alive, not answering) is replaced within about interval x failures + start.
+
+Only a server that has answered 200 since its container started is killed:
+one still starting (however slowly) or one that never gets healthy (a broken
+release, which deploy's health gate turns away) is left to Docker's
+"unhealthy", never killed over and over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -23,9 +29,11 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-# Consecutive failures, kept on the container's tmpfs between probes.
+# Consecutive failures, kept on the container's tmpfs between probes, and
+# the start of the container (its PID 1) whose server last answered 200.
 _DEFAULT_COUNTER = Path(tempfile.gettempdir()) / "slipway-health-failures"
 COUNTER = Path(os.environ.get("HEALTH_COUNTER_FILE") or _DEFAULT_COUNTER)
+SERVED = COUNTER.with_name(COUNTER.name + ".served")
 
 
 def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:
@@ -56,6 +64,23 @@ def _parent(stat: str) -> int:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def container_start() -> str:
+    """When PID 1 started (clock ticks since boot): a new value after each
+    restart of the container, whatever its /tmp kept."""
+    try:
+        return Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def served() -> bool:
+    """Whether the server answered 200 since the container (re)started."""
+    try:
+        return SERVED.read_text() == container_start()
+    except OSError:
+        return False
+
+
 def server_pids() -> list[int]:
     """The server: the processes PID 1 (the init) started, never this probe.
 
@@ -79,10 +104,14 @@ def main() -> int:
     limit = int(os.environ.get("HEALTH_WATCHDOG_FAILURES", "3"))
     if healthy(port, path):
         COUNTER.unlink(missing_ok=True)
+        if not served():
+            # Nowhere to note it: the watchdog stays off rather than guess.
+            with contextlib.suppress(OSError):
+                SERVED.write_text(container_start())
         return 0
     failures = count_failure()
     print(f"{path} did not answer 200 ({failures} in a row)")
-    if limit and failures >= limit:
+    if limit and failures >= limit and served():
         for pid in server_pids():
             print(f"watchdog: killing hung server process {pid}")
             os.kill(pid, signal.SIGKILL)
