@@ -21,6 +21,7 @@ old release never stopped serving and no request reached the new one.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +35,13 @@ from slipway.errors import DeployFailed, EngineError
 from slipway.images import Report
 
 MIGRATE_SERVICE = "migrate"
+# The line a traceback ends with: `sqlalchemy.exc.OperationalError: ...`.
+_RAISED = re.compile(r"^[\w.]*(Error|Exception|Exit)\b[^:]*: ")
 # How long a retired container may take to finish its requests after SIGTERM.
 STOP_TIMEOUT = 15
+# Restarts of a new container before it was ever healthy that mean it crashes
+# on start (Docker restarts it within a second or two each time).
+CRASH_LOOP = 3
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,9 @@ def migrate(docker: DockerClient, service: str = MIGRATE_SERVICE) -> None:
     except EngineError as exc:
         output = "\n".join(s for s in (exc.stdout, exc.stderr) if s)
         lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-        why = next((ln for ln in reversed(lines) if "error" in ln.lower() or "fail" in ln), "")
+        why = next((ln for ln in reversed(lines) if _RAISED.match(ln)), "") or next(
+            (ln for ln in reversed(lines) if "error" in ln.lower() or "fail" in ln), ""
+        )
         raise DeployFailed(
             f"{service} exited with code {exc.return_code}: {why or exc.reason}",
             details="\n".join(f"{service} log: {ln}" for ln in lines),
@@ -115,8 +123,16 @@ def wait_healthy(
     deadline = time.monotonic() + timeout
     while True:
         with docker_errors("docker inspect"):
-            states = [(c, docker.container.inspect(c.id).state) for c in containers]
-        exited = [(c, s) for c, s in states if not s.running and s.status != "created"]
+            seen = [(c, docker.container.inspect(c.id)) for c in containers]
+        states = [(c, i.state) for c, i in seen]
+        # Exited, or (under a restart policy, which reports it running again)
+        # crash-looping: waiting out the timeout would tell nothing more.
+        exited = [
+            (c, i.state)
+            for c, i in seen
+            if (not i.state.running and i.state.status != "created")
+            or (i.restart_count or 0) >= CRASH_LOOP
+        ]
         if not exited and all(
             s.health is not None and s.health.status == "healthy" for _, s in states
         ):
@@ -135,7 +151,10 @@ def wait_healthy(
         parts.extend(f"{service} log: {line}" for line in logs.splitlines() if line.strip())
     if exited:
         c, state = exited[0]
-        summary = f"{service} exited with code {state.exit_code} before it was healthy"
+        restarts = next(i.restart_count or 0 for d, i in seen if d is c)
+        summary = f"{service} exited with code {state.exit_code} before it was healthy" + (
+            f" (and again after each of {restarts} restarts)" if restarts else ""
+        )
     else:
         status = next((s.health.status for _, s in states if s.health is not None), "starting")
         summary = f"{service} did not become healthy within {timeout}s (health: {status})"
@@ -193,7 +212,13 @@ def roll(
     old = app_containers(docker, config.service)
     if migrations and config.migrate:
         migrate(docker, config.migrate)
-    new = start_beside(docker, config.service, old, env.replicas)
+    try:
+        new = start_beside(docker, config.service, old, env.replicas)
+    except EngineError as exc:
+        # Compose may have created some before it failed (a missing secret file).
+        before = {c.id for c in old}
+        discard(docker, [c for c in app_containers(docker, config.service) if c.id not in before])
+        raise DeployFailed(str(exc), details=exc.details) from None
     try:
         wait_healthy(docker, new, env.health_timeout, service=config.service)
     except DeployFailed:

@@ -37,9 +37,12 @@ def _probe(exit_code: int, output: str) -> SimpleNamespace:
     return SimpleNamespace(exit_code=exit_code, output=output)
 
 
-def _container(number: int, image: str, state: SimpleNamespace) -> SimpleNamespace:
+def _container(
+    number: int, image: str, state: SimpleNamespace, restarts: int = 0
+) -> SimpleNamespace:
     return SimpleNamespace(
         id=f"id-{number}",
+        restart_count=restarts,
         name=f"slipway-prod-app-{number}",
         created=f"2026-11-22T21:59:{number:02d}",
         config=SimpleNamespace(image=image),
@@ -59,6 +62,7 @@ class _Docker:
         self.proxy_running = proxy_running
         self.new_image, self.new_state = NEW, _state()
         self.run_error: DockerException | None = None
+        self.up_error: DockerException | None = None
         self.app_log = ""
         self.runs: list[str] = []
         self.ups: list[list[str]] = []
@@ -92,6 +96,8 @@ class _Docker:
             return
         for number in range(len(self.app) + 1, (scales or {})[services[0]] + 1):
             self.app.append(_container(number, self.new_image, self.new_state))
+            if self.up_error is not None:  # compose creates one, then fails
+                raise self.up_error
 
     def _inspect(self, container_id: str) -> SimpleNamespace:
         return next(c for c in self.app if c.id == container_id)
@@ -150,6 +156,27 @@ def test_failed_migration_says_its_error_line_and_logs_its_output(
     )
 
 
+def test_failed_migration_names_the_exception_not_a_link_after_it(
+    docker_error: MakeDockerError,
+) -> None:
+    docker = _Docker()
+    docker.run_error = docker_error(
+        stderr=(
+            "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) unable to open "
+            "database file\n(Background on this error at: https://sqlalche.me/e/20/e3q8)\n"
+        ),
+        command=("docker", "compose", "run", "migrate"),
+    )
+
+    with pytest.raises(DeployFailed) as caught:
+        rollout.migrate(docker)
+
+    assert str(caught.value) == (
+        "migrate exited with code 1: sqlalchemy.exc.OperationalError: "
+        "(sqlite3.OperationalError) unable to open database file"
+    )
+
+
 def test_migration_without_a_daemon_says_docker_is_unreachable(
     docker_error: MakeDockerError,
 ) -> None:
@@ -178,6 +205,20 @@ def test_wait_healthy_fails_when_a_container_exits() -> None:
 
     assert str(caught.value) == "app exited with code 3 before it was healthy"
     assert caught.value.details == "app log: ERROR: DATABASE_URL is not set"
+
+
+def test_wait_healthy_fails_at_once_when_a_container_crashes_at_every_start() -> None:
+    # Under a restart policy Docker shows it running again between crashes.
+    crashing = _state("starting", exit_code=78)
+    docker = _Docker(_container(1, NEW, crashing, restarts=rollout.CRASH_LOOP))
+
+    with pytest.raises(DeployFailed) as caught:
+        rollout.wait_healthy(docker, docker.app, timeout=3600, service="app")
+
+    assert str(caught.value) == (
+        f"app exited with code 78 before it was healthy "
+        f"(and again after each of {rollout.CRASH_LOOP} restarts)"
+    )
 
 
 def test_wait_healthy_times_out_with_the_last_probe_and_the_log() -> None:
@@ -232,6 +273,23 @@ def test_unhealthy_new_release_is_removed_and_the_old_keeps_serving(
     assert docker.removed == ["slipway-prod-app-2"]
     assert docker.stopped == []
     assert [c.name for c in docker.app] == ["slipway-prod-app-1"]
+    assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
+
+
+def test_new_containers_that_compose_cannot_start_are_removed_and_the_old_keeps_serving(
+    config: Config, prod: Environment, docker_error: MakeDockerError
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.up_error = docker_error(
+        "Error response from daemon: invalid mount config: "
+        "bind source path does not exist: /p/secrets/secret_key"
+    )
+
+    with pytest.raises(DeployFailed, match=r"bind source path does not exist"):
+        rollout.roll(docker, config, prod, NEW)
+
+    assert [c.name for c in docker.app] == ["slipway-prod-app-1"]
+    assert docker.removed == ["slipway-prod-app-2"]
     assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
 
 
