@@ -35,9 +35,9 @@ from tests.docker.conftest import (
 
 pytestmark = pytest.mark.docker
 
-# A short gate: a release that runs but never gets healthy costs this long
-# (the 503 one, and one whose server exits at once: the restart policy keeps
-# starting it again). A good release with one replica is healthy in seconds.
+# A short gate: a release that runs but never gets healthy (the 503 one)
+# costs this long; one that crashes at every start fails after 3 restarts.
+# A good release with one replica is healthy in seconds.
 HEALTH_TIMEOUT = 20
 # Too short for prod: the app exits 78 at every start; migrating needs no key.
 SHORT_KEY = "too-short"

@@ -105,6 +105,9 @@ class _Probe:
         monkeypatch.setattr(healthcheck, "SERVED", counter.with_name("served"))
         self.start = "1001"  # when the container's PID 1 started
         monkeypatch.setattr(healthcheck, "container_start", lambda: self.start)
+        self.age: float | None = 5.0  # seconds since the container started
+        monkeypatch.setattr(healthcheck, "container_age", lambda: self.age)
+        monkeypatch.delenv("HEALTH_START_GRACE", raising=False)
         monkeypatch.setattr(healthcheck, "healthy", self._healthy)
         monkeypatch.setattr(healthcheck, "server_pids", lambda: [41, 42])
         monkeypatch.setattr(healthcheck.os, "kill", self._kill)
@@ -207,6 +210,24 @@ def test_a_server_that_never_answered_is_never_killed(
 
     assert probe.killed == []
     assert capsys.readouterr().out.splitlines()[-1] == "/health did not answer 200 (10 in a row)"
+
+
+def test_a_server_that_never_answered_within_the_start_grace_is_killed(
+    probe: _Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe.answers = False
+    probe.age = 299.0
+    _run(5)
+    assert probe.killed == []
+
+    probe.age = 301.0  # hung while starting: past the default grace of 300 s
+    _run(3)
+    assert [pid for pid, _sig in probe.killed] == [41, 42]
+
+    monkeypatch.setenv("HEALTH_START_GRACE", "600")
+    probe.killed.clear()
+    _run(3)
+    assert probe.killed == []
 
 
 def test_after_a_restart_the_server_must_answer_again_before_the_watchdog_acts(

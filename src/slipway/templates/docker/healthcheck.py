@@ -13,10 +13,11 @@ SIGKILLs the server, the process `init: true` (tini, PID 1) started. That
 ends the container, and its restart policy starts a fresh one: a hung server
 (alive, not answering) is replaced within about interval x failures + start.
 
-Only a server that has answered 200 since its container started is killed:
-one still starting (however slowly) or one that never gets healthy (a broken
-release, which deploy's health gate turns away) is left to Docker's
-"unhealthy", never killed over and over.
+Only a server that has answered 200 since its container started is killed,
+or one that has not answered for HEALTH_START_GRACE seconds since then
+(default 300, longer than any deploy's health gate): one still starting,
+however slowly, or a broken release, which deploy's gate turns away, is left
+to Docker's "unhealthy" rather than killed over and over.
 """
 
 from __future__ import annotations
@@ -73,6 +74,24 @@ def container_start() -> str:
         return ""
 
 
+def container_age() -> float | None:
+    """Seconds since PID 1 started; None when /proc cannot tell."""
+    try:
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(container_start()) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def escalates() -> bool:
+    """Whether a failing server is the watchdog's to kill: it served since
+    the container started, or it has had the whole grace to start."""
+    if served():
+        return True
+    age = container_age()
+    return age is not None and age > float(os.environ.get("HEALTH_START_GRACE") or 300)
+
+
 def served() -> bool:
     """Whether the server answered 200 since the container (re)started."""
     try:
@@ -111,7 +130,7 @@ def main() -> int:
         return 0
     failures = count_failure()
     print(f"{path} did not answer 200 ({failures} in a row)")
-    if limit and failures >= limit and served():
+    if limit and failures >= limit and escalates():
         for pid in server_pids():
             print(f"watchdog: killing hung server process {pid}")
             os.kill(pid, signal.SIGKILL)
