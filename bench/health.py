@@ -59,14 +59,19 @@ def _up_to_healthy(ws: Workspace, runs: int, report: Report) -> list[Figure]:
     )
 
 
-def _container_state(ws: Workspace) -> dict[str, object]:
-    container = ws.run(ws.compose("ps", "--quiet", ws.config.service)).strip()
-    if not container:
+def _container_states(ws: Workspace) -> list[dict[str, object]]:
+    """The State of every app container (one per replica)."""
+    containers = ws.run(ws.compose("ps", "--quiet", ws.config.service)).split()
+    if not containers:
         raise BenchError(f"no {ws.config.service} container after `docker compose up`")
-    state: dict[str, object] = json.loads(
-        ws.run(["docker", "inspect", "--format", "{{json .State}}", container])
-    )
-    return state
+    states: list[dict[str, object]] = [
+        json.loads(line)
+        for line in ws.run(
+            ["docker", "inspect", "--format", "{{json .State}}", *containers]
+        ).splitlines()
+        if line.strip()
+    ]
+    return states
 
 
 def _first_200_and_healthy(ws: Workspace) -> tuple[float, float]:
@@ -90,13 +95,19 @@ def _first_200_and_healthy(ws: Workspace) -> tuple[float, float]:
 
 
 def _start_and_healthy(ws: Workspace, deadline: float) -> tuple[float, float]:
-    """When the app container started, and when its first passing probe ended."""
+    """When the first app container started, and when the first passing probe
+    of any replica ended (the proxy serves from the first healthy one)."""
     while time.monotonic() < deadline:
-        state = _container_state(ws)
-        health = state.get("Health")
-        if isinstance(health, dict) and health.get("Status") == "healthy":
-            passed = [p for p in health.get("Log") or [] if p.get("ExitCode") == 0]
-            return parse_time(str(state["StartedAt"])), parse_time(passed[0]["End"])
+        states = _container_states(ws)
+        passed = [
+            parse_time(str(probe["End"]))
+            for state in states
+            if isinstance(health := state.get("Health"), dict) and health.get("Status") == "healthy"
+            for probe in health.get("Log") or []
+            if probe.get("ExitCode") == 0
+        ]
+        if passed:
+            return min(parse_time(str(s["StartedAt"])) for s in states), min(passed)
         time.sleep(0.2)
     raise BenchError(f"the app was not healthy within {WAIT_SECONDS}s")
 

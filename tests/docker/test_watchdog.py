@@ -1,0 +1,61 @@
+"""slipway's health probe as the watchdog, in a real container under an init:
+a server that has never answered is left to start until its grace is over,
+then killed (the one case the frozen-server test in test_rollout.py, of a
+server that had served, does not cover)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from python_on_whales import Container, docker
+from python_on_whales.exceptions import DockerException
+
+pytestmark = pytest.mark.docker
+
+PROBE = Path(__file__).resolve().parents[2] / "src/slipway/templates/docker/healthcheck.py"
+IMAGE = "python:3.13-slim-trixie"
+GRACE = 4
+
+
+def probe(container: Container) -> str:
+    """One run of the probe, as Docker's HEALTHCHECK runs it; its output and
+    exit code. When it kills the server the container ends with it, and so
+    does this exec: its output is then the error's."""
+    script = "python /probe.py; echo exit=$?"
+    try:
+        return str(docker.execute(container, ["sh", "-c", script])).strip()
+    except DockerException as exc:
+        return str(exc.stdout or "").strip()
+
+
+def test_a_server_that_never_answers_is_killed_only_after_the_start_grace() -> None:
+    # The "server" listens nowhere: PORT 1 refuses, as a server still starting does.
+    container = docker.run(
+        IMAGE,
+        ["sleep", "300"],
+        name=f"slipway-test-watchdog-{uuid.uuid4().hex[:6]}",
+        detach=True,
+        init=True,
+        volumes=[(PROBE, "/probe.py", "ro")],
+        envs={"PORT": "1", "HEALTH_WATCHDOG_FAILURES": "1", "HEALTH_START_GRACE": str(GRACE)},
+        pull="never",
+    )
+    try:
+        early = probe(container)
+        assert early.splitlines() == ["/health did not answer 200 (1 in a row)", "exit=1"]
+        assert docker.container.inspect(container.id).state.running
+
+        time.sleep(GRACE + 1)
+        late = probe(container)
+        assert "watchdog: killing hung server process" in late, late
+        deadline = time.monotonic() + 10
+        while docker.container.inspect(container.id).state.running:
+            assert time.monotonic() < deadline, "the container outlived its killed server"
+            time.sleep(0.2)
+        # tini reports its child's SIGKILL: 128 + 9.
+        assert docker.container.inspect(container.id).state.exit_code == 137
+    finally:
+        docker.container.remove(container, force=True)
