@@ -24,6 +24,10 @@ class SlipwayError(Exception):
     log lines) that the edge prints before the one-line message.
     """
 
+    # The process's exit code when this ends a command: 1 a failure, 2 a
+    # command line or input it cannot use, 3 a check that could not look.
+    exit_code = 1
+
     def __init__(self, message: str, *, details: str = "") -> None:
         super().__init__(message)
         self.details = details
@@ -35,6 +39,14 @@ class ConfigError(SlipwayError):
 
 class UsageError(SlipwayError):
     """A command was given an argument it cannot use (an unknown target...)."""
+
+    exit_code = 2
+
+
+class NotChecked(SlipwayError):
+    """A check could not look (its source did not answer): never a pass."""
+
+    exit_code = 3
 
 
 class DockerUnavailable(SlipwayError):
