@@ -59,3 +59,52 @@ def test_a_server_that_never_answers_is_killed_only_after_the_start_grace() -> N
         assert docker.container.inspect(container.id).state.exit_code == 137
     finally:
         docker.container.remove(container, force=True)
+
+
+REDIRECTING = """\
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        moved = self.path == "/health"
+        self.send_response(302 if moved else 200)
+        if moved:
+            self.send_header("Location", "/login")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+HTTPServer(("127.0.0.1", 8000), Handler).serve_forever()
+"""
+
+
+def test_a_health_path_that_redirects_is_unhealthy_as_the_proxy_sees_it() -> None:
+    # /health answers 302 to a page that answers 200. HAProxy's check expects
+    # 200 and follows nothing, so the probe (Docker's health, deploy's gate)
+    # must call it unhealthy too.
+    container = docker.run(
+        IMAGE,
+        ["python", "-c", REDIRECTING],
+        name=f"slipway-test-redirect-{uuid.uuid4().hex[:6]}",
+        detach=True,
+        init=True,
+        volumes=[(PROBE, "/probe.py", "ro")],
+        envs={"PORT": "8000", "HEALTH_WATCHDOG_FAILURES": "0"},
+        pull="never",
+    )
+    try:
+        ask = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/login').status)"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = str(docker.execute(container, ["python", "-c", ask])).strip()
+                break
+            except DockerException:
+                assert time.monotonic() < deadline, "the redirecting server never listened"
+                time.sleep(0.2)
+        assert answer == "200"
+        assert probe(container).splitlines() == ["/health did not answer 200 (1 in a row)", "exit=1"]
+    finally:
+        docker.container.remove(container, force=True)

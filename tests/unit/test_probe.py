@@ -40,7 +40,10 @@ def _serve(status: int) -> Iterator[int]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             body = b"{}"
-            self.send_response(status if self.path == "/health" else 404)
+            # A redirect points at a page that answers 200.
+            self.send_response(status if self.path == "/health" else 200)
+            if self.path == "/health" and 300 <= status < 400:
+                self.send_header("Location", "/elsewhere")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -84,6 +87,14 @@ def test_healthy_when_health_answers_200(ok_port: int) -> None:
 
 def test_unhealthy_when_health_answers_503(unavailable_port: int) -> None:
     assert healthcheck.healthy(unavailable_port) is False
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_healthy_even_to_a_page_that_answers_200(status: int) -> None:
+    # The proxy's check expects 200 from the health path itself and follows
+    # nothing: the probe must agree, or deploy passes a release the proxy marks down.
+    for port in _serve(status):
+        assert healthcheck.healthy(port) is False
 
 
 def test_unhealthy_when_nothing_listens() -> None:

@@ -37,10 +37,21 @@ COUNTER = Path(os.environ.get("HEALTH_COUNTER_FILE") or _DEFAULT_COUNTER)
 SERVED = COUNTER.with_name(COUNTER.name + ".served")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not health: the proxy expects a 200 from the
+    health path itself, so the probe must not follow a 302 to a page that
+    answers 200 (it would call healthy a server the proxy marks down)."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
 def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:
+    """True only when the health path itself answers 200, as the proxy's
+    `http-check expect status 200` wants it: no redirect is followed."""
     url = f"http://127.0.0.1:{port}{path}"
     # Never through a proxy: docker may inject http_proxy into containers.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
     try:
         with opener.open(url, timeout=timeout) as response:
             return bool(response.status == 200)
