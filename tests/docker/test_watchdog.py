@@ -105,6 +105,7 @@ def test_a_health_path_that_redirects_is_unhealthy_as_the_proxy_sees_it() -> Non
                 assert time.monotonic() < deadline, "the redirecting server never listened"
                 time.sleep(0.2)
         assert answer == "200"
-        assert probe(container).splitlines() == ["/health did not answer 200 (1 in a row)", "exit=1"]
+        verdict = probe(container).splitlines()
+        assert verdict == ["/health did not answer 200 (1 in a row)", "exit=1"]
     finally:
         docker.container.remove(container, force=True)
