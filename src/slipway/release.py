@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def public_url(url: str) -> str:
+    """``url`` as it may be recorded anywhere (a label, history, a log): no
+    user name, password or token, and no query string (where a token can
+    also ride). ``https://bot:TOKEN@host/org/x.git`` is ``https://host/org/x.git``;
+    the scp-like ``git@host:org/x.git`` becomes ``host:org/x.git``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme and parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    head, slash, rest = url.partition("/")
+    return head.rpartition("@")[2] + slash + rest
+
+
 def source(root: Path) -> Source:
     revision = _git(root, "rev-parse", "HEAD")
     if revision is None:
@@ -52,7 +66,7 @@ def source(root: Path) -> Source:
         revision=revision,
         dirty=bool(status),
         committed=_git(root, "log", "-1", "--format=%cI") or "1970-01-01T00:00:00Z",
-        remote=_git(root, "config", "--get", "remote.origin.url") or "",
+        remote=public_url(_git(root, "config", "--get", "remote.origin.url") or ""),
     )
 
 

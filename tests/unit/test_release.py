@@ -134,6 +134,34 @@ def test_source_names_the_origin_remote(repo: Path) -> None:
     assert release.source(repo).remote == "https://example.com/notes.git"
 
 
+def test_source_never_keeps_a_token_of_the_origin_remote(repo: Path) -> None:
+    _git(repo, "remote", "add", "origin", "https://bot:TOKEN@example.test/org/leak.git")
+
+    src = release.source(repo)
+
+    assert src.remote == "https://example.test/org/leak.git"
+    assert "TOKEN" not in str(release.labels(src, "leak"))
+
+
+@pytest.mark.parametrize(
+    ("url", "public"),
+    [
+        ("https://bot:TOKEN@example.test/org/x.git", "https://example.test/org/x.git"),
+        ("https://TOKEN@example.test/org/x.git", "https://example.test/org/x.git"),
+        (
+            "https://example.test:8443/org/x.git?private_token=T",
+            "https://example.test:8443/org/x.git",
+        ),
+        ("ssh://git:pw@example.test/org/x.git", "ssh://example.test/org/x.git"),
+        ("git@example.test:org/x.git", "example.test:org/x.git"),
+        ("https://example.test/org/x.git", "https://example.test/org/x.git"),
+        ("", ""),
+    ],
+)
+def test_public_url_drops_every_credential(url: str, public: str) -> None:
+    assert release.public_url(url) == public
+
+
 def test_source_outside_git_is_unknown(tmp_path: Path) -> None:
     src = release.source(tmp_path)
 
