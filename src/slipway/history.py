@@ -1,13 +1,24 @@
-"""Which release each environment ran, when, and how the deploy ended."""
+"""Which release each environment ran, when, and how the deploy ended.
+
+``.slipway/history.jsonl`` holds one JSON object a line. Each is appended
+whole, in one write to a file opened for appending, and synced: two
+commands appending at once never interleave, and a crash can leave at most
+its own last line unfinished. A line that cannot be read (unfinished,
+edited by hand, an outcome this version does not know) is skipped with one
+warning on stderr: the history is a record, never a reason to fail.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Container
-from dataclasses import asdict, dataclass
+import os
+import sys
+from collections.abc import Container, Iterator
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from slipway.config import Config, Environment
 
@@ -45,6 +56,13 @@ class Release:
     sbom_sha256: str | None = None
 
 
+_REQUIRED = ("time", "environment", "image", "image_id", "outcome")
+_FIELDS = frozenset(f.name for f in fields(Release))
+# The unreadable lines already warned about, by file and line: a command
+# reading the history twice warns once.
+_warned: set[tuple[Path, int, bytes]] = set()
+
+
 def _path(config: Config) -> Path:
     return config.state_dir() / "history.jsonl"
 
@@ -71,23 +89,102 @@ def record(  # noqa: PLR0913 (a history row's fields, the optional ones by keywo
         sbom_sha256,
     )
     config.state_dir().mkdir(parents=True, exist_ok=True)
-    with _path(config).open("a") as out:
-        out.write(json.dumps(asdict(entry)) + "\n")
+    append(_path(config), json.dumps(asdict(entry)))
     return entry
 
 
-def _parse(row: dict[str, object]) -> Release:
-    return Release(**{**row, "outcome": Outcome(row["outcome"])})  # type: ignore[arg-type]
+def append(path: Path, line: str) -> None:
+    """Add ``line`` to ``path`` whole: one write with O_APPEND, then fsync.
+
+    After an unfinished last line (a crash mid-write, or an older slipway),
+    the line starts on a line of its own: it is never glued to the torn one.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        data = (("\n" if torn else "") + line + "\n").encode()
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"{path}: wrote {written} of {len(data)} bytes (is the disk full?)")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Unreadable(Exception):
+    """A history line that holds no release this version can read: why."""
+
+
+def _parse(row: Any) -> Release:
+    """The release a line's JSON holds; _Unreadable saying what is wrong with it.
+    Fields this version does not know (a newer slipway's) are left out."""
+    if not isinstance(row, dict):
+        raise _Unreadable("not a JSON object")
+    if missing := [name for name in _REQUIRED if name not in row]:
+        raise _Unreadable(f"no {', '.join(missing)}")
+    known = {name: value for name, value in row.items() if name in _FIELDS}
+    strings = ["time", "environment", "image", "image_id", "detail"]
+    if wrong := [name for name in strings if not isinstance(known.get(name, ""), str)]:
+        raise _Unreadable(f"{', '.join(wrong)} not a string")
+    seconds = known.get("switch_seconds")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
+        raise _Unreadable("switch_seconds not a number")
+    if not isinstance(known.get("sbom_sha256") or "", str):
+        raise _Unreadable("sbom_sha256 not a string")
+    try:
+        outcome = Outcome(known["outcome"])
+    except ValueError:
+        raise _Unreadable(f"unknown outcome {known['outcome']!r}") from None
+    return Release(**{**known, "outcome": outcome})
+
+
+def _line(line: bytes) -> Release | str:
+    """The release one line holds, or why it holds none."""
+    try:
+        row = json.loads(line)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return "not a whole JSON line"
+    try:
+        return _parse(row)
+    except _Unreadable as exc:
+        return str(exc)
+
+
+def _read(path: Path, shown: str) -> Iterator[Release]:
+    """Every readable line's release, oldest first; one warning on stderr for
+    the lines that are not (the first one's number and why, and how many)."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return
+    bad: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        entry = _line(line)
+        if isinstance(entry, Release):
+            yield entry
+        elif (path, number, line) not in _warned:
+            _warned.add((path, number, line))
+            bad.append((number, entry))
+    if bad:
+        _warn(shown, bad)
+
+
+def _warn(shown: str, bad: list[tuple[int, str]]) -> None:
+    number, why = bad[0]
+    more = f" and {len(bad) - 1} more line(s)" if len(bad) > 1 else ""
+    sys.stderr.write(
+        f"slipway: warning: skipped line {number} of {shown} ({why}){more}: not a release "
+        "record this version can read; the rest of the history is used\n"
+    )
 
 
 def releases(config: Config, env: Environment) -> list[Release]:
-    """Oldest first."""
-    try:
-        with _path(config).open() as lines:
-            entries = [_parse(json.loads(line)) for line in lines if line.strip()]
-    except FileNotFoundError:
-        return []
-    return [e for e in entries if e.environment == env.name]
+    """Oldest first; unreadable lines are skipped with a warning."""
+    path = _path(config)
+    return [e for e in _read(path, config.show(path)) if e.environment == env.name]
 
 
 def last_good(

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from slipway import history
 from slipway.config import Config
@@ -114,3 +119,126 @@ def test_last_good_skips_releases_whose_image_was_pruned(config: Config) -> None
     found = history.last_good(config, env, other_than="app:now", present={"app:old", "app:now"})
     assert found is not None
     assert found.image == "app:old"
+
+
+# --- a history that is not all readable: skip, warn once, go on ---------------
+
+GOOD_LINE = {
+    "time": "2026-11-01T10:00:00+00:00",
+    "environment": "prod",
+    "image": "notes:good",
+    "image_id": "sha256:good",
+    "outcome": "ok",
+    "detail": "",
+}
+
+
+def write_history(project_root: Path, *lines: str) -> Path:
+    path = project_root / ".slipway/history.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ('{"time": "2026-11-01T11:00:00+00:00", "environment": "prod", "ima', "whole JSON"),
+        (json.dumps({**GOOD_LINE, "outcome": "exploded"}), "unknown outcome 'exploded'"),
+        (json.dumps({k: v for k, v in GOOD_LINE.items() if k != "image"}), "no image"),
+        (json.dumps({**GOOD_LINE, "image": ["notes:x"]}), "image not a string"),
+        (json.dumps({**GOOD_LINE, "switch_seconds": "fast"}), "switch_seconds not a number"),
+        ("null", "not a JSON object"),
+        ("\udcff", "whole JSON"),
+    ],
+    ids=["torn", "unknown outcome", "missing field", "wrong type", "bad number", "null", "bytes"],
+)
+def test_an_unreadable_line_is_skipped_with_one_warning_naming_it(
+    config: Config, project_root: Path, capsys: pytest.CaptureFixture[str], line: str, why: str
+) -> None:
+    later = {**GOOD_LINE, "image": "notes:later", "time": "2026-11-02T10:00:00+00:00"}
+    path = write_history(project_root, json.dumps(GOOD_LINE), "", json.dumps(later))
+    with path.open("ab") as out:  # a torn line in the middle, as a crash leaves one
+        out.write(line.encode(errors="surrogateescape") + b"\n")
+    history.record(config, config.environment("prod"), "notes:new", "sha256:new", history.OK)
+
+    prod = config.environment("prod")
+    images = [r.image for r in history.releases(config, prod)]
+    assert images == ["notes:good", "notes:later", "notes:new"]
+    assert history.last_good(config, prod) is not None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("slipway: warning: skipped line 4 of .slipway/history.jsonl (")
+    assert why in err
+
+    history.releases(config, prod)  # read again in the same command: no second warning
+    assert capsys.readouterr().err == ""
+
+
+def test_several_bad_lines_make_one_warning(
+    config: Config, project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_history(project_root, "{", json.dumps(GOOD_LINE), "[1]", "garbage")
+
+    assert [r.image for r in history.releases(config, config.environment("prod"))] == ["notes:good"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "skipped line 1 of .slipway/history.jsonl" in err
+    assert "and 2 more line(s)" in err
+
+
+def test_a_field_this_version_does_not_know_is_ignored_and_the_release_kept(
+    config: Config, project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_history(project_root, json.dumps({**GOOD_LINE, "from_the_future": {"x": 1}}))
+
+    (entry,) = history.releases(config, config.environment("prod"))
+
+    assert (entry.image, entry.outcome) == ("notes:good", history.OK)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_record_after_a_torn_last_line_starts_a_line_of_its_own(
+    config: Config, project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_history(project_root, json.dumps(GOOD_LINE))
+    with path.open("a") as out:
+        out.write('{"time": "2026-11-01T12:00:00+00:00", "envir')  # a crash mid-write
+
+    entry = history.record(config, config.environment("prod"), "notes:b", "sha256:b", history.OK)
+
+    assert history.releases(config, config.environment("prod"))[-1] == entry
+    assert path.read_text().endswith(json.dumps(asdict(entry)) + "\n")
+    assert "skipped line 2" in capsys.readouterr().err
+
+
+def test_each_record_is_one_whole_line_written_once_and_synced(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Appends from two commands at once cannot interleave: one write() of the
+    whole line to a file opened with O_APPEND, then fsync."""
+    calls: list[str] = []
+    real_open, real_write, real_fsync = os.open, os.write, os.fsync
+
+    def opened(path: Any, flags: int, *args: Any) -> int:
+        calls.append(f"open append={bool(flags & os.O_APPEND)}")
+        return real_open(path, flags, *args)
+
+    def wrote(fd: int, data: bytes) -> int:
+        calls.append(f"write {len(data.splitlines())} line(s)")
+        return real_write(fd, data)
+
+    def synced(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "open", opened)
+    monkeypatch.setattr(os, "write", wrote)
+    monkeypatch.setattr(os, "fsync", synced)
+    history.record(
+        config, config.environment("prod"), "notes:a", "sha256:a", history.OK, "x" * 9000
+    )
+
+    assert calls == ["open append=True", "write 1 line(s)", "fsync"]
+    (entry,) = history.releases(config, config.environment("prod"))
+    assert entry.detail == "x" * 9000
