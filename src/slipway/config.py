@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
+from slipway import names
 from slipway.errors import ConfigError, UsageError
 
 CONFIG_NAME = "slipway.yaml"
@@ -178,18 +179,36 @@ def _port(value: object) -> object:
     return value
 
 
-def _url_path(value: object) -> object:
-    if not isinstance(value, str) or not value.startswith("/") or any(c.isspace() for c in value):
-        raise _invalid("expected a URL path starting with /", value)
-    return value
+def _named(rule: names.Rule) -> Callable[[object], object]:
+    """A validator of a non-empty string that ``rule`` allows."""
+
+    def check(value: object) -> object:
+        if not rule.matches(_text(value)):
+            raise _invalid(f"expected {rule.what}", value)
+        return value
+
+    return check
 
 
-Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
-Port = Annotated[int, BeforeValidator(_port), Field(ge=1, le=65535)]
-HealthPath = Annotated[str, BeforeValidator(_url_path), Field(pattern=r"^/\S*$")]
-Count = Annotated[int, BeforeValidator(_count), Field(gt=0)]
-FileNames = Annotated[list[str], BeforeValidator(_names), Field(min_length=1)]
+# Field() comes before the validator so that pydantic writes its constraints
+# as JSON Schema keywords (minimum, pattern...) rather than as `ge` or `gt`.
+Text = Annotated[str, Field(min_length=1), BeforeValidator(_text)]
+Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_port)]
+Count = Annotated[int, Field(gt=0), BeforeValidator(_count)]
+FileNames = Annotated[list[str], Field(min_length=1), BeforeValidator(_names)]
 Paths = Annotated[list[str], BeforeValidator(_paths)]
+HealthPath = Annotated[
+    str, Field(pattern=names.URL_PATH.pattern), BeforeValidator(_named(names.URL_PATH))
+]
+Project = Annotated[
+    str, Field(pattern=names.PROJECT.pattern), BeforeValidator(_named(names.PROJECT))
+]
+Image = Annotated[str, Field(pattern=names.IMAGE.pattern), BeforeValidator(_named(names.IMAGE))]
+Service = Annotated[
+    str, Field(pattern=names.SERVICE.pattern), BeforeValidator(_named(names.SERVICE))
+]
+# A key: its pattern is published as the mapping's propertyNames (Settings.environments).
+EnvironmentName = Annotated[str, BeforeValidator(_named(names.ENVIRONMENT))]
 TargetName = Literal["dev", "test", "prod"]
 
 
@@ -231,23 +250,25 @@ class TestSettings(_Model):
 class Settings(_Model):
     """slipway.yaml."""
 
-    project: Text = Field(description="Prefix of the compose project names")
-    image: Text = Field(description="Repository of every image built from the Dockerfile")
+    project: Project = Field(description="Prefix of the compose project names")
+    image: Image = Field(description="Repository of every image built from the Dockerfile")
     dockerfile: Text = "docker/Dockerfile"
     context: Text = "."
-    service: Text = Field("app", description="The compose service that serves HTTP")
+    service: Service = Field("app", description="The compose service that serves HTTP")
     port: Port = Field(8000, description="The port the service listens on in its container")
     health_path: HealthPath = Field("/health", description="Answers 200 while the service lives")
     package: Text | None = Field(
         None, description="The uv package the images install (default: pyproject's name)"
     )
-    migrate: Text | None = Field(
+    migrate: Service | None = Field(
         "migrate",
         description="The one-shot compose service that migrates the data before a release "
         "serves; null for none (default: `migrate` when the compose files define it)",
     )
     targets: dict[TargetName, TargetSettings | None]
-    environments: dict[str, EnvironmentSettings]
+    environments: dict[EnvironmentName, EnvironmentSettings] = Field(
+        json_schema_extra={"propertyNames": {"pattern": names.ENVIRONMENT.pattern}}
+    )
     backups: BackupSettings = BackupSettings()
     tests: TestSettings = TestSettings()
 
@@ -311,6 +332,7 @@ class _Errors:
     def from_pydantic(self, error: ValidationError) -> ConfigError:
         first = error.errors()[0]
         loc = tuple(str(part) for part in first["loc"])
+        loc = loc[:-1] if loc[-1:] == ("[key]",) else loc  # a mapping's key is the problem
         kind, value = first["type"], first.get("input")
         if kind == "extra_forbidden":
             model = _model_at(loc[:-1])

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from slipway import names
 from slipway.config import CONFIG_ENV, Config, Target, TargetConfig, json_schema, load, parse
 from slipway.errors import ConfigError, UsageError
 
@@ -525,7 +526,7 @@ def test_state_dir_is_dot_slipway_under_the_root(config: Config, project_root: P
     [
         ("port", 0, "expected a port number (1-65535), got 0"),
         ("port", "8000", "expected a port number (1-65535), got '8000'"),
-        ("health_path", "health", "expected a URL path starting with /, got 'health'"),
+        ("health_path", "health", f"expected {names.URL_PATH.what}, got 'health'"),
     ],
 )
 def test_port_and_health_path_are_checked(
@@ -535,6 +536,84 @@ def test_port_and_health_path_are_checked(
     assert re.fullmatch(
         rf"slipway\.yaml:\d+: {key}: {re.escape(why)}", _config_error(write_config, config_data)
     )
+
+
+_ENV = names.ENVIRONMENT.what
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "why"),
+    [
+        (_set("project", value="My App"), "project", f"expected {names.PROJECT.what}"),
+        (_set("project", value="../x"), "project", f"expected {names.PROJECT.what}"),
+        (_set("project", value="-app"), "project", f"expected {names.PROJECT.what}"),
+        (_set("image", value="slipway/Notes"), "image", f"expected {names.IMAGE.what}"),
+        (_set("image", value="slipway/notes:1.0"), "image", f"expected {names.IMAGE.what}"),
+        (_set("image", value="slipway//notes"), "image", f"expected {names.IMAGE.what}"),
+        (_set("image", value="slipway/notes."), "image", f"expected {names.IMAGE.what}"),
+        (_set("service", value="app web"), "service", f"expected {names.SERVICE.what}"),
+        (_set("migrate", value="../m"), "migrate", f"expected {names.SERVICE.what}"),
+        *(
+            (_set("health_path", value=path), "health_path", f"expected {names.URL_PATH.what}")
+            for path in ('/a"b', "/a'b", "/a b", "/a#b", "/a\nb", "/a\\b", "/${X}", "/a\n")
+        ),
+        *(
+            (_set("environments", name, value=env), f"environments.{name}", f"expected {_ENV}")
+            for name in ("../../x", "..", "a/b", "Prod", "a.b", "-x", "a b")
+            for env in [{"target": "prod", "compose_files": ["compose/base.yaml"], "env_file": "e"}]
+        ),
+    ],
+)
+def test_names_compose_docker_files_or_haproxy_cannot_take_are_refused_at_load(
+    write_config: WriteConfig,
+    config_data: Data,
+    mutate: Callable[[Data], None],
+    key: str,
+    why: str,
+) -> None:
+    mutate(config_data)
+
+    message = _config_error(write_config, config_data)
+
+    assert re.fullmatch(rf"slipway\.yaml:\d+: {re.escape(key)}: {re.escape(why)}, got .*", message)
+    assert "\n" not in message
+
+
+def test_an_environment_name_that_is_a_path_is_refused_before_anything_is_written(
+    write_config: WriteConfig, config_data: Data, tmp_path: Path
+) -> None:
+    config_data["environments"]["../../escaped"] = config_data["environments"]["prod"]
+
+    _config_error(write_config, config_data)
+
+    assert not list(tmp_path.parent.glob("escaped*"))
+    assert not (tmp_path / ".slipway").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("project", "my_app-2"),
+        ("image", "localhost:5000/team/my-app"),
+        ("image", "registry.example.com/a/b__c.d--e"),
+        ("image", "app"),
+        ("service", "web.1_a-b"),
+        ("health_path", "/api/v1/health?full=1&x=%20;y,(z)*+!@:~"),
+    ],
+)
+def test_names_compose_and_docker_take_are_accepted(
+    write_config: WriteConfig, config_data: Data, project_root: Path, key: str, value: str
+) -> None:
+    (project_root / "compose/base.yaml").write_text(
+        f"services:\n  {value if key == 'service' else 'app'}: {{}}\n  migrate: {{}}\n"
+    )
+    config_data[key] = value
+    config_data["environments"]["prod-eu_1"] = config_data["environments"].pop("prod")
+
+    config = load(write_config(config_data))
+
+    assert getattr(config, key) == value
+    assert set(config.environments) == {"dev", "prod-eu_1"}
 
 
 def test_port_and_health_path_default_to_8000_and_health(config: Config) -> None:

@@ -1,0 +1,66 @@
+"""What the names and values slipway hands on may hold: compose project and
+environment names (which also name files), image repositories, compose
+services, container names and the health path HAProxy requests.
+
+Each rule is one regular expression, valid in Python and in JSON Schema
+(ECMA-262), so slipway.yaml's models check it, its published schema carries
+it as a ``pattern``, `slipway init` checks its flags with it and the proxy
+checks what it renders against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Docker's reference grammar (distribution/reference): an optional registry
+# host[:port], then lowercase path components joined by one of . _ __ -+.
+_HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A kind of name: ``pattern`` says what it may hold, ``what`` says it in words."""
+
+    what: str
+    pattern: str
+
+    def matches(self, value: object) -> bool:
+        """True for a string the pattern matches whole (a final newline included)."""
+        return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+
+
+PROJECT = Rule(
+    "a compose project name (lowercase letters, digits, - and _, starting with a letter or digit)",
+    r"^[a-z0-9][a-z0-9_-]*$",
+)
+# An environment names files (.slipway/<name>.env) and is the last part of a
+# compose project name (<project>-<name>): the same characters, so no slash and no dot.
+ENVIRONMENT = Rule(
+    "an environment name (lowercase letters, digits, - and _, starting with a letter "
+    "or digit: it names files and compose projects)",
+    PROJECT.pattern,
+)
+IMAGE = Rule(
+    "a Docker image repository without a tag (lowercase path components joined by /, "
+    "each of letters and digits separated by . _ or -, after an optional registry "
+    "host[:port]/), e.g. registry.example.com:5000/team/app",
+    rf"^(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*$",
+)
+SERVICE = Rule(
+    "a compose service name (letters, digits, ., - and _, starting with a letter or digit)",
+    r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$",
+)
+CONTAINER = Rule(
+    "a Docker container name (letters, digits, ., - and _, starting with a letter or digit)",
+    SERVICE.pattern,
+)
+# The characters RFC 3986 allows in a path and query that mean nothing to
+# HAProxy's configuration parser: no quote, backslash, #, $ or space.
+URL_PATH_CHARACTERS = "-._~!&()*+,;=:@/?"
+URL_PATH = Rule(
+    f"a URL path starting with / made of letters, digits, %XX escapes and {URL_PATH_CHARACTERS}",
+    r"^/(?:[A-Za-z0-9._~!&()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*$",
+)
