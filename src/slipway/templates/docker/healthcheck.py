@@ -51,7 +51,8 @@ def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:
     `http-check expect status 200` wants it: no redirect is followed."""
     url = f"http://127.0.0.1:{port}{path}"
     # Never through a proxy: docker may inject http_proxy into containers.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+    handlers = (urllib.request.ProxyHandler({}), _NoRedirects())
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(url, timeout=timeout) as response:
             return bool(response.status == 200)
