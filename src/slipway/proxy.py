@@ -12,13 +12,16 @@ log to know when both have happened.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from python_on_whales import Container, DockerClient
 
+from slipway import names
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed
@@ -88,9 +91,37 @@ def render(
     servers: Sequence[str], *, project: str, port: int = 8000, health_path: str = "/health"
 ) -> str:
     """The configuration that sends traffic to ``servers`` (container names),
-    which serve on ``port`` and answer 200 on ``health_path`` while alive."""
-    lines = "\n".join(f"    server {name} {name}:{port}" for name in servers)
-    return _TEMPLATE.format(project=project, port=PORT, health_path=health_path, servers=lines)
+    which serve on ``port`` and answer 200 on ``health_path`` while alive.
+
+    Every value is one word of HAProxy's configuration whatever it holds:
+    names are checked (DeployFailed) and the path is percent-encoded."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise DeployFailed(f"cannot write {CONFIG_NAME}: {port!r} is not a port number")
+    lines = "\n".join(
+        f"    server {name} {name}:{port}" for name in (_word(s, names.CONTAINER) for s in servers)
+    )
+    return _TEMPLATE.format(
+        project=_word(project, names.PROJECT),
+        port=PORT,
+        health_path=_url_path(health_path),
+        servers=lines,
+    )
+
+
+def _word(value: str, rule: names.Rule) -> str:
+    """``value``, which ``rule`` allows, for haproxy.cfg; DeployFailed otherwise."""
+    if not rule.matches(value):
+        raise DeployFailed(f"cannot write {CONFIG_NAME}: {value!r} is not {rule.what}")
+    return value
+
+
+def _url_path(path: str) -> str:
+    """``path`` with every character HAProxy's parser could read as more than
+    one word (a space, a quote, #, $, a backslash, a line break) percent-encoded."""
+    encoded = quote(
+        path if path.startswith("/") else f"/{path}", safe=f"{names.URL_PATH_CHARACTERS}%"
+    )
+    return re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", encoded)
 
 
 def config_dir(config: Config, env: Environment) -> Path:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from slipway import proxy
 from slipway.config import Config
+from slipway.errors import DeployFailed
 
 NAMES = ["slipway-prod-app-3", "slipway-prod-app-4"]
 
@@ -78,3 +81,43 @@ def test_environments_have_separate_configs(config: Config) -> None:
     proxy.write(config, config.environment("prod"), NAMES)
 
     assert proxy.servers_of(config, config.environment("dev")) == []
+
+
+@pytest.mark.parametrize(
+    ("health_path", "sent"),
+    [
+        ('/a b"c', "/a%20b%22c"),
+        ("/x#y", "/x%23y"),
+        ("/x\n    server evil evil:1\n", "/x%0A%20%20%20%20server%20evil%20evil:1%0A"),
+        ("/${HOME}'\\", "/%24%7BHOME%7D%27%5C"),
+        ("/50%", "/50%25"),
+        ("/ok%20path?full=1", "/ok%20path?full=1"),
+        ("health", "/health"),
+    ],
+)
+def test_render_percent_encodes_what_haproxy_would_not_read_as_one_word(
+    health_path: str, sent: str
+) -> None:
+    text = proxy.render(NAMES, project="slipway", health_path=health_path)
+
+    assert f"    option httpchk GET {sent}\n" in text
+    assert len(text.splitlines()) == len(proxy.render(NAMES, project="slipway").splitlines())
+    assert _server_lines(text) == _server_lines(proxy.render(NAMES, project="slipway"))
+
+
+@pytest.mark.parametrize(
+    ("servers", "project", "port"),
+    [
+        (["app 1"], "slipway", 8000),
+        (["app\n    server evil evil:1"], "slipway", 8000),
+        (NAMES, "slipway\nglobal", 8000),
+        (NAMES, "x # y", 8000),
+        (NAMES, "slipway", 0),
+        (NAMES, "slipway", 70000),
+    ],
+)
+def test_render_refuses_a_name_or_port_that_is_not_one_haproxy_word(
+    servers: list[str], project: str, port: int
+) -> None:
+    with pytest.raises(DeployFailed, match=r"^cannot write haproxy\.cfg: .* is not "):
+        proxy.render(servers, project=project, port=port)
