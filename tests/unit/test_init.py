@@ -152,7 +152,7 @@ def test_slipway_init_outside_a_uv_project_is_one_line_and_writes_nothing(tmp_pa
         check=False,
         timeout=60,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # a UsageError
     assert done.stderr.strip() == (
         f"slipway: {tmp_path} is not a uv project: it has no pyproject.toml "
         "(create one with `uv init`)"

@@ -7,7 +7,7 @@ A project's ``tasks.py`` is then a few lines (the pyinvoke/invocations way)::
     ns = collection()
 
 Every task loads slipway.yaml, calls the library and prints its result; an
-expected failure (SlipwayError) is one line on stderr and exit code 1
+expected failure (SlipwayError) is one line on stderr and its exit code
 (:func:`slipway.cli.edge.edge`). Names stay flat (`invoke deploy`, not
 `invoke release.deploy`), as the README documents them.
 
@@ -18,6 +18,7 @@ its committed help (:mod:`slipway.cli._help`) and exits before invoke loads.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -31,11 +32,14 @@ def collection() -> Collection:
     from invoke.collection import Collection
 
     from slipway.cli import data, develop, machine, project, releases, stacks
+    from slipway.cli.edge import HelpFirst
 
     ns = Collection()
     # The modules whose tasks make up the collection, by concern.
     for module in (project, releases, stacks, develop, data, machine):
         for task in Collection.from_module(module).tasks.values():
+            # `slipway TASK -h` is the task's help, whatever its flags are named.
+            task.__class__ = HelpFirst
             ns.add_task(task)
     return ns
 
@@ -48,14 +52,24 @@ def program() -> Program:
     return _program.make()
 
 
+# What a shell reports for a command that SIGPIPE ended: `slipway --list |
+# head -1` ends as `yes | head -1` does, with no traceback.
+BROKEN_PIPE = 128 + 13
+
+
 def main() -> None:
     """The console script's entry point."""
     from slipway.cli import _help
 
-    if _help.wanted(sys.argv[1:]) and _help.show():
-        return
     try:
+        if _help.wanted(sys.argv[1:]) and _help.show():
+            return
         program().run()
+    except BrokenPipeError:
+        # The reader went away (`| head`). What is still buffered for stdout
+        # goes nowhere, so that Python's flush on the way out raises nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(BROKEN_PIPE)
     finally:
         # The process ends here: without its objects in the collector's
         # care, Python's last collections on the way out (over everything
