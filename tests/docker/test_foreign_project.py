@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,19 @@ from tests.docker.conftest import free_port, git, http
 pytestmark = pytest.mark.docker
 
 SLIPWAY = str(Path(sys.executable).parent / "slipway")
+
+# The project's own .dockerignore, there before `slipway init` (which then
+# skips it): it keeps nothing secret out of the build context.
+OWN_DOCKERIGNORE = ".venv\n__pycache__\n"
+# A git token in the remote URL: it must reach no label, history or SBOM.
+TOKEN = "ghp_LEAKED0TOKEN0SHOULD0NEVER0SHIP"  # noqa: S105 (a decoy)
+REMOTE = f"https://bot:{TOKEN}@example.test/org/leak.git"
+# Secret-bearing files beside the code that no image may hold.
+DECOYS = {
+    ".env": f"API_TOKEN={TOKEN}\n",
+    "backups/prod-20260101T000000Z.sqlite3": "a database dump\n",
+    "secrets/extra_key": f"{TOKEN}\n",
+}
 
 # --- a FastAPI service: SQLAlchemy, Alembic, SQLite ----------------------------------
 
@@ -115,7 +129,6 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 """
 DJANGO_URLS = """\
-import json
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -292,7 +305,9 @@ def foreign(
     name = f"{kind}-{uuid.uuid4().hex[:6]}"
     (_django if kind == "django" else _fastapi)(root, name)
     project = Foreign(root, name, kind, free_port())
+    _write(root, {".dockerignore": OWN_DOCKERIGNORE})
     git(root, "init", "-q")
+    git(root, "remote", "add", "origin", REMOTE)
     subprocess.run(["uv", "lock", "-q"], cwd=root, check=True, timeout=300)
     project.release("1")
     try:
@@ -307,6 +322,7 @@ def foreign(
 def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreign) -> None:
     out = foreign.slipway("init")
     assert "wrote slipway.yaml" in out
+    assert "skipped .dockerignore" in out  # the project's own stays as it is
     assert "wrote compose/migrate.yaml" in out
     server = "gunicorn mysite.wsgi:application" if foreign.kind == "django" else "uvicorn "
     assert f"serves with: {server}" in out
@@ -338,12 +354,14 @@ def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -
         assert status == 201, body
 
     foreign.release("2")
+    _write(foreign.root, DECOYS)  # git-ignored by init's .gitignore lines, or not: both leak
     with Traffic(foreign.url, clients=4, gets=("/", "/health")) as load:
         redeployed = foreign.slipway("deploy")
     print(f"{foreign.kind} redeploy: {load.summary()}")  # noqa: T201 (the figures)
     assert "backed up prod" in redeployed  # a new release with a migrate step
     assert load.failed == []
     assert http("GET", f"{foreign.url}/")[1]["version"] == "2"
+    _assert_nothing_secret_in_the_release(foreign)
 
     foreign.slipway("rollback")
     assert http("GET", f"{foreign.url}/")[1]["version"] == "1"
@@ -355,3 +373,41 @@ def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -
 
     assert "volumes are kept" in foreign.slipway("down")
     assert foreign.slipway("status").startswith("prod: nothing is running")
+
+
+def _image_files(ref: str, tar: Path) -> list[str]:
+    """Every path in the image's file system, from an export of a created,
+    never-started container."""
+    container = docker.container.create(ref, pull="never")
+    try:
+        docker.container.export(container, tar)
+    finally:
+        docker.container.remove(container, force=True)
+    with tarfile.open(tar) as archive:
+        return archive.getnames()
+
+
+def _assert_nothing_secret_in_the_release(foreign: Foreign) -> None:
+    """The running release was built from a tree holding env/prod.env, the
+    secret files, a backup, .env, .slipway/ and .git (whose config names the
+    token), behind a .dockerignore that excludes none of them: the image
+    holds none, and its labels, the history and the SBOM name no token."""
+    pointer = (foreign.root / ".slipway/prod.env").read_text()
+    ref = pointer.split("SLIPWAY_IMAGE=", 1)[1].split()[0].strip("'\"")
+    names = _image_files(ref, foreign.root.parent / f"{foreign.name}.tar")
+    (foreign.root.parent / f"{foreign.name}.tar").unlink()
+    assert any(name.endswith("app/pyproject.toml") for name in names), names[:20]
+    leaked = [
+        name
+        for name in names
+        if name.rstrip("/").split("/")[-1] in {".env", "prod.env", ".git", ".slipway"}
+        or "/backups/" in f"/{name}"
+        or "/secrets/" in f"/{name}"
+    ]
+    assert leaked == []
+    labels = docker.image.inspect(ref).config.labels or {}
+    assert labels["org.opencontainers.image.source"] == "https://example.test/org/leak.git"
+    for record in (foreign.root / ".slipway").rglob("*"):
+        if record.is_file():
+            assert TOKEN not in record.read_text(errors="replace"), record
+    assert TOKEN not in foreign.slipway("history", "--json")
