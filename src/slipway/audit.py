@@ -16,19 +16,18 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from slipway import sbom
 from slipway.config import Config
-from slipway.errors import CheckFailed, SlipwayError
+from slipway.errors import CheckFailed, NotChecked
 
 OSV_URL = "https://api.osv.dev/v1/querybatch"
 # Where a mirror of OSV's API (or a test's closed port) is named instead.
 OSV_URL_ENV = "SLIPWAY_OSV_URL"
 _TIMEOUT_SECONDS = 30
 
-
-class NotChecked(SlipwayError):
-    """The vulnerability source could not answer: nothing was audited."""
+__all__ = ["OSV_URL", "OSV_URL_ENV", "Audit", "Finding", "NotChecked", "audit", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -39,20 +38,66 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """A locked package OSV cannot know: not from PyPI (a path or git
+    dependency, a private index), so its name and version say nothing."""
+
+    package: str
+    version: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Audit:
     source: str
     checked: int
     findings: tuple[Finding, ...]
+    # Third-party packages that were not checked: the audit cannot pass.
+    not_checked: tuple[Unknown, ...] = ()
+    # The project's own workspace members: its code, not a dependency to audit.
+    own: tuple[str, ...] = ()
+
+
+# A purl's qualifier, as uv writes it, and where it says the package is from.
+_FROM = {"vcs_url": "git", "download_url": "a URL", "repository_url": "another index"}
+
+
+def _source(component: dict[str, Any]) -> str:
+    """Where uv locked a component from, for a message: a path (no purl),
+    git, a URL, another index; else the purl's type."""
+    purl = str(component.get("purl") or "")
+    if not purl:
+        return "a path"
+    qualifiers = purl.partition("?")[2]
+    for qualifier, where in _FROM.items():
+        if f"{qualifier}=" in qualifiers:
+            return where
+    return f"not PyPI: {purl.split('@', 1)[0]}"
+
+
+def _workspace(component: dict[str, Any]) -> bool:
+    properties = component.get("properties") or []
+    return any(p.get("name") == "uv:workspace:path" for p in properties if isinstance(p, dict))
 
 
 def packages(config: Config) -> list[tuple[str, str, str]]:
-    """(name, version, purl) of every locked runtime Python package."""
-    components = sbom.locked_packages(config).get("components", [])
-    return [
-        (str(c["name"]), str(c["version"]), str(c["purl"]))
-        for c in components
-        if str(c.get("purl", "")).startswith("pkg:pypi/")
-    ]
+    """(name, version, purl) of every locked runtime package from PyPI: what OSV can know."""
+    return _split(config)[0]
+
+
+def _split(config: Config) -> tuple[list[tuple[str, str, str]], list[Unknown], list[str]]:
+    """The locked runtime packages: from PyPI (name, version, purl), from
+    anywhere else (path, git, URL, another index), and the workspace's own."""
+    from_pypi, unknown, own = [], [], []
+    for c in sbom.locked_packages(config).get("components", []):
+        name, version, purl = str(c["name"]), str(c.get("version", "")), str(c.get("purl", ""))
+        if _workspace(c):
+            own.append(name)
+        elif purl.startswith("pkg:pypi/") and "?" not in purl:
+            from_pypi.append((name, version, purl))
+        else:
+            unknown.append(Unknown(name, version, _source(c)))
+    return from_pypi, unknown, own
 
 
 def _ask(url: str, purls: list[str]) -> list[object]:
@@ -80,28 +125,60 @@ def _ask(url: str, purls: list[str]) -> list[object]:
     return results
 
 
+def vulnerabilities(result: object) -> tuple[str, ...] | None:
+    """The vulnerability ids of one package's answer, or None unless it is
+    a complete one: an object holding nothing but a list of ``{"id": ...}``
+    (none at all: ``{}``). A ``next_page_token`` means more to fetch."""
+    if not isinstance(result, dict) or set(result) - {"vulns"}:
+        return None
+    vulns = result.get("vulns", [])
+    if not isinstance(vulns, list):
+        return None
+    ids = [v.get("id") if isinstance(v, dict) else None for v in vulns]
+    if not all(isinstance(i, str) and i for i in ids):
+        return None
+    return tuple(sorted(str(i) for i in ids))
+
+
 def audit(config: Config) -> Audit:
-    """Ask the source about every locked runtime package; raise NotChecked
-    unless it answered for all of them."""
+    """Ask the source about every locked runtime package from PyPI; raise
+    NotChecked unless it answered completely for all of them. Packages OSV
+    cannot know are listed in ``not_checked`` (``verdict`` fails on them)."""
     url = os.environ.get(OSV_URL_ENV) or OSV_URL
-    locked = packages(config)
-    results = _ask(url, [purl for _, _, purl in locked])
-    findings = []
+    locked, unknown, own = _split(config)
+    results = _ask(url, [purl for _, _, purl in locked]) if locked else []
+    findings, unanswered = [], []
     for (name, version, _), result in zip(locked, results, strict=True):
-        vulns = result.get("vulns") if isinstance(result, dict) else None
-        ids = tuple(sorted(str(v["id"]) for v in vulns or [] if isinstance(v, dict) and "id" in v))
-        if ids:
+        ids = vulnerabilities(result)
+        if ids is None:
+            unanswered.append(f"{name} {version}")
+        elif ids:
             findings.append(Finding(name, version, ids))
-    return Audit(url, len(locked), tuple(findings))
+    if unanswered:
+        raise NotChecked(
+            f"not checked: {url} gave no complete answer for {len(unanswered)} of "
+            f"{len(locked)} packages ({', '.join(unanswered[:5])}"
+            f"{', ...' if len(unanswered) > 5 else ''}): nothing was audited"
+        )
+    return Audit(url, len(locked), tuple(findings), tuple(unknown), tuple(own))
 
 
 def verdict(done: Audit) -> None:
-    """Raise CheckFailed when any package has a known vulnerability."""
+    """Raise CheckFailed when any package has a known vulnerability, else
+    NotChecked when any third-party package could not be looked up."""
     if done.findings:
         named = "; ".join(
             f"{f.package} {f.version}: {', '.join(f.vulnerabilities)}" for f in done.findings
         )
+        unknown = f" ({len(done.not_checked)} more not checked)" if done.not_checked else ""
         raise CheckFailed(
-            f"{len(done.findings)} of {done.checked} locked packages have known vulnerabilities: "
-            f"{named}; upgrade them (uv lock --upgrade-package NAME)"
+            f"{len(done.findings)} of {done.checked} locked packages have known vulnerabilities"
+            f"{unknown}: {named}; upgrade them (uv lock --upgrade-package NAME)"
+        )
+    if done.not_checked:
+        named = ", ".join(f"{u.package} {u.version} ({u.source})" for u in done.not_checked)
+        raise NotChecked(
+            f"not checked: {len(done.not_checked)} locked packages do not come from PyPI, so "
+            f"OSV cannot know them: {named}; the other {done.checked} have no known "
+            "vulnerabilities; audit those by hand"
         )

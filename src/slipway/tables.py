@@ -82,16 +82,26 @@ def status_table(rows: Sequence[ServiceStatus], env: str = "") -> str:
 
 
 def audit_table(done: Audit) -> str:
-    """`invoke audit`: the vulnerable packages, or the one line saying none."""
+    """`invoke audit`: the vulnerable packages, or the one line saying none;
+    then the packages it could not check, and the project's own it skipped."""
     if not done.findings:
-        return (
+        lines = [
             f"{done.checked} locked packages checked against {done.source}: "
             "no known vulnerabilities"
-        )
-    return table(
-        ("package", "version", "vulnerabilities"),
-        [(f.package, f.version, ", ".join(f.vulnerabilities)) for f in done.findings],
-    )
+        ]
+    else:
+        lines = [
+            table(
+                ("package", "version", "vulnerabilities"),
+                [(f.package, f.version, ", ".join(f.vulnerabilities)) for f in done.findings],
+            )
+        ]
+    if done.not_checked:
+        named = ", ".join(f"{u.package} {u.version} ({u.source})" for u in done.not_checked)
+        lines.append(f"NOT checked (not from PyPI, OSV cannot know them): {named}")
+    if done.own:
+        lines.append(f"not audited (the project's own workspace members): {', '.join(done.own)}")
+    return "\n".join(lines)
 
 
 def size_table(rows: Sequence[SizeRow]) -> str:

@@ -7,15 +7,21 @@ querybatch shape: the real service cannot be reached from these machines.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from slipway import audit, config
-from slipway.errors import CheckFailed
+from slipway import audit, config, tables
+from slipway.errors import CheckFailed, NotChecked
+
+ROOT = Path(__file__).resolve().parents[2]
+SLIPWAY = str(Path(sys.executable).with_name("slipway"))
 
 Answer = Callable[[list[dict[str, Any]]], tuple[int, bytes]]
 
@@ -110,3 +116,131 @@ def test_an_unreachable_source_is_not_checked(monkeypatch: pytest.MonkeyPatch) -
         audit.NotChecked, match=r"^not checked: cannot reach .*no package was audited"
     ):
         audit.audit(config.load())
+
+
+def _answer_each(result: object) -> Answer:
+    """A mirror giving ``result`` as every package's answer, as many as asked."""
+    return lambda queries: (200, json.dumps({"results": [result] * len(queries)}).encode())
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        {"next_page_token": "abc"},
+        {"vulns": [{"id": "GHSA-1"}], "next_page_token": "abc"},
+        {"vulns": "GHSA-1"},
+        {"vulns": None},
+        {"vulns": [{"summary": "no id"}]},
+        {"vulns": [{"id": 7}]},
+        {"vulns": [None]},
+        [],
+        "ok",
+    ],
+    ids=repr,
+)
+def test_as_many_answers_as_packages_but_not_complete_ones_is_not_checked(
+    source: Any, result: object
+) -> None:
+    source(_answer_each(result))
+    with pytest.raises(NotChecked, match=r"^not checked: .* gave no complete answer for \d+ of"):
+        audit.audit(config.load())
+
+
+def test_one_incomplete_answer_among_good_ones_is_not_checked_and_named(source: Any) -> None:
+    def answer(queries: list[dict[str, Any]]) -> tuple[int, bytes]:
+        results: list[object] = [{} for _ in queries]
+        results[0] = {"next_page_token": "more"}
+        return 200, json.dumps({"results": results}).encode()
+
+    source(answer)
+    first = audit.packages(config.load())[0]
+    with pytest.raises(NotChecked, match=f"for 1 of .*\\({first[0]} {first[1]}\\): nothing"):
+        audit.audit(config.load())
+
+
+def test_an_empty_vulns_list_is_an_answer_of_none() -> None:
+    assert audit.vulnerabilities({}) == ()
+    assert audit.vulnerabilities({"vulns": []}) == ()
+    assert audit.vulnerabilities({"vulns": [{"id": "B"}, {"id": "A", "modified": "x"}]}) == (
+        "A",
+        "B",
+    )
+
+
+def test_the_not_checked_of_the_audit_is_slipways_exit_3() -> None:
+    assert audit.NotChecked is NotChecked
+    assert NotChecked.exit_code == 3
+
+
+# uv's CycloneDX export of a project with a PyPI package, a path dependency,
+# a git dependency and a workspace member of its own (as uv 0.13 writes it).
+LOCKED = {
+    "components": [
+        {"name": "idna", "version": "3.10", "purl": "pkg:pypi/idna@3.10"},
+        {"name": "vend", "version": "0.2.0"},
+        {
+            "name": "gitdep",
+            "version": "0.2.0",
+            "purl": "pkg:pypi/gitdep@0.2.0?vcs_url=https://example.test/gitdep%23ce6bf9d",
+        },
+        {
+            "name": "mem",
+            "version": "0.2.0",
+            "properties": [{"name": "uv:workspace:path", "value": "mem"}],
+        },
+    ]
+}
+
+
+def test_packages_osv_cannot_know_are_named_and_make_the_audit_not_checked(
+    source: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit.sbom, "locked_packages", lambda _config: LOCKED)
+    received = source(_vulnerable("nothing"))
+
+    done = audit.audit(config.load())
+
+    assert [q["package"]["purl"] for q in received[0]["queries"]] == ["pkg:pypi/idna@3.10"]
+    assert (done.checked, done.findings, done.own) == (1, (), ("mem",))
+    assert [(u.package, u.source) for u in done.not_checked] == [
+        ("vend", "a path"),
+        ("gitdep", "git"),
+    ]
+    shown = tables.audit_table(done).splitlines()
+    assert shown[1:] == [
+        "NOT checked (not from PyPI, OSV cannot know them): "
+        "vend 0.2.0 (a path), gitdep 0.2.0 (git)",
+        "not audited (the project's own workspace members): mem",
+    ]
+    with pytest.raises(
+        NotChecked,
+        match=r"^not checked: 2 locked packages do not come from PyPI, so OSV cannot know "
+        r"them: vend 0.2.0 \(a path\), gitdep 0.2.0 \(git\); the other 1 ",
+    ):
+        audit.verdict(done)
+
+
+def test_a_known_vulnerability_still_fails_beside_packages_not_checked(
+    source: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit.sbom, "locked_packages", lambda _config: LOCKED)
+    source(_vulnerable("idna", "PYSEC-2099-9"))
+
+    done = audit.audit(config.load())
+
+    with pytest.raises(CheckFailed, match=r"^1 of 1 locked packages .* \(2 more not checked\)"):
+        audit.verdict(done)
+
+
+def test_the_audit_command_exits_3_with_one_line_when_not_checked(source: Any) -> None:
+    source(_answer_each({"next_page_token": "abc"}))
+
+    done = subprocess.run(
+        [SLIPWAY, "audit"], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
+    )
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "no known vulnerabilities" not in done.stdout
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("slipway: not checked: ")
