@@ -23,6 +23,9 @@ from tests.docker.conftest import free_port, git, http
 pytestmark = pytest.mark.docker
 
 SLIPWAY = str(Path(sys.executable).parent / "slipway")
+ROOT = Path(__file__).resolve().parents[2]
+# `uv tool install` as the README's "The slipway command" section writes it.
+README_TOOL_FLAGS = ("--with-executables-from", "invoke,nox")
 
 # The project's own .dockerignore, there before `slipway init` (which then
 # skips it): it keeps nothing secret out of the build context.
@@ -334,6 +337,62 @@ def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreig
     assert "wrote" not in again
     status = foreign.run("git", "status", "--porcelain")
     assert status.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def tool_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """slipway installed as the README says, as a uv tool, in folders of its own."""
+    tools = tmp_path_factory.mktemp("uv-tools")
+    done = subprocess.run(
+        ["uv", "tool", "install", *README_TOOL_FLAGS, str(ROOT)],
+        env={
+            **_outside_this_venv(),
+            "UV_TOOL_DIR": str(tools),
+            "UV_TOOL_BIN_DIR": str(tools / "bin"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return tools / "bin"
+
+
+def _outside_this_venv() -> dict[str, str]:
+    """This process's environment without the test run's virtualenv or nox's."""
+    here = str(Path(sys.executable).parent)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "NOX_CURRENT_SESSION"}
+    }
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != here)
+    return env
+
+
+def test_a_fresh_clone_passes_make_lint_and_make_test(
+    foreign: Foreign, tool_bin: Path, tmp_path: Path
+) -> None:
+    # A teammate's first day: clone, then only the README's commands, with
+    # slipway installed as a uv tool (no slipway, nox or invoke in the project).
+    assert f"uv tool install {' '.join(README_TOOL_FLAGS)} " in (ROOT / "README.md").read_text()
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(foreign.root), str(clone))
+    env = {**_outside_this_venv(), "PATH": f"{tool_bin}{os.pathsep}{_outside_this_venv()['PATH']}"}
+    for goal in ("lint", "test"):
+        done = subprocess.run(
+            ["make", goal],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        assert done.returncode == 0, f"make {goal}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    assert "Session docker_tests was successful" in done.stderr
+    assert "Session policy was successful" in done.stderr
 
 
 def test_the_generated_files_pass_lint_and_policy(foreign: Foreign) -> None:
