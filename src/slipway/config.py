@@ -18,7 +18,14 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 from slipway import names
@@ -359,17 +366,38 @@ def load(path: Path | None = None) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    data, tree = _yaml(text, path)
+    config = parse(data, path, tree=tree)
+    publish_schema(config.root)
+    return config
+
+
+def _yaml(text: str, path: Path) -> tuple[object, yaml.Node | None]:
+    """The file's data, and its composed tree (which gives errors their lines)."""
     try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path.name}: invalid YAML{where}: {problem}") from None
-    config = parse(data, path, tree=tree)
-    publish_schema(config.root)
-    return config
+
+
+def check_text(text: str, path: Path) -> None:
+    """What slipway.yaml's ``text`` alone tells (its YAML and every key's
+    value, not the files it names) is valid; ConfigError otherwise."""
+    data, tree = _yaml(text, path)
+    _settings(data, _Errors(path, tree))
+
+
+def check_flag(flag: str, kind: Any, value: object) -> Any:
+    """``value`` checked as slipway.yaml's models check a ``kind`` (Port,
+    HealthPath...), so that a command's flag follows the file's rules; a
+    UsageError naming ``flag`` otherwise."""
+    try:
+        return TypeAdapter(kind).validate_python(value)
+    except ValidationError as exc:
+        raise UsageError(f"{flag}: {exc.errors()[0]['msg']}") from None
 
 
 def publish_schema(root: Path) -> None:
@@ -379,6 +407,8 @@ def publish_schema(root: Path) -> None:
     only goes without it."""
     published = SCHEMA.read_bytes()
     copy = root / PROJECT_SCHEMA
+    if copy.is_symlink():  # never written through: it could point anywhere
+        return
     try:
         if not copy.is_file() or copy.read_bytes() != published:
             copy.parent.mkdir(exist_ok=True)
@@ -423,13 +453,16 @@ def parse(data: object, path: Path, *, tree: yaml.Node | None = None) -> Config:
     """Validate already-loaded YAML; ``path`` names the file in errors and
     ``tree`` (the composed YAML) gives their lines."""
     errors = _Errors(path, tree)
+    return _resolve(_settings(data, errors), path, errors)
+
+
+def _settings(data: object, errors: _Errors) -> Settings:
     if not isinstance(data, dict | None):
         raise errors.fail((), f"expected a mapping, got {_kind(data)}")
     try:
-        settings = Settings.model_validate(data or {})
+        return Settings.model_validate(data or {})
     except ValidationError as exc:
         raise errors.from_pydantic(exc) from None
-    return _resolve(settings, path, errors)
 
 
 def _existing(root: Path, value: str, key: tuple[str, ...], errors: _Errors) -> Path:

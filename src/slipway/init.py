@@ -15,6 +15,7 @@ listed as skipped, with the reason.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -24,14 +25,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slipway.config import publish_schema
-from slipway.errors import UsageError
+from slipway.config import (
+    CONFIG_NAME,
+    PROJECT_SCHEMA,
+    HealthPath,
+    Port,
+    check_flag,
+    check_text,
+    publish_schema,
+)
+from slipway.errors import ConfigError, SlipwayError, UsageError
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_UV = "0.13.9"
 PYTHON = "3.13"
 # Assignments that make an ASGI app: `app = FastAPI(...)`, Starlette, Litestar.
 _ASGI = re.compile(r"^(\w+)\s*(?::\s*\w+\s*)?=\s*(FastAPI|Starlette|Litestar)\(", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _DJANGO_SETTINGS = re.compile(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)\.settings['\"]")
 
 
@@ -183,25 +193,35 @@ class Flags:
     health_path: str = "/health"
 
 
+def _argv(flag: str, value: str) -> tuple[str, ...]:
+    """A command given as a flag, split as a shell would."""
+    try:
+        argv = tuple(shlex.split(value))
+    except ValueError as exc:
+        raise UsageError(
+            f"{flag}: {str(exc).lower()} in {value!r}: quote it as you would in a shell"
+        ) from None
+    if not argv:
+        raise UsageError(f"{flag}: expected a command, got {value!r}")
+    return argv
+
+
 def inspect(root: Path, flags: Flags = Flags()) -> Project:
-    """Read the project and the flags; UsageError says what cannot be told."""
+    """Read the project and the flags; UsageError says what cannot be told.
+    The flags follow slipway.yaml's rules, checked before anything is read."""
+    port: int = check_flag("--port", Port, flags.port)
+    health_path: str = check_flag("--health-path", HealthPath, flags.health_path)
+    command = _argv("--command", flags.command) if flags.command else ()
+    given_migrate = _argv("--migrate", flags.migrate) if flags.migrate not in ("", "none") else ()
     data = _pyproject(root)
     member, package_data = _package(root, data, flags.package)
-    command, migrate, port, health_path = (
-        flags.command,
-        flags.migrate,
-        flags.port,
-        flags.health_path,
-    )
-    if not health_path.startswith("/"):
-        raise UsageError(f"--health-path must start with /, got {health_path!r}")
     home = root / member
     found_migrate: tuple[str, ...] = ()
     if command:
-        run = dev = tuple(shlex.split(command))
+        run = dev = command
     else:
         run, dev, found_migrate = _server(home, package_data, port, _locked(root))
-    steps = found_migrate if not migrate else () if migrate == "none" else shlex.split(migrate)
+    steps = () if flags.migrate == "none" else given_migrate or found_migrate
     groups = package_data.get("dependency-groups") or {}
     source = tuple(d for d in ("src",) if (home / d).is_dir()) or tuple(
         sorted(
@@ -292,7 +312,8 @@ def files(project: Project) -> dict[str, str]:
         "python": PYTHON,
         "command": _exec_form(project.command),
         "dev_command": _exec_form(project.dev_command),
-        "migrate": _exec_form(project.migrate or ()),
+        # In a compose file: $$ is a $ compose leaves alone (exec form: no shell expands it).
+        "migrate": _exec_form(project.migrate or ()).replace("$", "$$"),
         "test_groups": "".join(f" --group {g}" for g in project.test_groups),
         "watch": _watch(project),
         **_workspace(project),
@@ -317,10 +338,21 @@ def files(project: Project) -> dict[str, str]:
     for target, template in names.items():
         text = (TEMPLATES / template).read_text()
         if template != "docker/healthcheck.py":
-            for key, value in values.items():
-                text = text.replace("{{" + key + "}}", value)
+            # One pass: a value holding {{...}} (a command's text) stays as it is.
+            text = _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
         out[target] = text
+    _loadable(out[CONFIG_NAME], project.root / CONFIG_NAME)
     return out
+
+
+def _loadable(text: str, path: Path) -> None:
+    """Refuse to write a slipway.yaml that every later command would refuse."""
+    try:
+        check_text(text, path)
+    except ConfigError as exc:
+        raise UsageError(
+            f"slipway init would write a {CONFIG_NAME} that does not load: {exc}"
+        ) from None
 
 
 def _gitignore(root: Path) -> tuple[list[str], list[str]]:
@@ -331,29 +363,64 @@ def _gitignore(root: Path) -> tuple[list[str], list[str]]:
     return [ln for ln in wanted if ln not in have], [ln for ln in wanted if ln in have]
 
 
+def _in_the_project(root: Path, name: str) -> str:
+    """Why ``root/name`` must not be created (a symlink on its way, which
+    could lead anywhere, or a file where a folder goes), or ""."""
+    path = root
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return f"{path.relative_to(root).as_posix()} is a symlink: left as it is"
+        if path != root / name and path.exists() and not path.is_dir():
+            return f"{path.relative_to(root).as_posix()} is not a folder: left as it is"
+    return "exists: left as it is" if (root / name).exists() else ""
+
+
+def _create(path: Path, text: str) -> None:
+    """Write a new file; O_EXCL: never through a symlink, never over a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as out:
+        out.write(text)
+
+
+def _extend_gitignore(root: Path) -> Done:
+    """Add the lines .gitignore lacks, never through a symlink."""
+    ignore = root / ".gitignore"
+    if ignore.is_symlink() or (ignore.exists() and not ignore.is_file()):
+        kind = "a symlink" if ignore.is_symlink() else "not a file"
+        return Done((), ((".gitignore", f".gitignore is {kind}: left as it is"),))
+    missing, _ = _gitignore(root)
+    if not missing:
+        return Done((), ((".gitignore", "has every line slipway needs"),))
+    text = ignore.read_text() if ignore.is_file() else ""
+    lines = "".join(f"{line}\n" for line in missing)
+    # O_NOFOLLOW: a symlink put there since is refused, not written through.
+    fd = os.open(ignore, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as out:
+        out.write(("\n" if text and not text.endswith("\n") else "") + lines)
+    return Done((f".gitignore (+{len(missing)} lines)",), ())
+
+
 def init(project: Project) -> Done:
     """Write what is missing; never change a file that exists (.gitignore
-    only gains the lines it lacks)."""
-    written, skipped = [], []
+    only gains the lines it lacks), never write through a symlink."""
+    written: list[str] = []
+    skipped: list[tuple[str, str]] = []
     for name, text in files(project).items():
-        path = project.root / name
-        if path.exists():
-            skipped.append((name, "exists: left as it is"))
+        why = _in_the_project(project.root, name)
+        if why:
+            skipped.append((name, why))
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        try:
+            _create(project.root / name, text)
+        except OSError as exc:
+            so_far = ", ".join(written) or "nothing"
+            raise SlipwayError(f"cannot write {name}: {exc.strerror} (wrote {so_far})") from None
         written.append(name)
-    publish_schema(project.root)
-    missing, _ = _gitignore(project.root)
-    if missing:
-        ignore = project.root / ".gitignore"
-        ends = not ignore.is_file() or ignore.read_text().endswith("\n") or not ignore.read_text()
-        with ignore.open("a") as out:
-            out.write(("" if ends else "\n") + "".join(f"{line}\n" for line in missing))
-        written.append(f".gitignore (+{len(missing)} lines)")
-    else:
-        skipped.append((".gitignore", "has every line slipway needs"))
-    return Done(tuple(written), tuple(skipped))
+    if not (project.root / PROJECT_SCHEMA.parent).is_symlink():
+        publish_schema(project.root)
+    ignore = _extend_gitignore(project.root)
+    return Done((*written, *ignore.written), (*skipped, *ignore.skipped))
 
 
 def summary(done: Done, project: Project) -> str:

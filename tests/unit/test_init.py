@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from slipway import init
-from slipway.errors import UsageError
+from slipway.config import load
+from slipway.errors import SlipwayError, UsageError
+from slipway.names import URL_PATH
 
 PYPROJECT = """\
 [project]
@@ -231,3 +233,132 @@ def test_the_library_knows_nothing_of_the_reference_service() -> None:
         if "notes" in line.lower()
     ]
     assert mentions == []
+
+
+# --- init writes only what every later command accepts ------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (init.Flags(port=0), "--port: expected a port number (1-65535), got 0"),
+        (init.Flags(port=70000), "--port: expected a port number (1-65535), got 70000"),
+        (init.Flags(health_path="/a b"), f"--health-path: expected {URL_PATH.what}, got '/a b'"),
+        (init.Flags(health_path="health"), f"--health-path: expected {URL_PATH.what}"),
+        (init.Flags(health_path='/a"#'), f"--health-path: expected {URL_PATH.what}"),
+        (
+            init.Flags(command='uvicorn "app'),
+            "--command: no closing quotation in 'uvicorn \"app': quote it as you would in a shell",
+        ),
+        (init.Flags(command="  "), "--command: expected a command, got '  '"),
+        (init.Flags(migrate="alembic 'up"), "--migrate: no closing quotation in"),
+        (init.Flags(command="serve \\"), "--command: no escaped character in"),
+    ],
+)
+def test_a_flag_slipway_yaml_would_refuse_is_one_line_and_nothing_is_written(
+    fastapi_project: Path, flags: init.Flags, message: str
+) -> None:
+    before = sorted(fastapi_project.rglob("*"))
+    with pytest.raises(UsageError) as caught:
+        init.init(init.inspect(fastapi_project, flags))
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+    assert sorted(fastapi_project.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--port", "0"), "slipway: --port: expected a port number (1-65535), got 0"),
+        (("--port", "70000"), "slipway: --port: expected a port number (1-65535), got 70000"),
+        (("--health-path", "/a b"), f"slipway: --health-path: expected {URL_PATH.what}"),
+        (("--command", "uvicorn 'app"), "slipway: --command: no closing quotation in "),
+    ],
+)
+def test_slipway_init_with_a_bad_flag_exits_2_with_one_line_and_writes_nothing(
+    fastapi_project: Path, args: tuple[str, ...], message: str
+) -> None:
+    before = sorted(fastapi_project.rglob("*"))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "slipway"), "init", *args],
+        cwd=fastapi_project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert sorted(fastapi_project.rglob("*")) == before
+
+
+def test_a_package_name_that_gives_no_project_name_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "_"\nscripts = {serve = "x:y"}\n')
+    (tmp_path / "uv.lock").write_text(LOCK)
+    with pytest.raises(UsageError) as caught:
+        init.init(init.inspect(tmp_path))
+    assert str(caught.value).startswith(
+        "slipway init would write a slipway.yaml that does not load: slipway.yaml:"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml", "uv.lock"]
+
+
+def test_what_init_writes_loads(fastapi_project: Path) -> None:
+    project = init.inspect(fastapi_project, init.Flags(port=65535, health_path="/ready?x=%20"))
+    init.init(project)
+    config = load(fastapi_project / "slipway.yaml")
+    assert (config.port, config.health_path, config.project) == (65535, "/ready?x=%20", "hello-api")
+
+
+def test_init_never_writes_through_a_symlink(
+    fastapi_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "folder").mkdir()
+    (outside / "ignored").write_text("mine\n")
+    (fastapi_project / "Makefile").symlink_to(outside / "Makefile")  # dangling
+    (fastapi_project / "compose").symlink_to(outside / "folder")
+    (fastapi_project / ".gitignore").symlink_to(outside / "ignored")
+    (fastapi_project / ".slipway").symlink_to(outside / "folder")
+
+    done = init.init(init.inspect(fastapi_project))
+
+    assert sorted(p.name for p in outside.rglob("*")) == ["folder", "ignored"]
+    assert (outside / "ignored").read_text() == "mine\n"
+    assert ("Makefile", "Makefile is a symlink: left as it is") in done.skipped
+    assert ("compose/base.yaml", "compose is a symlink: left as it is") in done.skipped
+    assert (".gitignore", ".gitignore is a symlink: left as it is") in done.skipped
+    assert "slipway.yaml" in done.written
+
+
+def test_a_file_where_init_needs_a_folder_is_skipped(fastapi_project: Path) -> None:
+    (fastapi_project / "env").write_text("mine\n")
+    done = init.init(init.inspect(fastapi_project))
+    assert ("env/prod.env.example", "env is not a folder: left as it is") in done.skipped
+    assert (fastapi_project / "env").read_text() == "mine\n"
+
+
+def test_a_command_is_written_as_given(fastapi_project: Path) -> None:
+    flags = init.Flags(command="serve {{port}} '$HOME'", migrate="migrate ${DB}")
+    written = init.files(init.inspect(fastapi_project, flags))
+    assert 'CMD ["serve", "{{port}}", "$HOME"]' in written["docker/Dockerfile"]
+    assert 'command: ["migrate", "$${DB}"]' in written["compose/migrate.yaml"]
+
+
+def test_a_file_init_cannot_write_is_one_line(
+    fastapi_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create = init._create
+
+    def refused(path: Path, text: str) -> None:
+        if path.name == "Dockerfile":
+            raise PermissionError(13, "Permission denied")
+        create(path, text)
+
+    monkeypatch.setattr(init, "_create", refused)
+    with pytest.raises(SlipwayError) as caught:
+        init.init(init.inspect(fastapi_project))
+    assert str(caught.value) == (
+        "cannot write docker/Dockerfile: Permission denied (wrote slipway.yaml)"
+    )
