@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import socket
 from collections.abc import Iterator, Mapping, Sequence
@@ -173,11 +174,34 @@ def status(docker: DockerClient) -> list[ServiceStatus]:
         return [_status(c) for c in docker.compose.ps(all=True)]
 
 
-def logs(docker: DockerClient, *, follow: bool = False, tail: str | None = None) -> Iterator[str]:
-    """The stack's log lines, as compose prints them."""
+# Terminal control (ECMA-48): CSI sequences (ESC [ ... final byte), OSC
+# strings (ESC ] ... BEL or ESC \), other escape sequences (ESC, intermediate
+# bytes, final byte), a lone ESC, and the C0 controls but tab.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x1b"
+    r"|[\x00-\x08\x0a-\x1f\x7f]"
+)
+
+
+def plain(line: str) -> str:
+    """A log line without terminal control sequences (colours, line clears)."""
+    return _CONTROL.sub("", line)
+
+
+def logs(
+    docker: DockerClient, *, follow: bool = False, tail: str | None = None, plain_text: bool = False
+) -> Iterator[str]:
+    """The stack's log lines, as compose prints them; with ``plain_text``
+    without control sequences, for a pipe or a file: compose writes ESC[2K
+    before every line even with --no-color and its output not a terminal,
+    and an app may colour its own lines."""
     with docker_errors("docker compose logs"):
         for _source, line in docker.compose.logs(follow=follow, tail=tail, stream=True):
-            yield line.decode(errors="replace").rstrip("\n")
+            text = line.decode(errors="replace").rstrip("\n")
+            yield plain(text) if plain_text else text
 
 
 def clean(config: Config) -> list[str]:

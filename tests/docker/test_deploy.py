@@ -44,6 +44,12 @@ def test_deploy_serves_healthy_and_says_where(project: Project) -> None:
     assert "healthy" in proxy_row
     assert f"127.0.0.1:{project.port}->8080" in proxy_row
 
+    # Piped, the logs carry no escape codes (compose writes ESC[2K before each line).
+    logs = project.invoke("logs", "--tail", "2")
+    assert logs.returncode == 0, logs.stderr
+    assert " | " in logs.stdout, logs.stdout
+    assert "\x1b" not in logs.stdout
+
 
 def test_notes_survive_down_and_redeploy(project: Project) -> None:
     project.ok("deploy")

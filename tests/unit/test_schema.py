@@ -45,20 +45,22 @@ _MANY = ("anyOf", "allOf", "oneOf", "prefixItems")
 _NAMED = ("properties", "$defs", "patternProperties", "dependentSchemas")
 
 
+def _nested(key: str, value: Any) -> list[Any]:
+    """The schemas a keyword's value holds (none in default or enum's data)."""
+    if key in _ONE:
+        return [value]
+    if key in _MANY:
+        return list(value)
+    if key in _NAMED:
+        return list(value.values())
+    return []
+
+
 def _subschemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """``schema`` and every schema inside it (not the data in default or enum)."""
+    """``schema`` and every schema inside it."""
     yield schema
     for key, value in schema.items():
-        nested = (
-            [value]
-            if key in _ONE
-            else value
-            if key in _MANY
-            else value.values()
-            if key in _NAMED
-            else []
-        )
-        for sub in nested:
+        for sub in _nested(key, value):
             if isinstance(sub, dict):
                 yield from _subschemas(sub)
 

@@ -344,6 +344,19 @@ def test_logs_are_decoded_lines() -> None:
     assert lines == ["app-1  | GET /health 200", "app-1  | caf\u00e9"]
 
 
+def test_plain_logs_carry_no_control_sequences() -> None:
+    """compose writes ESC[2K before each line even into a pipe; apps colour theirs."""
+    compose = _FakeCompose(
+        [],
+        "\x1b[2Kapp-1  | \x1b[31mred\x1b[0m\tdone\x07\n"
+        "\x1b[2Kapp-1  | \x1b]0;title\x07caf\u00e9\x1b(B",
+    )
+
+    lines = list(stack.logs(_docker(compose), tail="2", plain_text=True))
+
+    assert lines == ["app-1  | red\tdone", "app-1  | caf\u00e9"]
+
+
 def test_clean_takes_down_environments_and_deletes_generated_folders(
     monkeypatch: pytest.MonkeyPatch, config: Config, project_root: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from invoke.context import Context
 from invoke.tasks import task
 
@@ -33,8 +35,10 @@ def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100")
 
     cfg = config.load()
     docker = engine.client(cfg, cfg.environment(env))
-    for line in stack.logs(docker, follow=follow, tail=tail):
-        print(line)
+    # Piped or redirected, the lines carry no escape codes; followed, each shows as it comes.
+    plain_text = not sys.stdout.isatty()
+    for line in stack.logs(docker, follow=follow, tail=tail, plain_text=plain_text):
+        print(line, flush=follow)
 
 
 @task(help={"env": ENV, "volumes": "also delete its data volumes"})
