@@ -12,7 +12,7 @@ from python_on_whales import DockerClient
 
 from slipway import engine, images, release, rollout, stack
 from slipway.config import Config
-from slipway.errors import EngineError, SlipwayError, command
+from slipway.errors import ConfigError, EngineError, SlipwayError, command
 from slipway.images import Report
 
 
@@ -32,7 +32,7 @@ def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
     return compose
 
 
-def watch(compose: DockerClient, service: str, *, report: Report) -> None:
+def watch(compose: DockerClient, config: Config, env_name: str, *, report: Report) -> None:
     """Sync source edits into the running stack until Ctrl-C.
 
     compose 2.26's watch does no initial sync: a file saved between the
@@ -40,7 +40,8 @@ def watch(compose: DockerClient, service: str, *, report: Report) -> None:
     So once the watch reports it is enabled, every sync path is copied in
     once (:func:`sync_once`); any later edit is the watch's.
     """
-    report("watching service/src (sync) and pyproject.toml, uv.lock (rebuild); Ctrl-C stops")
+    service = config.service
+    report(f"watching {watched(engine.compose_model(compose), service, config)}; Ctrl-C stops")
     synced = False
     try:
         for line in _watch_lines(compose):
@@ -51,7 +52,25 @@ def watch(compose: DockerClient, service: str, *, report: Report) -> None:
                 report(f"synced {count} file(s) once, so edits saved before the watch are served")
     except KeyboardInterrupt:
         pass
-    report(f"watch stopped; the dev stack keeps running ({command('down --env dev')} removes it)")
+    down = command(f"down --env {env_name}")
+    report(f"watch stopped; the {env_name} stack keeps running ({down} removes it)")
+
+
+def watched(model: Mapping[str, Any], service: str, config: Config) -> str:
+    """What the service's develop.watch rules watch, by action, as the
+    project's compose files say: ``src (sync) and pyproject.toml, uv.lock (rebuild)``."""
+    develop = ((model.get("services") or {}).get(service) or {}).get("develop") or {}
+    paths: dict[str, list[str]] = {}
+    for rule in develop.get("watch") or []:
+        if rule.get("path") and rule.get("action"):
+            shown = config.show(Path(config.root, rule["path"]))
+            paths.setdefault(str(rule["action"]), []).append(shown)
+    if not paths:
+        raise ConfigError(
+            f"the compose files give service {service} no develop.watch rules: nothing to "
+            f"sync into the running stack (compose watch needs them)"
+        )
+    return " and ".join(f"{', '.join(shown)} ({action})" for action, shown in paths.items())
 
 
 def _watch_lines(compose: DockerClient) -> Iterator[str]:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from slipway import dev
+from slipway.config import Config
 from slipway.dev import _tar_of, sync_paths
-from slipway.errors import EngineError, SlipwayError
+from slipway.errors import ConfigError, EngineError, SlipwayError
 
 
 def test_sync_paths_are_the_services_sync_rules_only() -> None:
@@ -53,19 +54,35 @@ def test_the_archive_holds_every_source_file_and_no_bytecode(tmp_path: Path) -> 
 # --- the watch, over a (fake) compose watch --------------------------------------------
 
 
-def _watch_prints(monkeypatch: pytest.MonkeyPatch, lines: list[str], return_code: int) -> None:
+def _rules(root: Path, *rules: tuple[str, str]) -> dict[str, Any]:
+    """A compose model whose app service watches (path under root, action)."""
+    watch = [{"path": str(root / path), "action": action, "target": "/x"} for path, action in rules]
+    return {"services": {"app": {"develop": {"watch": watch}}, "proxy": {}}}
+
+
+def _watch_prints(
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str],
+    return_code: int,
+    model: dict[str, Any] | None = None,
+) -> None:
     def compose_watch(_compose: Any) -> Iterator[str]:
         yield from lines
         raise EngineError("docker compose watch", "exit", return_code=return_code)
 
     monkeypatch.setattr(dev.engine, "compose_watch", compose_watch)
+    monkeypatch.setattr(
+        dev.engine, "compose_model", lambda _compose: model or _rules(Path("/"), ("src", "sync"))
+    )
 
 
-def test_a_watch_compose_ended_on_ctrl_c_stops_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_watch_compose_ended_on_ctrl_c_stops_quietly(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
     _watch_prints(monkeypatch, ["Syncing service app after changes were detected"], 130)
     seen: list[str] = []
 
-    dev.watch(SimpleNamespace(), "app", report=seen.append)  # type: ignore[arg-type]
+    dev.watch(SimpleNamespace(), config, "dev", report=seen.append)  # type: ignore[arg-type]
 
     assert seen[1:] == [
         "Syncing service app after changes were detected",
@@ -73,14 +90,50 @@ def test_a_watch_compose_ended_on_ctrl_c_stops_quietly(monkeypatch: pytest.Monke
     ]
 
 
-def test_a_watch_that_failed_says_its_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_watch_says_what_the_projects_own_compose_files_watch(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    """Not slipway's reference layout (service/src): this project's develop.watch."""
+    model = _rules(
+        config.root,
+        ("app", "sync"),
+        ("web/static", "sync"),
+        ("requirements.txt", "rebuild"),
+        ("settings.toml", "sync+restart"),
+    )
+    _watch_prints(monkeypatch, [], 130, model)
+    seen: list[str] = []
+
+    dev.watch(SimpleNamespace(), config, "local", report=seen.append)  # type: ignore[arg-type]
+
+    assert seen == [
+        "watching app, web/static (sync) and requirements.txt (rebuild) and settings.toml "
+        "(sync+restart); Ctrl-C stops",
+        "watch stopped; the local stack keeps running (invoke down --env local removes it)",
+    ]
+
+
+def test_a_service_without_watch_rules_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    _watch_prints(monkeypatch, [], 130, {"services": {"app": {}}})
+
+    with pytest.raises(ConfigError, match=r"give service app no develop.watch rules"):
+        dev.watch(SimpleNamespace(), config, "dev", report=lambda _line: None)  # type: ignore[arg-type]
+
+
+def test_a_watch_that_failed_says_its_exit_code(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
     _watch_prints(monkeypatch, [], 1)
 
     with pytest.raises(SlipwayError, match=r"^docker compose watch stopped with code 1$"):
-        dev.watch(SimpleNamespace(), "app", report=lambda _line: None)  # type: ignore[arg-type]
+        dev.watch(SimpleNamespace(), config, "dev", report=lambda _line: None)  # type: ignore[arg-type]
 
 
-def test_a_failed_first_sync_keeps_its_own_message(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_first_sync_keeps_its_own_message(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
     _watch_prints(monkeypatch, ["Watch enabled"], 130)
 
     def sync_once(_compose: Any, service: str) -> int:
@@ -89,4 +142,4 @@ def test_a_failed_first_sync_keeps_its_own_message(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(dev, "sync_once", sync_once)
 
     with pytest.raises(SlipwayError, match=r"^syncing service/src into app failed: no container$"):
-        dev.watch(SimpleNamespace(), "app", report=lambda _line: None)  # type: ignore[arg-type]
+        dev.watch(SimpleNamespace(), config, "dev", report=lambda _line: None)  # type: ignore[arg-type]

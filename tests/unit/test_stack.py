@@ -295,8 +295,56 @@ def test_port_held_by_another_program_is_refused(
 
     assert str(caught.value) == (
         f"port 127.0.0.1:{listener} is already in use by another program: stop it, "
-        "or set APP_PORT in the environment's env file"
+        "or publish the proxy on another host port in the environment's compose files"
     )
+
+
+def test_the_port_message_names_how_this_project_sets_the_port(
+    monkeypatch: pytest.MonkeyPatch, listener: int, config: Config, project_root: Path
+) -> None:
+    """Not APP_PORT, a variable only slipway's own compose files define."""
+    (project_root / "compose/prod.yaml").write_text(
+        'services:\n  proxy:\n    ports: ["127.0.0.1:${WEB_PORT:-8000}:8080"]\n'
+    )
+    _publish(monkeypatch, listener)
+    env = config.environment("prod")
+
+    with pytest.raises(PortInUse) as caught:
+        stack.ensure_port_free(_docker(_FakeCompose([])), change=stack.port_setting(config, env))
+
+    assert str(caught.value).endswith(": stop it, or set WEB_PORT in env/prod.env")
+    assert "APP_PORT" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("ports", "setting"),
+    [
+        # slipway's own compose files.
+        ('["127.0.0.1:${APP_PORT:-8000}:8080"]', "set APP_PORT in env/prod.env"),
+        ('["$PORT:8080/tcp", "9000:9000"]', "set PORT in env/prod.env"),
+        (
+            "[{target: 8080, published: '${HTTP_PORT}', host_ip: 127.0.0.1}]",
+            "set HTTP_PORT in env/prod.env",
+        ),
+        ('["8000:8080"]', "change the proxy's published port (8000) in compose/prod.yaml"),
+        ('["8080"]', stack.ANOTHER_PORT),
+        ("[]", stack.ANOTHER_PORT),
+    ],
+)
+def test_port_setting_reads_the_proxys_published_port_from_the_compose_files(
+    config: Config, project_root: Path, ports: str, setting: str
+) -> None:
+    (project_root / "compose/prod.yaml").write_text(f"services:\n  proxy:\n    ports: {ports}\n")
+
+    assert stack.port_setting(config, config.environment("prod")) == setting
+
+
+def test_port_setting_of_compose_files_without_a_proxy_says_where_to_look(
+    config: Config, project_root: Path
+) -> None:
+    (project_root / "compose/prod.yaml").write_text(": not yaml: [")
+
+    assert stack.port_setting(config, config.environment("prod")) == stack.ANOTHER_PORT
 
 
 def test_port_held_by_a_stopped_container_of_ours_is_still_refused(

@@ -23,7 +23,7 @@ def dev(c: Context, env: str = "dev") -> None:
     # Flushed: the watch's lines must show as they come, even through a pipe.
     report = functools.partial(print, flush=True)
     compose = dev.start(cfg, env, report=report)
-    dev.watch(compose, cfg.service, report=report)
+    dev.watch(compose, cfg, env, report=report)
 
 
 @task(help={"env": ENV})
