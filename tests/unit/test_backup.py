@@ -4,6 +4,7 @@ the row counts of every table: the SQLite scripts run here with this Python."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from slipway import _backup_scripts as scripts
+from slipway import _backupfiles as files
 from slipway import _rowcounts as rowcounts
-from slipway import backup
+from slipway import backup, restore
 from slipway.backup import BackupResult, Database, Kind, Verification
+from slipway.config import Config
 from slipway.errors import CommandFailed, UsageError
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -181,3 +184,107 @@ def test_a_tampered_sqlite_backup_fails_verification_naming_the_table(tmp_path: 
     check = Verification(*rowcounts.loaded(out, sqlite=True), expected)
     assert not check.ok
     assert check.detail == "integrity ok, but notes has 9 rows (10 at backup)"
+
+
+# --- a restore checks the file before it touches anything ---------------------
+
+SLIPWAY = str(Path(sys.executable).with_name("slipway"))
+
+
+def a_pgdump(path: Path) -> Path:
+    """What pg_dump --format=custom writes first: its magic, then its header."""
+    path.write_bytes(b"PGDMP\x01\x10\x00\x04\x08\x08\x01\x01" + b"\x00" * 64)
+    return path
+
+
+def test_a_sqlite_backup_and_a_pg_dump_are_told_by_their_first_bytes(tmp_path: Path) -> None:
+    sqlite = a_database(tmp_path / "prod-20260102T030405.678Z.sqlite3", notes=3)
+    dump = a_pgdump(tmp_path / "prod-pg-20260102T030405.678Z.pgdump")
+
+    assert files.kind_of(sqlite) is Kind.SQLITE
+    assert files.kind_of(dump) is Kind.POSTGRES
+    assert sqlite.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("nosuch.sqlite3", None, "nosuch.sqlite3: no such backup file"),
+        ("notes.db", b"SQLite format 3\x00", "notes.db is not a backup: slipway's are named"),
+        ("prod-x.sqlite3", b"just text\n", "named like a .sqlite3 backup but is not a SQLite"),
+        ("prod-x.pgdump", b"-- PostgreSQL dump\n", "not a pg_dump custom-format archive"),
+        ("prod-x.pgdump", b"", "not a pg_dump custom-format archive"),
+        ("prod-x.sqlite3", b"SQLite format 3\x00" + b"\x00" * 84, "not an intact SQLite"),
+    ],
+    ids=["missing", "suffix", "text", "plain-sql", "empty", "truncated"],
+)
+def test_a_file_that_is_not_a_backup_is_refused_naming_what_is_wrong(
+    tmp_path: Path, name: str, content: bytes | None, why: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UsageError, match=re.escape(why)):
+        files.kind_of(path)
+    if content is not None:
+        assert path.read_bytes() == content  # looked at, never written
+
+
+def test_a_folder_is_not_a_backup(tmp_path: Path) -> None:
+    (tmp_path / "prod.sqlite3").mkdir()
+    with pytest.raises(UsageError, match="is not a file"):
+        files.kind_of(tmp_path / "prod.sqlite3")
+
+
+def test_restore_refuses_a_bad_file_before_any_docker_command(config: Config) -> None:
+    """The unit tests' docker CLI fails any call: the refusal comes first."""
+    bogus = config.root / "prod-20260102T030405.678Z.sqlite3"
+    bogus.write_text("not a database")
+    for file in (bogus, config.root / "nosuch.sqlite3"):
+        with pytest.raises(UsageError, match=r"nothing was touched|no such backup file"):
+            restore.restore(config, "prod", file, report=print)
+
+
+@pytest.mark.parametrize("args", [("--help",), ("-h",), ("--env", "dev", "--help")])
+def test_restore_help_is_the_help_and_acts_on_nothing(tmp_path: Path, args: tuple[str]) -> None:
+    """invoke hands `--help` to the task as its FILE: it shows the help,
+    outside any project, and writes nothing."""
+    done = subprocess.run(
+        [SLIPWAY, "restore", *args], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: slipway [--core-opts] restore [--options]")
+    assert "the backup file to restore" in done.stdout
+    assert done.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_restore_says_it_replaces_the_data_and_a_dump_runs_its_sql(config: Config) -> None:
+    env = config.environment("prod")
+    pg = Database(Kind.POSTGRES, "db", "notesdb", "notes")
+    sqlite = Database(Kind.SQLITE, "app", "/app/data/notes.db")
+    assert restore.warning(env, pg, Path("backups/x.pgdump")) == (
+        "restoring x.pgdump replaces all of prod's data (notesdb) and runs the SQL the dump "
+        "holds as notes: restore only backups you trust"
+    )
+    assert "replaces all of prod's data (/app/data/notes.db): " in restore.warning(
+        env, sqlite, Path("x.sqlite3")
+    )
+
+
+# --- backup --verify: a failed backup is set aside, never counted -------------
+
+
+def test_a_backup_set_aside_is_never_counted_nor_pruned(tmp_path: Path) -> None:
+    for name in names("prod", 3):
+        (tmp_path / name).write_bytes(b"good")
+    newest = tmp_path / backup.file_name("prod", Kind.SQLITE, WHEN + timedelta(days=1))
+    newest.write_bytes(b"bad")
+
+    aside = backup.set_aside(newest)
+
+    assert aside.name == f"{newest.name}.failed"
+    assert not newest.exists()
+    assert files.prune(tmp_path, "prod", 3) == ()
+    assert files.prune(tmp_path, "prod", 2) == (tmp_path / names("prod", 1)[0],)
+    assert aside.read_bytes() == b"bad"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,26 +10,39 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import ENV, edge
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, UsageError, command
 
 if TYPE_CHECKING:
     from slipway.backup import BackupResult
     from slipway.config import Config
 
+# What invoke hands a task as its positional FILE when the user asked for
+# help: `restore --help` parses as FILE="--help" (a positional argument
+# takes the next word, whatever it looks like).
+_HELP = frozenset({"--help", "-h"})
 
-def _verify(cfg: Config, env: str, done: BackupResult) -> None:
+
+def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
+    """Verify the new backup; only once it passed, prune the old ones. A
+    backup that failed is set aside (``<name>.failed``), never counted."""
     from slipway import backup
 
     check = backup.verify(cfg, env, done)
     print(f"verify {'ok' if check.ok else 'FAILED'}: {check.detail}")
     if not check.ok:
-        raise CheckFailed(f"{cfg.show(done.path)} failed verification: {check.detail}")
+        aside = backup.set_aside(done.path)
+        raise CheckFailed(
+            f"{cfg.show(done.path)} failed verification: {check.detail}; set aside as "
+            f"{cfg.show(aside)} (not counted among the {cfg.backups.keep} kept, nothing pruned)"
+        )
+    return backup.prune(cfg, env)
 
 
 @task(
     help={
         "env": ENV,
-        "verify": "restore the new backup into scratch and check integrity and row counts",
+        "verify": "restore the new backup into scratch and check integrity and row counts; "
+        "old backups are pruned only if it passes",
     }
 )
 @edge
@@ -37,19 +51,57 @@ def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
     from slipway import backup, config
 
     cfg = config.load()
-    done = backup.backup(cfg, env)
+    done = backup.backup(cfg, env, prune=not verify)
     print(f"wrote {cfg.show(done.path)}: {done.detail}")
-    for old in done.pruned:
+    pruned = _verified(cfg, env, done) if verify else done.pruned
+    for old in pruned:
         print(f"removed {cfg.show(old)} (keeping the newest {cfg.backups.keep})")
-    if verify:
-        _verify(cfg, env, done)
 
 
-@task(help={"file": "the backup file to restore", "env": ENV})
+_RESTORE_HELP = {"file": "the backup file to restore (backups/<env>-<time>.<kind>)", "env": ENV}
+
+
+def _print_restore_help() -> None:
+    """What `--help restore` prints (invoke's parse used up the task's help
+    texts: they are given back to a copy)."""
+    from invoke.collection import Collection
+    from invoke.program import Program
+
+    again = copy.copy(restore)
+    again.help = dict(_RESTORE_HELP)
+    binary = command("").split()[0]
+    Program(namespace=Collection(again), binary=binary).run(
+        [binary, "--help", "restore"], exit=False
+    )
+
+
+def _help_asked(file: str) -> bool:
+    """Whether FILE was the help flag (then the help is printed); a FILE that
+    looks like any other flag is a usage error."""
+    if file in _HELP:
+        _print_restore_help()
+        return True
+    if file.startswith("-"):
+        raise UsageError(
+            f"{file} is not a backup file: give the file first, "
+            f"`{command('restore FILE [--env NAME]')}`"
+        )
+    return False
+
+
+@task(help=dict(_RESTORE_HELP))
 @edge
 def restore(c: Context, file: str, env: str = "prod") -> None:
-    """Restore a backup: stop the app, replace its data, start it healthy."""
-    from slipway import backup, config
+    """Restore a backup: stop the app, replace its data, start it healthy.
 
-    tables = backup.restore(config.load(), env, Path(file), report=print)
-    print(f"{env} is restored from {file} ({backup.summary(tables)}) and healthy")
+    First the file is checked (it exists, is readable, and is the kind of
+    backup this environment's database takes), and the data it replaces is
+    backed up to backups/before-restore/. Restoring replaces all the data;
+    a PostgreSQL dump runs the SQL it holds.
+    """
+    if _help_asked(file):
+        return
+    from slipway import backup, config, restore
+
+    done = restore.restore(config.load(), env, Path(file), report=print)
+    print(f"{env} is restored from {file} ({backup.summary(done.tables)}) and healthy")
