@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from slipway import _dotenv, secretfiles
+from slipway import _dotenv, engine, secretfiles
 from slipway._versions import parse_version
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment, Target
@@ -92,6 +92,14 @@ def uv_rows(config: Config, images: Sequence[str]) -> list[CheckResult]:
 # --- env files and secrets --------------------------------------------------------------
 
 
+def used(config: Config, env_name: str) -> bool:
+    """Whether the environment has run a release here: then what deploy
+    would create for a first run (a random secret, an env file from its
+    example) is missing, not yet to come, since the data already running
+    was made with the old one."""
+    return engine.state_file(config, config.environment(env_name)).is_file()
+
+
 def creating_command(env: Environment) -> str:
     """The slipway command that creates an environment's env file from its example."""
     task = "dev" if env.target is Target.DEV else "deploy"
@@ -106,12 +114,13 @@ def env_file_row(config: Config, env: Environment) -> CheckResult:
         config.show(env.env_example),
     )
     if not env.env_file.is_file():
-        if env.env_example.is_file():
+        if env.env_example.is_file() and not used(config, env.name):
             return CheckResult(
                 name,
-                False,
-                f"{shown} is missing: `{creating_command(env)}` creates it from {example} "
-                f"(or cp {example} {shown})",
+                True,
+                f"{shown} is not there yet: `{creating_command(env)}` creates it from "
+                f"{example} (or cp {example} {shown})",
+                note=True,
             )
         return CheckResult(name, False, f"{shown} is missing and there is no {example}: create it")
     if not env.env_example.is_file():
@@ -126,11 +135,11 @@ def env_file_row(config: Config, env: Environment) -> CheckResult:
     return CheckResult(name, True, f"{shown} has every key of {example}")
 
 
-def secret_rows(config: Config) -> list[CheckResult]:
-    """One row per file-based compose secret of any environment."""
+def secret_rows(config: Config, envs: Sequence[Environment] | None = None) -> list[CheckResult]:
+    """One row per file-based compose secret of the environments (default all)."""
     needed: dict[Path, list[str]] = {}
     rows = []
-    for env in config.environments.values():
+    for env in config.environments.values() if envs is None else envs:
         try:
             for path in secretfiles.declared(env.compose_files):
                 needed.setdefault(path, []).append(env.name)
@@ -144,11 +153,17 @@ def secret_row(config: Config, path: Path, users: Sequence[str]) -> CheckResult:
     mounts the host file as it is (see secretfiles.FILE_MODE)."""
     shown = config.show(path)
     name, for_whom = f"secret {shown}", f"needed by {', '.join(users)}"
-    if path.is_relative_to((config.root / secretfiles.SECRETS_DIR).resolve()):
-        fix = f"`{command('secrets')}` creates it"
-    else:
-        fix = f"create it (slipway writes only {secretfiles.SECRETS_DIR}/)"
+    ours = path.is_relative_to((config.root / secretfiles.SECRETS_DIR).resolve())
+    if not path.is_file() and ours and not any(used(config, env) for env in users):
+        # Deploy (and `secrets`) create it with a random value when it is needed.
+        fix = f"`{command('secrets')}` or a deploy creates it"
+        return CheckResult(name, True, f"{shown} is not there yet ({for_whom}): {fix}", note=True)
     if not path.is_file():
+        fix = (
+            f"`{command('secrets')}` creates it"
+            if ours
+            else f"create it (slipway writes only {secretfiles.SECRETS_DIR}/)"
+        )
         return CheckResult(name, False, f"{shown} is missing ({for_whom}): {fix}")
     try:
         path.read_bytes()

@@ -20,6 +20,9 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    # A passing row that still says something to do, which slipway will do
+    # itself when it is needed (an env file or secret deploy creates).
+    note: bool = False
 
 
 def verdict(results: Sequence[CheckResult]) -> None:

@@ -37,8 +37,14 @@ T = TypeVar("T")
 Model = Mapping[str, Any]
 
 
-def diagnose(config: Config) -> list[CheckResult]:
-    """Every row of `invoke doctor`, in the order the table shows them."""
+def diagnose(config: Config, env_name: str | None = None) -> list[CheckResult]:
+    """Every row of `invoke doctor`, in the order the table shows them; with
+    ``env_name``, the environment rows of that one environment only."""
+    envs = (
+        [config.environment(env_name)]
+        if env_name is not None
+        else list(config.environments.values())
+    )
     docker = engine.client(config)
     engine_ok, compose_ok, results = tool_rows(docker)
     try:
@@ -47,9 +53,8 @@ def diagnose(config: Config) -> list[CheckResult]:
         built_from = []
         results.append(CheckResult("dockerfile", False, f"{config.show(config.dockerfile)}: {exc}"))
     results += uv_rows(config, built_from)
-    envs = list(config.environments.values())
     results += [env_file_row(config, env) for env in envs]
-    results += secret_rows(config)
+    results += secret_rows(config, envs)
     models = {env.name: _model(config, env) for env in envs} if compose_ok else {}
     results += [port_row(config, env, models.get(env.name)) for env in envs]
     refs, unlisted = list(built_from), []
@@ -180,7 +185,7 @@ def _taken_row(
     """A port something listens on: fine only when it is this stack's own proxy."""
     name, (host, port) = f"port {env.name}", address
     in_use = f"{env.name}: port {host}:{port} is in use"
-    fix = f"stop it, or set APP_PORT in {config.show(env.env_file)}"
+    fix = f"stop it, or {stack.port_setting(config, env)}"
     if not compose:
         return CheckResult(name, False, f"{in_use} (by whom: {NO_COMPOSE}): {fix}")
     ours = _call(

@@ -47,7 +47,7 @@ def results_table(results: Sequence[CheckResult]) -> str:
     """The table `nox -s non_root` and `invoke check` print."""
     return table(
         ("check", "result", "detail"),
-        [(r.name, "ok" if r.ok else "FAIL", r.detail) for r in results],
+        [(r.name, ("note" if r.note else "ok") if r.ok else "FAIL", r.detail) for r in results],
     )
 
 

@@ -88,8 +88,10 @@ def test_each_broken_item_is_named(tmp_path: Path) -> None:
     env_file.write_text(
         "".join(ln for ln in env_file.read_text().splitlines(True) if "LOG_LEVEL" not in ln)
     )
-    # 2. A secret file deleted.
+    # 2. A secret file deleted, of an environment that has run a release here
+    #    (of one never used it would be a note: deploy creates it).
     (copy.root / "secrets/db_password").unlink()
+    (copy.root / ".slipway/prod-pg.env").write_text("SLIPWAY_IMAGE=slipway/notes:0123456789ab\n")
     # 3. No compose plugin: the docker CLI answers `docker compose` as 28.x
     #    does without the plugin; everything else reaches the real docker.
     real = shutil.which("docker")
@@ -156,3 +158,34 @@ def test_json_rows_are_the_tables_rows(healthy: Project) -> None:
     assert [r for r in rows if r[0] != "disk"] == [r for r in table if r[0] != "disk"]
     assert [r[:2] for r in rows] == [r[:2] for r in table]
     assert re.fullmatch(r"\d+\.\d GB free for the engine", {r[0]: r[2] for r in rows}["disk"])
+
+
+def test_a_fresh_clone_passes_with_notes_for_what_deploy_creates(tmp_path: Path) -> None:
+    # No env file, no secret: each environment's first deploy creates them.
+    fresh = make_project(tmp_path / "fresh")
+    assert not (fresh.root / "env/prod.env").exists()
+
+    result = fresh.invoke("doctor")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {name: (verdict, detail) for name, verdict, detail in table_rows(result.stdout)}
+    for name in (
+        "env prod",
+        "env prod-pg",
+        "secret secrets/secret_key",
+        "secret secrets/db_password",
+    ):
+        assert rows[name][0] == "note", (name, rows[name])
+    assert rows["env prod"][1].startswith(
+        "env/prod.env is not there yet: `invoke deploy --env prod`"
+    )
+    assert [r for r in rows.values() if r[0] == "FAIL"] == []
+
+    one = fresh.invoke("doctor", "--env", "prod")
+    names = [name for name, _, _ in table_rows(one.stdout)]
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert [n for n in names if n.startswith(("env ", "port ", "secret "))] == [
+        "env prod",
+        "secret secrets/secret_key",
+        "port prod",
+    ]
