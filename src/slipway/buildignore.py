@@ -22,8 +22,19 @@ from slipway import secretfiles
 from slipway.config import Config
 
 # Always out of the build context: git's database and config, slipway's own
-# state, and dotenv files anywhere in the tree.
-ALWAYS = (".git", "**/.git", ".slipway", ".env", "**/.env")
+# state, dotenv files anywhere in the tree (.env, .env.local, .env.production)
+# and the credential files of pip, twine and netrc.
+ALWAYS = (
+    ".git",
+    "**/.git",
+    ".slipway",
+    ".env",
+    "**/.env",
+    ".env.*",
+    "**/.env.*",
+    "**/.netrc",
+    "**/.pypirc",
+)
 HEADER = "# slipway: never in an image, whatever the lines above say"
 
 

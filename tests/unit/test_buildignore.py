@@ -18,7 +18,7 @@ def test_a_project_ignore_that_excludes_nothing_still_keeps_every_secret_out(
 
     assert lines[:2] == [".venv", "__pycache__"]
     after = lines[lines.index(buildignore.HEADER) :]
-    for pattern in (".git", ".slipway", ".env", "**/.env", "secrets", "backups"):
+    for pattern in (".git", ".slipway", ".env", "**/.env", "**/.env.*", "secrets", "backups"):
         assert pattern in after
     assert "env/prod.env" in after
     assert "env/*.env" in after
