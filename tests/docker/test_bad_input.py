@@ -17,9 +17,10 @@ from tests.docker.conftest import Project, app_containers, http
 pytestmark = pytest.mark.docker
 
 
-def one_line_error(result: object) -> str:
+def one_line_error(result: object, code: int = 1) -> str:
+    """The one line of a failure (exit 1) or, with ``code=2``, of a usage error."""
     returncode, stdout, stderr = (getattr(result, k) for k in ("returncode", "stdout", "stderr"))
-    assert returncode == 1, (stdout, stderr)
+    assert returncode == code, (stdout, stderr)
     assert "Traceback" not in stderr + stdout
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
@@ -86,7 +87,7 @@ def variant(project: Project, name: str, change: Callable[[dict[str, Any]], None
 
 @pytest.mark.usefixtures("running")
 def test_unknown_environment_is_refused_and_touches_nothing(project: Project) -> None:
-    line = one_line_error(project.invoke("deploy", "--env", "staging"))
+    line = one_line_error(project.invoke("deploy", "--env", "staging"), code=2)
     assert line == "slipway: unknown environment 'staging': slipway.yaml defines dev, prod, prod-pg"
 
 
@@ -128,7 +129,7 @@ def test_host_port_in_use_is_refused_before_anything_changes(project: Project) -
         line = one_line_error(project.invoke("deploy", APP_PORT=str(port)))
     assert line == (
         f"slipway: port 127.0.0.1:{port} is already in use by another program: stop it, "
-        "or set APP_PORT in the environment's env file"
+        "or set APP_PORT in env/prod.env"
     )
 
 
