@@ -19,7 +19,7 @@ from slipway import (
 )
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
-from slipway.errors import CheckFailed, DeployFailed, UsageError
+from slipway.errors import CheckFailed, DeployFailed, SlipwayError
 from slipway.images import BuiltImage, Report
 
 
@@ -180,7 +180,8 @@ def _rollback(config: Config, env: Environment, *, report: Report) -> str:
         config, env, other_than=current, present=images.present(engine.client(config), config)
     )
     if target is None:
-        raise UsageError(f"{env.name} has no earlier healthy release to roll back to")
+        # Not a usage error: the command is right, the history has nothing to go to.
+        raise SlipwayError(f"{env.name} has no earlier healthy release to roll back to")
     try:
         done = rollout.to(config, env, target.image, report=report, migrations=False)
     except DeployFailed as failure:

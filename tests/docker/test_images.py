@@ -19,7 +19,7 @@ def test_each_target_builds_through_invoke(project: Project, target: str) -> Non
 
 def test_unknown_target_is_refused_in_one_line(project: Project) -> None:
     result = project.invoke("build", "--target", "staging")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error
     assert result.stderr.strip() == (
         "slipway: unknown target 'staging': choose one of dev, test, prod"
     )

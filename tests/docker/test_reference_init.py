@@ -44,7 +44,7 @@ def test_init_in_the_workspace_then_deploy_serves_the_reference_service(tmp_path
         )
 
     asked = slipway("init")
-    assert asked.returncode == 1
+    assert asked.returncode == 2  # a usage error
     assert asked.stderr.strip() == (
         "slipway: pyproject.toml is a uv workspace: pass --package with the one to ship "
         "(slipway, notes-service)"
