@@ -31,7 +31,7 @@ from slipway import _rowcounts as rowcounts
 from slipway import engine
 from slipway._backupfiles import Kind, file_name, parse_name, set_aside, to_prune
 from slipway.config import Config, Environment
-from slipway.errors import CommandFailed, EngineError, UsageError
+from slipway.errors import CommandFailed, EngineError, NotRunning, UsageError
 
 __all__ = [
     "BackupResult",
@@ -147,7 +147,7 @@ def script_command(docker: DockerClient, db: Database, script: str) -> list[str]
 
 
 def _failed(exc: EngineError, action: str, db: Database) -> CommandFailed:
-    if "is not running" in f"{exc.stderr}{exc.stdout}":
+    if isinstance(exc, NotRunning):
         return CommandFailed(f"{action} failed: {db.service} is not running; deploy it first")
     return CommandFailed(f"{action} failed: {exc.reason}")
 

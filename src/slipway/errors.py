@@ -72,6 +72,32 @@ class EngineError(SlipwayError):
         self.stderr = stderr
 
 
+# What a docker command's failure means, decided once by slipway.engine from
+# the CLI's own words (python-on-whales' NoSuchImage style): callers catch the
+# type, never read the text. Each keeps EngineError's message and attributes.
+
+
+class NotFound(EngineError):
+    """No such container, image, network, volume or service."""
+
+
+class AlreadyExists(EngineError):
+    """An object of that name exists already (a network, a container)."""
+
+
+class InUse(EngineError):
+    """The engine refused because something still uses the object: a container
+    made from the image, a network with active endpoints, a mounted volume."""
+
+
+class NotRunning(EngineError):
+    """The container is not running, or the service has no running container."""
+
+
+class NotSwarmManager(EngineError):
+    """The engine is not a swarm manager (no swarm, or a worker node)."""
+
+
 class BuildFailed(SlipwayError):
     """An image build failed."""
 

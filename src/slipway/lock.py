@@ -31,7 +31,7 @@ from python_on_whales import DockerClient
 from slipway import engine
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
-from slipway.errors import EngineError, Locked
+from slipway.errors import AlreadyExists, EngineError, Locked, NotFound
 from slipway.images import Report
 
 _PREFIX = "io.slipway.lock."
@@ -167,9 +167,9 @@ def _create(docker: DockerClient, name: str, labels: dict[str, str]) -> str | No
     try:
         with docker_errors(f"taking the deploy lock {name}"):
             return docker.network.create(name, labels=labels).id
+    except AlreadyExists:
+        return None
     except EngineError as exc:
-        if "already exists" in f"{exc.stderr}{exc.stdout}":
-            return None
         raise Locked(f"cannot take the deploy lock {name}: {exc.reason}") from None
 
 
@@ -228,6 +228,5 @@ def _remove(docker: DockerClient, name: str, network_id: str) -> None:
     try:
         with docker_errors(f"releasing the deploy lock {name}"):
             docker.network.remove(network_id)
-    except EngineError as exc:
-        if "not found" not in exc.stderr and "No such network" not in exc.stderr:
-            raise
+    except NotFound:
+        pass

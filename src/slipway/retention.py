@@ -17,7 +17,7 @@ from python_on_whales import DockerClient
 from slipway import engine, history, images, stack
 from slipway.config import Config
 from slipway.engine import docker_errors
-from slipway.errors import EngineError
+from slipway.errors import InUse
 from slipway.history import Release
 
 
@@ -72,11 +72,9 @@ def prune(config: Config, env_name: str) -> Pruned:
         try:
             with docker_errors(f"removing {ref}"):
                 docker.image.remove(ref)
-        except EngineError as exc:
+        except InUse:
             # A container (a stopped one, another project's) still uses it: keep it.
-            if "conflict" in exc.stderr.lower():
-                continue
-            raise
+            continue
         removed.append(ref)
     still = kept(entries[env.name], current[env.name], env.keep_releases) & present
     return Pruned(tuple(removed), tuple(sorted(still)), max(before - _images_size(docker), 0))

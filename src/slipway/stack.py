@@ -17,7 +17,14 @@ from python_on_whales import Container, DockerClient
 from slipway import engine, lock, proxy, secretfiles
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors, state_file
-from slipway.errors import CommandFailed, ConfigError, DeployFailed, EngineError, PortInUse
+from slipway.errors import (
+    CommandFailed,
+    ConfigError,
+    DeployFailed,
+    EngineError,
+    NotRunning,
+    PortInUse,
+)
 from slipway.images import Report
 
 SERVICE_LABEL = "com.docker.compose.service"
@@ -295,9 +302,9 @@ def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: 
     try:
         with docker_errors(f"{shown} in {service}"):
             out = docker.compose.execute(service, list(command), tty=tty, index=index)
+    except NotRunning:
+        raise DeployFailed(f"{service} is not running: start it first") from None
     except EngineError as exc:
-        if "is not running" in exc.stderr or "No container found" in exc.stderr:
-            raise DeployFailed(f"{service} is not running: start it first") from None
         raise CommandFailed(
             f"{shown} exited with code {exc.return_code} in {service}",
             details=exc.stdout + exc.stderr,

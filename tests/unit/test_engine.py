@@ -12,10 +12,28 @@ from typing import Any
 import pytest
 from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
+from python_on_whales.exceptions import (
+    DockerException,
+    NoSuchContainer,
+    NoSuchImage,
+    NoSuchNetwork,
+    NoSuchService,
+    NoSuchVolume,
+    NotASwarmManager,
+)
 
 from slipway import engine
 from slipway.config import Config, load
-from slipway.errors import DockerUnavailable, EngineError, SlipwayError
+from slipway.errors import (
+    AlreadyExists,
+    DockerUnavailable,
+    EngineError,
+    InUse,
+    NotFound,
+    NotRunning,
+    NotSwarmManager,
+    SlipwayError,
+)
 
 WriteConfig = Callable[[object], Path]
 MakeDockerError = Callable[..., Exception]
@@ -153,6 +171,142 @@ def test_docker_error_hides_the_python_on_whales_traceback(
 
     assert caught.value.__suppress_context__
     assert caught.value.__cause__ is None
+
+
+# What the docker CLI and the daemon say, by the type the engine raises for it.
+SAID = [
+    ("Error response from daemon: No such image: slipway/notes:prod-20261206\n", NotFound),
+    ("Error: No such container: 3f2a\n", NotFound),
+    ("Error: No such object: 3f2a\n", NotFound),
+    ("Error response from daemon: network 3f2a not found\n", NotFound),
+    ("Error: No such network: slipway-prod-lock\n", NotFound),
+    ("Error response from daemon: get slipway_data: no such volume\n", NotFound),
+    ("no such service: web\n", NotFound),
+    (
+        "Error response from daemon: network with name slipway-prod-lock already exists\n",
+        AlreadyExists,
+    ),
+    (
+        'Error response from daemon: conflict: unable to remove repository reference "'
+        'slipway/notes:prod-1" (must force) - container 3f2a is using its referenced image 9b1c\n',
+        InUse,
+    ),
+    (
+        "Error response from daemon: conflict: unable to delete 9b1c (cannot be forced) - "
+        "image is being used by running container 3f2a\n",
+        InUse,
+    ),
+    (
+        "Error response from daemon: error while removing network: network "
+        "slipway-prod-lock id 3f2a has active endpoints\n",
+        InUse,
+    ),
+    ("Error response from daemon: remove slipway_data: volume is in use - [3f2a]\n", InUse),
+    ('service "app" is not running\n', NotRunning),
+    ('service "app" is not running container #2\n', NotRunning),
+    ("Error response from daemon: container 3f2a is not running\n", NotRunning),
+    ("No container found for app_1\n", NotRunning),
+    (
+        "Error response from daemon: This node is not a swarm manager. Use "
+        '"docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n',
+        NotSwarmManager,
+    ),
+    # Nothing said that a caller branches on: the plain EngineError.
+    (
+        "Error response from daemon: removal of container slipway-prod-app-1 is already "
+        "in progress\n",
+        EngineError,
+    ),
+    ("pg_dump: error: connection to server failed\n", EngineError),
+    ("", EngineError),
+]
+
+
+@pytest.mark.parametrize(("stderr", "kind"), SAID)
+def test_each_docker_message_raises_its_type(
+    stderr: str, kind: type[EngineError], docker_error: MakeDockerError
+) -> None:
+    with pytest.raises(EngineError) as caught:
+        _raise_inside("docker network rm", docker_error(stderr, ""))
+
+    assert type(caught.value) is kind
+
+
+def test_every_engine_error_type_has_a_message_that_raises_it() -> None:
+    assert {kind for _said, kind in SAID} == {EngineError, *EngineError.__subclasses__()}
+
+
+@pytest.mark.parametrize(
+    ("whales", "kind"),
+    [
+        (NoSuchContainer, NotFound),
+        (NoSuchImage, NotFound),
+        (NoSuchNetwork, NotFound),
+        (NoSuchVolume, NotFound),
+        (NoSuchService, NotFound),
+        (NotASwarmManager, NotSwarmManager),
+        (DockerException, EngineError),
+    ],
+)
+def test_python_on_whales_own_types_raise_theirs(
+    whales: type[DockerException], kind: type[EngineError]
+) -> None:
+    """python-on-whales types some failures itself; its words may not be ours."""
+    error = whales(["docker", "image", "rm", "x"], 1, stderr=b"Error: it is gone\n")
+
+    with pytest.raises(EngineError) as caught:
+        _raise_inside("docker image rm x", error)
+
+    assert type(caught.value) is kind
+
+
+def test_the_first_meaning_in_the_table_wins() -> None:
+    """A compose exec into a stopped service is NotRunning, whatever else it says."""
+    said = 'service "app" is not running: no such container: slipway-prod-app-1\n'
+    error = NoSuchContainer(["docker", "compose", "exec"], 1, stderr=said.encode())
+
+    with pytest.raises(NotRunning):
+        _raise_inside("docker compose exec", error)
+
+
+def test_the_type_comes_from_dockers_words_not_the_commands_output(
+    docker_error: MakeDockerError,
+) -> None:
+    """stdout is the command's own (a container's, for exec and run): what it
+    prints means nothing about the engine."""
+    error = docker_error("", "table notes already exists\nservice x is not running\n")
+
+    with pytest.raises(EngineError) as caught:
+        _raise_inside("`psql` in db", error)
+
+    assert type(caught.value) is EngineError
+
+
+def test_a_typed_failure_keeps_the_message_and_output(docker_error: MakeDockerError) -> None:
+    error = docker_error("Error response from daemon: network 3f2a not found\n", "", return_code=1)
+
+    with pytest.raises(NotFound) as caught:
+        _raise_inside("releasing the deploy lock slipway-prod-lock", error)
+
+    failure = caught.value
+    assert str(failure) == (
+        "releasing the deploy lock slipway-prod-lock failed: "
+        "Error response from daemon: network 3f2a not found"
+    )
+    assert failure.reason == "Error response from daemon: network 3f2a not found"
+    assert (failure.return_code, failure.stdout, failure.stderr) == (
+        1,
+        "",
+        "Error response from daemon: network 3f2a not found\n",
+    )
+    assert caught.value.__suppress_context__
+
+
+def test_an_unreachable_daemon_is_unavailable_whatever_else_it_says(
+    docker_error: MakeDockerError,
+) -> None:
+    with pytest.raises(DockerUnavailable):
+        _raise_inside("docker image rm x", docker_error(f"{UNREACHABLE}\nNo such image: x\n"))
 
 
 def test_missing_docker_cli_is_docker_unavailable() -> None:

@@ -7,11 +7,17 @@ import sys
 import pytest
 
 from slipway.errors import (
+    AlreadyExists,
     BuildFailed,
     CheckFailed,
     ConfigError,
     DeployFailed,
     DockerUnavailable,
+    EngineError,
+    InUse,
+    NotFound,
+    NotRunning,
+    NotSwarmManager,
     SlipwayError,
     UsageError,
     command,
@@ -25,6 +31,24 @@ from slipway.errors import (
 def test_every_expected_failure_is_a_slipway_error(kind: type[SlipwayError]) -> None:
     with pytest.raises(SlipwayError, match=r"^what went wrong$"):
         raise kind("what went wrong")
+
+
+@pytest.mark.parametrize("kind", [NotFound, AlreadyExists, InUse, NotRunning, NotSwarmManager])
+def test_a_typed_engine_failure_is_an_engine_error_with_its_output(
+    kind: type[EngineError],
+) -> None:
+    """Callers that catch EngineError, or read its exit code, still get every one."""
+    error = kind("docker rm x", "Error: it said so", return_code=125, stdout="o", stderr="e")
+
+    assert isinstance(error, EngineError)
+    assert error.exit_code == 1
+    assert str(error) == "docker rm x failed: Error: it said so"
+    assert (error.reason, error.return_code, error.stdout, error.stderr) == (
+        "Error: it said so",
+        125,
+        "o",
+        "e",
+    )
 
 
 def test_details_default_to_nothing() -> None:
