@@ -21,8 +21,7 @@ from urllib.parse import quote
 
 from python_on_whales import Container, DockerClient
 
-from slipway import names
-from slipway.config import Config, Environment
+from slipway.config import Config, Environment, names
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed
 

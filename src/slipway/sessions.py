@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import nox
 
-from slipway import config, engine, images, sizes, testrun
+from slipway import engine, images, sizes, testrun
 from slipway.checks import (
     NON_ROOT_TARGETS,
     CheckResult,
@@ -25,6 +25,7 @@ from slipway.checks import (
     non_root_images,
     verdict,
 )
+from slipway.cli.start import load
 from slipway.config import Config, Target
 from slipway.errors import SlipwayError
 from slipway.policy import for_environments
@@ -90,7 +91,7 @@ def _paths(paths: Iterable[Path]) -> list[str]:
 @nox.session
 def lint(session: nox.Session) -> None:
     """Run ruff, mypy --strict, hadolint and `docker compose config`."""
-    cfg = _call(session, config.load)
+    cfg = _call(session, load)
     _sync(session)
     _linters(session)
     session.run("ruff", "check", ".")
@@ -106,7 +107,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the unit tests of slipway.yaml's `tests.unit` on the host (no engine)."""
-    cfg = _call(session, config.load)
+    cfg = _call(session, load)
     _sync(session)
     for path in _paths(cfg.tests.unit):
         session.run("pytest", path, *session.posargs)
@@ -115,7 +116,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(tags=["slow"])
 def docker_tests(session: nox.Session) -> None:
     """Run the service's tests in the test image, then `tests.engine`."""
-    cfg = _call(session, config.load)
+    cfg = _call(session, load)
     run = _call(
         session,
         lambda: testrun.run_in_image(engine.client(cfg), cfg, Path("reports"), report=print),
@@ -129,7 +130,7 @@ def docker_tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none", tags=["slow"])
 def image_size(session: nox.Session) -> None:
     """Build, then fail when an image exceeds its size budget in slipway.yaml."""
-    cfg = _call(session, config.load)
+    cfg = _call(session, load)
     built = _built(session, cfg, sizes.budgeted(cfg))
     rows = _call(session, lambda: sizes.size_rows(engine.client(cfg), cfg, built))
     session.log("\n" + size_table(rows))
@@ -139,7 +140,7 @@ def image_size(session: nox.Session) -> None:
 @nox.session(venv_backend="none", tags=["slow"])
 def non_root(session: nox.Session) -> None:
     """Build, then fail unless the prod and dev images run as a non-root user."""
-    cfg = _call(session, config.load)
+    cfg = _call(session, load)
     built = _built(session, cfg, NON_ROOT_TARGETS)
     _verdict(session, _call(session, lambda: non_root_images(engine.client(cfg), cfg, built)))
 
@@ -147,4 +148,4 @@ def non_root(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def policy(session: nox.Session) -> None:
     """Fail when a prod service breaks the hardening policy (compose config)."""
-    _verdict(session, _call(session, lambda: for_environments(config.load())))
+    _verdict(session, _call(session, lambda: for_environments(load())))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from slipway import names
-from slipway.config import CONFIG_ENV, Config, Target, TargetConfig, json_schema, load, parse
+from slipway.cli import start
+from slipway.config import CONFIG_ENV, Config, Target, TargetConfig, json_schema, load, names, parse
 from slipway.errors import ConfigError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -189,6 +189,18 @@ INVALID = [
         "targets.prod.size_budget",
         "unknown key (expected one of size_budget_mb)",
         id="unknown-target-key",
+    ),
+    pytest.param(
+        _set("backups", value={"kept": 3}),
+        "backups.kept",
+        "unknown key (expected one of dir, keep)",
+        id="unknown-backups-key",
+    ),
+    pytest.param(
+        _set("tests", value={"docker": []}),
+        "tests.docker",
+        "unknown key (expected one of unit, engine)",
+        id="unknown-tests-key",
     ),
     pytest.param(
         _set("targets", "staging", value={"size_budget_mb": 100}),
@@ -388,18 +400,29 @@ def test_the_committed_json_schema_is_the_models_own() -> None:
     assert committed["properties"]["environments"]["additionalProperties"]["$ref"]
 
 
-def test_loading_keeps_the_projects_schema_copy_the_installed_one(
-    write_config: WriteConfig, config_data: dict[str, object]
+def test_loading_only_reads(write_config: WriteConfig, config_data: dict[str, object]) -> None:
+    path = write_config(config_data)
+    before = sorted(path.parent.rglob("*"))
+
+    load(path)
+
+    assert sorted(path.parent.rglob("*")) == before
+    assert not (path.parent / ".slipway").exists()
+
+
+def test_every_command_keeps_the_projects_schema_copy_the_installed_one(
+    monkeypatch: pytest.MonkeyPatch, write_config: WriteConfig, config_data: dict[str, object]
 ) -> None:
     path = write_config(config_data)
+    monkeypatch.setenv(CONFIG_ENV, str(path))
     copy = path.parent / ".slipway/slipway.schema.json"
     assert not copy.exists()  # a fresh clone: .slipway is git-ignored
 
-    load(path)
+    assert start.load().path == path
     assert json.loads(copy.read_text()) == json_schema()
 
     copy.write_text("{}")  # written by an older slipway
-    load(path)
+    start.load()
     assert json.loads(copy.read_text()) == json_schema()
 
 

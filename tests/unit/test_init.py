@@ -11,8 +11,8 @@ import pytest
 
 from slipway import init
 from slipway.config import load
+from slipway.config.names import URL_PATH
 from slipway.errors import SlipwayError, UsageError
-from slipway.names import URL_PATH
 
 PYPROJECT = """\
 [project]

@@ -10,6 +10,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import ENV, edge
+from slipway.cli.start import load
 from slipway.errors import CheckFailed, UsageError, command
 
 if TYPE_CHECKING:
@@ -48,9 +49,9 @@ def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
 @edge
 def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
     """Write a consistent online backup of an environment's database."""
-    from slipway import backup, config
+    from slipway import backup
 
-    cfg = config.load()
+    cfg = load()
     done = backup.backup(cfg, env, prune=not verify)
     print(f"wrote {cfg.show(done.path)}: {done.detail}")
     pruned = _verified(cfg, env, done) if verify else done.pruned
@@ -101,7 +102,7 @@ def restore(c: Context, file: str, env: str = "prod") -> None:
     """
     if _help_asked(file):
         return
-    from slipway import backup, config, restore
+    from slipway import backup, restore
 
-    done = restore.restore(config.load(), env, Path(file), report=print)
+    done = restore.restore(load(), env, Path(file), report=print)
     print(f"{env} is restored from {file} ({backup.summary(done.tables)}) and healthy")

@@ -10,6 +10,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import ENV, edge
+from slipway.cli.start import load
 from slipway.errors import UsageError, command
 
 
@@ -17,9 +18,9 @@ from slipway.errors import UsageError, command
 @edge
 def dev(c: Context, env: str = "dev") -> None:
     """Run the dev stack with live code sync and reload; Ctrl-C stops."""
-    from slipway import config, dev
+    from slipway import dev
 
-    cfg = config.load()
+    cfg = load()
     # Flushed: the watch's lines must show as they come, even through a pipe.
     report = functools.partial(print, flush=True)
     compose = dev.start(cfg, env, report=report)
@@ -30,9 +31,9 @@ def dev(c: Context, env: str = "dev") -> None:
 @edge
 def shell(c: Context, env: str = "dev") -> None:
     """Open a shell in the app container."""
-    from slipway import config, engine, stack
+    from slipway import engine, stack
 
-    cfg = config.load()
+    cfg = load()
     docker = engine.client(cfg, cfg.environment(env))
     stack.execute(docker, cfg.service, ["bash"], tty=True)
 
@@ -50,8 +51,8 @@ def _words(c: Context) -> list[str]:
 @edge
 def exec_(c: Context, env: str = "dev") -> None:
     """Run a command in the app container: invoke exec -- CMD ARGS."""
-    from slipway import config, engine, stack
+    from slipway import engine, stack
 
-    cfg, command = config.load(), _words(c)
+    cfg, command = load(), _words(c)
     docker = engine.client(cfg, cfg.environment(env))
     print(stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")

@@ -8,15 +8,16 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import JSON, edge
+from slipway.cli.start import load
 
 
 @task(help={"json": JSON, "env": "check only this environment's rows (default: every one)"})
 @edge
 def doctor(c: Context, json: bool = False, env: str = "") -> None:
     """Check this machine, the engine and the project's files; exit 1 on any failure."""
-    from slipway import checks, config, doctor, tables
+    from slipway import checks, doctor, tables
 
-    results = doctor.diagnose(config.load(), env or None)
+    results = doctor.diagnose(load(), env or None)
     print(tables.as_json(results) if json else tables.results_table(results))
     checks.verdict(results)
 

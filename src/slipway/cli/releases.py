@@ -13,6 +13,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import ENV, JSON, edge
+from slipway.cli.start import load
 
 
 @task(help={"target": "Dockerfile stage to build: dev, test or prod"})
@@ -21,7 +22,7 @@ def build(c: Context, target: str = "prod") -> None:
     """Build one target of docker/Dockerfile and tag it <image>:<target>."""
     from slipway import config, engine, images, progress
 
-    cfg = config.load()
+    cfg = load()
     with progress.steps(step=progress.build_step) as report:
         built = images.build(engine.client(cfg), cfg, config.Target.parse(target), report=report)
     print(f"built {built.ref} ({built.short_id}, {built.size / 1e6:.1f} MB)")
@@ -31,11 +32,11 @@ def build(c: Context, target: str = "prod") -> None:
 @edge
 def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
     """Build, check and roll the stack onto the new release, zero-downtime."""
-    from slipway import config, deploy, progress, tables
+    from slipway import deploy, progress, tables
 
     # With --json, stdout carries only the result: progress goes to stderr.
     with progress.steps(sys.stderr if json else sys.stdout) as report:
-        result = deploy.deploy(config.load(), env, report=report)
+        result = deploy.deploy(load(), env, report=report)
     print(tables.as_json(result) if json else tables.deployed_line(result))
 
 
@@ -43,10 +44,10 @@ def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def rollback(c: Context, env: str = "prod") -> None:
     """Put back the previous healthy release of an environment."""
-    from slipway import config, deploy, progress
+    from slipway import deploy, progress
 
     with progress.steps() as report:
-        url = deploy.rollback(config.load(), env, report=report)
+        url = deploy.rollback(load(), env, report=report)
     print(f"{env} is healthy at {url} on the previous release")
 
 
@@ -54,9 +55,9 @@ def rollback(c: Context, env: str = "prod") -> None:
 @edge
 def history(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show an environment's releases: when, which image, how it ended."""
-    from slipway import config, history, tables
+    from slipway import history, tables
 
-    cfg = config.load()
+    cfg = load()
     rows = history.releases(cfg, cfg.environment(env))
     print(tables.as_json(rows) if json else tables.history_table(rows, env))
 
@@ -65,18 +66,18 @@ def history(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def prune(c: Context, env: str = "prod") -> None:
     """Remove release images beyond slipway.yaml's keep_releases."""
-    from slipway import config, retention, tables
+    from slipway import retention, tables
 
-    print(tables.pruned_lines(retention.prune(config.load(), env), env))
+    print(tables.pruned_lines(retention.prune(load(), env), env))
 
 
 @task(help={"json": "print JSON instead of tables (build progress goes to stderr)"})
 @edge
 def check(c: Context, json: bool = False) -> None:
     """Build the images, then check sizes against budgets and non-root users."""
-    from slipway import checks, config, engine, images, progress, sizes, tables
+    from slipway import checks, engine, images, progress, sizes, tables
 
-    cfg = config.load()
+    cfg = load()
     docker, wanted = engine.client(cfg), {*sizes.budgeted(cfg), *checks.NON_ROOT_TARGETS}
     with progress.steps(sys.stderr if json else sys.stdout, step=progress.build_step) as report:
         built = images.build_for_checks(docker, cfg, wanted, report=report)
@@ -90,9 +91,9 @@ def check(c: Context, json: bool = False) -> None:
 @edge
 def sbom(c: Context, env: str = "prod", output: str = "") -> None:
     """Print (or write) the CycloneDX SBOM of an environment's running release."""
-    from slipway import config, sbom
+    from slipway import sbom
 
-    cfg = config.load()
+    cfg = load()
     bill = sbom.of_release(cfg, cfg.environment(env))
     if not output:
         print(bill.path.read_text(), end="")
@@ -105,8 +106,8 @@ def sbom(c: Context, env: str = "prod", output: str = "") -> None:
 @edge
 def audit(c: Context, json: bool = False) -> None:
     """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
-    from slipway import audit, config, tables
+    from slipway import audit, tables
 
-    done = audit.audit(config.load())
+    done = audit.audit(load())
     print(tables.as_json(done) if json else tables.audit_table(done))
     audit.verdict(done)

@@ -8,15 +8,16 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from slipway.cli.edge import ENV, JSON, edge
+from slipway.cli.start import load
 
 
 @task(aliases=["ps"], help={"env": ENV, "json": JSON})
 @edge
 def status(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show what runs in an environment: the proxy and each replica."""
-    from slipway import config, engine, stack, tables
+    from slipway import engine, stack, tables
 
-    cfg = config.load()
+    cfg = load()
     rows = stack.status(engine.client(cfg, cfg.environment(env)))
     print(tables.as_json(rows) if json else tables.status_table(rows, env))
 
@@ -31,9 +32,9 @@ def status(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100") -> None:
     """Print the stack's logs."""
-    from slipway import config, engine, stack
+    from slipway import engine, stack
 
-    cfg = config.load()
+    cfg = load()
     docker = engine.client(cfg, cfg.environment(env))
     # Piped or redirected, the lines carry no escape codes; followed, each shows as it comes.
     plain_text = not sys.stdout.isatty()
@@ -45,9 +46,9 @@ def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100")
 @edge
 def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
     """Stop and remove an environment's containers (data volumes are kept)."""
-    from slipway import config, stack
+    from slipway import stack
 
-    stack.take_down(config.load(), env, volumes=volumes, report=print)
+    stack.take_down(load(), env, volumes=volumes, report=print)
     kept = " and its volumes are deleted" if volumes else "; its volumes are kept"
     print(f"{env} is down{kept}")
 
@@ -56,9 +57,9 @@ def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
 @edge
 def clean(c: Context) -> None:
     """Take every stack down (volumes kept) and delete .nox and reports."""
-    from slipway import config, stack
+    from slipway import stack
 
-    for line in stack.clean(config.load()):
+    for line in stack.clean(load()):
         print(line)
 
 
@@ -66,9 +67,9 @@ def clean(c: Context) -> None:
 @edge
 def secrets(c: Context, env: str = "") -> None:
     """Create missing secret files in secrets/ with strong random values."""
-    from slipway import config, secretfiles
+    from slipway import secretfiles
 
-    cfg = config.load()
+    cfg = load()
     created = secretfiles.ensure(cfg, cfg.environment(env) if env else None)
     for path in created:
         print(f"created {cfg.show(path)} (random value, git-ignored)")

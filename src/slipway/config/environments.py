@@ -1,0 +1,148 @@
+"""slipway.yaml's ``environments``: the places the stack runs, each with its
+target, compose files and env file. Their compose files must define the
+service slipway serves (and the migrate service slipway.yaml names)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+from pydantic import Field
+
+from slipway.config.problems import Problems
+from slipway.config.targets import Target
+from slipway.config.values import Count, FileNames, Section, Text
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    target: Target
+    compose_files: tuple[Path, ...]
+    env_file: Path
+    health_timeout: int
+    # App containers behind the proxy.
+    replicas: int = 1
+    # Release images kept (the newest healthy ones, plus the running one).
+    keep_releases: int = 5
+
+    @property
+    def env_example(self) -> Path:
+        """The committed example the real env file is created from."""
+        return self.env_file.with_name(self.env_file.name + ".example")
+
+
+class EnvironmentSettings(Section):
+    """A place the stack runs: its target, compose files and env file."""
+
+    target: Text = Field(description="The Dockerfile target it runs (dev, test or prod)")
+    compose_files: FileNames = Field(description="Compose files, merged in order")
+    env_file: Text = Field(description="Git-ignored env file, created from <env_file>.example")
+    health_timeout: Count = Field(60, description="Seconds a release may take to be healthy")
+    replicas: Count = Field(1, description="App containers behind the proxy")
+    keep_releases: Count = Field(5, description="Release images kept for rollback")
+
+
+@dataclass(frozen=True)
+class Services:
+    """The compose services slipway.yaml names, which every environment's
+    compose files must define."""
+
+    service: str
+    migrate: str | None
+    # Whether slipway.yaml names `migrate` (else it is the default, which
+    # compose files may lack: then there is none).
+    migrate_named: bool
+
+
+# Safe either way: CSafeLoader is SafeLoader's constructor over libyaml.
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+
+
+def _compose_services(files: tuple[Path, ...]) -> set[str] | None:
+    """The services the compose files define; None when that cannot be told
+    without compose (a file that is not plain YAML, or that includes others)."""
+    services: set[str] = set()
+    for file in files:
+        try:
+            # libyaml's parser where PyYAML has it: every command reads every
+            # environment's compose files, 10x faster than the pure-Python one.
+            model = yaml.load(file.read_text(), Loader=_SAFE_LOADER) or {}  # noqa: S506
+        except (OSError, yaml.YAMLError):
+            return None
+        if not isinstance(model, dict) or "include" in model or "extends" in str(model):
+            return None
+        services |= set(model.get("services") or {})
+    return services
+
+
+def _environment(
+    name: str,
+    spec: EnvironmentSettings,
+    targets: Collection[Target],
+    root: Path,
+    problems: Problems,
+) -> Environment:
+    key = ("environments", name)
+    if spec.target not in {t.value for t in targets}:
+        raise problems.fail((*key, "target"), f"{spec.target!r} is not one of the targets above")
+    files = tuple(root / f for f in spec.compose_files)
+    for file, shown in zip(files, spec.compose_files, strict=True):
+        if not file.is_file():
+            raise problems.fail((*key, "compose_files"), f"{shown} does not exist")
+    return Environment(
+        name=name,
+        target=Target(spec.target),
+        compose_files=files,
+        env_file=root / spec.env_file,
+        health_timeout=spec.health_timeout,
+        replicas=spec.replicas,
+        keep_releases=spec.keep_releases,
+    )
+
+
+def _defines(
+    env: Environment, spec: EnvironmentSettings, wanted: Services, problems: Problems
+) -> bool:
+    """Whether ``env``'s compose files define the migrate service; a
+    ConfigError when they lack the service or a migrate slipway.yaml names.
+    True when that cannot be told without compose."""
+    services = _compose_services(env.compose_files)
+    if services is None:
+        return True
+    files = ", ".join(spec.compose_files)
+    if wanted.migrate_named and wanted.migrate is not None and wanted.migrate not in services:
+        raise problems.fail(
+            ("migrate",),
+            f"{wanted.migrate!r} is not a service of {env.name}'s compose files "
+            f"({files} define {', '.join(sorted(services))})",
+        )
+    if wanted.service not in services:
+        raise problems.fail(
+            ("service",),
+            f"{wanted.service!r} is not a service of {env.name}'s compose files "
+            f"({files} define {', '.join(sorted(services)) or 'none'})",
+        )
+    return wanted.migrate_named or wanted.migrate in services
+
+
+def resolve(
+    specs: Mapping[str, EnvironmentSettings],
+    targets: Collection[Target],
+    wanted: Services,
+    root: Path,
+    problems: Problems,
+) -> tuple[Mapping[str, Environment], bool]:
+    """Each environment, checked against the targets and its compose files;
+    and whether every one's compose files define the migrate service."""
+    environments = {}
+    migrates = True
+    for name, spec in specs.items():
+        environments[name] = env = _environment(name, spec, targets, root, problems)
+        migrates = _defines(env, spec, wanted, problems) and migrates
+    return MappingProxyType(environments), migrates
