@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from slipway import sbom
+from slipway.checks import NOT_CHECKED, CheckResult
 from slipway.config import Config
-from slipway.errors import CheckFailed, NotChecked
+from slipway.errors import NotChecked
 
 OSV_URL = "https://api.osv.dev/v1/querybatch"
 # Where a mirror of OSV's API (or a test's closed port) is named instead.
 OSV_URL_ENV = "SLIPWAY_OSV_URL"
 _TIMEOUT_SECONDS = 30
 
-__all__ = ["OSV_URL", "OSV_URL_ENV", "Audit", "Finding", "NotChecked", "audit", "verdict"]
+__all__ = ["OSV_URL", "OSV_URL_ENV", "Audit", "Finding", "NotChecked", "audit"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,49 @@ class Audit:
     not_checked: tuple[Unknown, ...] = ()
     # The project's own workspace members: its code, not a dependency to audit.
     own: tuple[str, ...] = ()
+
+    def results(self) -> list[CheckResult]:
+        """One row per group of packages, for :func:`slipway.checks.verdict`:
+        from PyPI (failing on any known vulnerability), not from PyPI (not
+        checked: the audit cannot pass), the project's own (not audited)."""
+        rows = [self._from_pypi()]
+        if self.not_checked:
+            rows.append(self._not_from_pypi())
+        if self.own:
+            own = ", ".join(self.own)
+            rows.append(
+                CheckResult("workspace members", True, f"not audited (the project's own): {own}")
+            )
+        return rows
+
+    def _from_pypi(self) -> CheckResult:
+        if not self.findings:
+            return CheckResult(
+                "from PyPI",
+                True,
+                f"{self.checked} locked packages checked against {self.source}: "
+                "no known vulnerabilities",
+            )
+        named = "; ".join(
+            f"{f.package} {f.version}: {', '.join(f.vulnerabilities)}" for f in self.findings
+        )
+        unknown = f" ({len(self.not_checked)} more not checked)" if self.not_checked else ""
+        return CheckResult(
+            "from PyPI",
+            False,
+            f"{len(self.findings)} of {self.checked} locked packages have known vulnerabilities"
+            f"{unknown}: {named}; upgrade them (uv lock --upgrade-package NAME)",
+        )
+
+    def _not_from_pypi(self) -> CheckResult:
+        named = ", ".join(f"{u.package} {u.version} ({u.source})" for u in self.not_checked)
+        rest = "" if self.findings else f" the other {self.checked} have no known vulnerabilities;"
+        return CheckResult(
+            "not from PyPI",
+            False,
+            f"{NOT_CHECKED}{len(self.not_checked)} locked packages do not come from PyPI, so "
+            f"OSV cannot know them: {named};{rest} audit those by hand",
+        )
 
 
 # A purl's qualifier, as uv writes it, and where it says the package is from.
@@ -143,7 +187,7 @@ def vulnerabilities(result: object) -> tuple[str, ...] | None:
 def audit(config: Config) -> Audit:
     """Ask the source about every locked runtime package from PyPI; raise
     NotChecked unless it answered completely for all of them. Packages OSV
-    cannot know are listed in ``not_checked`` (``verdict`` fails on them)."""
+    cannot know are listed in ``not_checked`` (its results are not checked)."""
     url = os.environ.get(OSV_URL_ENV) or OSV_URL
     locked, unknown, own = _split(config)
     results = _ask(url, [purl for _, _, purl in locked]) if locked else []
@@ -161,24 +205,3 @@ def audit(config: Config) -> Audit:
             f"{', ...' if len(unanswered) > 5 else ''}): nothing was audited"
         )
     return Audit(url, len(locked), tuple(findings), tuple(unknown), tuple(own))
-
-
-def verdict(done: Audit) -> None:
-    """Raise CheckFailed when any package has a known vulnerability, else
-    NotChecked when any third-party package could not be looked up."""
-    if done.findings:
-        named = "; ".join(
-            f"{f.package} {f.version}: {', '.join(f.vulnerabilities)}" for f in done.findings
-        )
-        unknown = f" ({len(done.not_checked)} more not checked)" if done.not_checked else ""
-        raise CheckFailed(
-            f"{len(done.findings)} of {done.checked} locked packages have known vulnerabilities"
-            f"{unknown}: {named}; upgrade them (uv lock --upgrade-package NAME)"
-        )
-    if done.not_checked:
-        named = ", ".join(f"{u.package} {u.version} ({u.source})" for u in done.not_checked)
-        raise NotChecked(
-            f"not checked: {len(done.not_checked)} locked packages do not come from PyPI, so "
-            f"OSV cannot know them: {named}; the other {done.checked} have no known "
-            "vulnerabilities; audit those by hand"
-        )

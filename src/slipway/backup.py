@@ -30,6 +30,7 @@ from slipway import _backupfiles as files
 from slipway import _rowcounts as rowcounts
 from slipway import engine
 from slipway._backupfiles import Kind, file_name, parse_name, set_aside, to_prune
+from slipway.checks import CheckResult
 from slipway.config import Config, Environment
 from slipway.errors import CommandFailed, EngineError, NotRunning, UsageError
 
@@ -37,7 +38,6 @@ __all__ = [
     "BackupResult",
     "Database",
     "Kind",
-    "Verification",
     "backup",
     "database",
     "feed",
@@ -49,6 +49,7 @@ __all__ = [
     "summary",
     "target",
     "to_prune",
+    "verification",
     "verify",
 ]
 
@@ -77,29 +78,21 @@ class BackupResult:
         return f"{self.size:,} bytes, {summary(self.tables)}, in {self.seconds:.2f}s"
 
 
-@dataclass(frozen=True)
-class Verification:
-    integrity: str
-    # Every table's rows in the scratch restore, and as counted at backup.
-    tables: Mapping[str, int]
-    expected: Mapping[str, int]
-
-    @property
-    def ok(self) -> bool:
-        """Intact, and the same tables holding the rows counted at backup."""
-        return self.integrity == "ok" and dict(self.tables) == dict(self.expected)
-
-    @property
-    def detail(self) -> str:
-        return rowcounts.verdict(self.integrity, self.tables, self.expected)
-
-
 # --- pure: which database, file names, retention, messages ------------------
 
 
 def summary(tables: Mapping[str, int]) -> str:
     """``2 tables, 1,001 rows``: a backup's or a restore's counts in one phrase."""
     return f"{rowcounts.tables(len(tables))}, {sum(tables.values()):,} rows"
+
+
+def verification(
+    integrity: str, tables: Mapping[str, int], expected: Mapping[str, int]
+) -> CheckResult:
+    """A scratch restore's check: intact (``integrity`` is "ok"), and the same
+    ``tables`` holding the rows ``expected`` (as counted at backup)."""
+    ok = integrity == "ok" and dict(tables) == dict(expected)
+    return CheckResult("backup verification", ok, rowcounts.verdict(integrity, tables, expected))
 
 
 def database(model: Mapping[str, Any], app_service: str) -> Database:
@@ -220,7 +213,7 @@ def prune(config: Config, env_name: str) -> tuple[Path, ...]:
     return files.prune(config.backups.dir, env.name, config.backups.keep)
 
 
-def verify(config: Config, env_name: str, result: BackupResult) -> Verification:
+def verify(config: Config, env_name: str, result: BackupResult) -> CheckResult:
     """Restore a backup into scratch (tmpfs file or database) and check it: intact,
     and every table holding the rows counted at backup."""
     _env, docker, db = target(config, env_name)
@@ -230,5 +223,5 @@ def verify(config: Config, env_name: str, result: BackupResult) -> Verification:
     try:
         out = engine.feed(script_command(docker, db, script), data, action=action)
     except EngineError as exc:
-        return Verification(f"failed ({exc.reason})", {}, result.tables)
-    return Verification(*rowcounts.loaded(out, sqlite=db.kind is Kind.SQLITE), result.tables)
+        return verification(f"failed ({exc.reason})", {}, result.tables)
+    return verification(*rowcounts.loaded(out, sqlite=db.kind is Kind.SQLITE), result.tables)

@@ -1,16 +1,23 @@
-"""Checks on images and stacks. Each returns a CheckResult; callers decide."""
+"""Checks on images and stacks. Each returns a CheckResult; one verdict judges them.
+
+:func:`run` is the check job (`invoke check`, `nox -s image_size`, `nox -s
+non_root`): build what the checks take, then measure each image against its
+size budget and check that the images users run are not root.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
-from slipway import engine
+from slipway import engine, images, sizes
 from slipway.config import Config, Target
-from slipway.errors import CheckFailed
-from slipway.images import Built, BuiltImage
+from slipway.errors import CheckFailed, NotChecked
+from slipway.images import Built, BuiltImage, Report
+from slipway.sizes import SizeRow
 
 _ROOT_USERS = {"", "root", "0", "0:0", "root:root", "root:0", "0:root"}
 
@@ -19,17 +26,26 @@ _ROOT_USERS = {"", "root", "0", "0:0", "root:root", "root:0", "0:root"}
 class CheckResult:
     name: str
     ok: bool
+    # A failing row whose detail starts "not checked: " could not look (a
+    # source that cannot know a package): never a pass, yet not a failure.
     detail: str
     # A passing row that still says something to do, which slipway will do
     # itself when it is needed (an env file or secret deploy creates).
     note: bool = False
 
 
+NOT_CHECKED = "not checked: "
+
+
 def verdict(results: Sequence[CheckResult]) -> None:
-    """Return when every result passed; else raise CheckFailed naming each failure."""
-    failed = [r.detail for r in results if not r.ok]
+    """Return when every result passed; else raise CheckFailed naming each
+    failure or, when the only ones are not checked, NotChecked (exit 3)."""
+    failing = [r.detail for r in results if not r.ok]
+    failed = [detail for detail in failing if not detail.startswith(NOT_CHECKED)]
     if failed:
         raise CheckFailed("; ".join(failed))
+    if failing:
+        raise NotChecked("; ".join(failing))
 
 
 def configured_user_not_root(image: BuiltImage) -> CheckResult:
@@ -134,3 +150,43 @@ def compose_files_valid(config: Config) -> list[CheckResult]:
         services = compose_services(engine.client(config, env))
         results.append(CheckResult("compose config", True, f"{env.name}: {len(services)} services"))
     return results
+
+
+def size_rows(docker: DockerClient, config: Config, built: Built) -> list[SizeRow]:
+    """Measure each built image that has a budget against it and the base stage."""
+    rows = []
+    for target in sizes.budgeted(config):
+        image = built.targets[target]
+        budget = config.targets[target].size_budget_mb
+        top = sorted(sizes.layers(docker, image.ref), key=lambda layer: layer.size, reverse=True)
+        rows.append(
+            SizeRow(image, budget, built.base.size, within_budget(image, budget), tuple(top[:5]))
+        )
+    return rows
+
+
+# Where the check job builds: the caller's progress for the targets it
+# builds, and the Report the build's lines go to (None: nowhere).
+Building = Callable[[Collection[Target]], AbstractContextManager[Report | None]]
+
+
+def run(
+    docker: DockerClient,
+    config: Config,
+    *,
+    size_budgets: bool = True,
+    non_root_users: bool = True,
+    building: Building = lambda _targets: nullcontext(),
+) -> tuple[list[SizeRow], list[CheckResult]]:
+    """The check job: build the base stage and the targets the checks take
+    (inside ``building``), then the size rows of the budgeted targets and
+    every check's result (each size row's, then the non-root checks)."""
+    wanted = {
+        *(sizes.budgeted(config) if size_budgets else ()),
+        *(NON_ROOT_TARGETS if non_root_users else ()),
+    }
+    with building(wanted) as report:
+        built = images.build_for_checks(docker, config, wanted, report=report)
+    rows = size_rows(docker, config, built) if size_budgets else []
+    users = non_root_images(docker, config, built) if non_root_users else []
+    return rows, [*(row.check for row in rows), *users]

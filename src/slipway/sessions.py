@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import nox
 
-from slipway import engine, images, sizes, testrun
-from slipway.checks import (
-    NON_ROOT_TARGETS,
-    CheckResult,
-    compose_files_valid,
-    non_root_images,
-    verdict,
-)
+from slipway import checks, engine, testrun
+from slipway.checks import CheckResult, compose_files_valid, verdict
 from slipway.cli.start import load
-from slipway.config import Config, Target
+from slipway.config import Target
 from slipway.errors import SlipwayError
 from slipway.policy import for_environments
 from slipway.tables import results_table, size_table
@@ -77,11 +72,16 @@ def _verdict(session: nox.Session, results: Sequence[CheckResult]) -> None:
     _call(session, lambda: verdict(results))
 
 
-def _built(session: nox.Session, cfg: Config, targets: Iterable[Target]) -> images.Built:
-    """Build what a check takes, first, and say so: checks build nothing."""
-    names = ", ".join(t.value for t in Target if t in targets)
-    session.log(f"building the base stage and {names} (BuildKit's cache makes this quick) ...")
-    return _call(session, lambda: images.build_for_checks(engine.client(cfg), cfg, targets))
+def _building(session: nox.Session) -> checks.Building:
+    """Where the check job builds what its checks take: first said, then quiet."""
+
+    @contextmanager
+    def building(targets: Collection[Target]) -> Iterator[None]:
+        names = ", ".join(t.value for t in Target if t in targets)
+        session.log(f"building the base stage and {names} (BuildKit's cache makes this quick) ...")
+        yield None
+
+    return building
 
 
 def _paths(paths: Iterable[Path]) -> list[str]:
@@ -131,18 +131,27 @@ def docker_tests(session: nox.Session) -> None:
 def image_size(session: nox.Session) -> None:
     """Build, then fail when an image exceeds its size budget in slipway.yaml."""
     cfg = _call(session, load)
-    built = _built(session, cfg, sizes.budgeted(cfg))
-    rows = _call(session, lambda: sizes.size_rows(engine.client(cfg), cfg, built))
+    rows, results = _call(
+        session,
+        lambda: checks.run(
+            engine.client(cfg), cfg, non_root_users=False, building=_building(session)
+        ),
+    )
     session.log("\n" + size_table(rows))
-    _call(session, lambda: verdict([row.check for row in rows]))
+    _call(session, lambda: verdict(results))
 
 
 @nox.session(venv_backend="none", tags=["slow"])
 def non_root(session: nox.Session) -> None:
     """Build, then fail unless the prod and dev images run as a non-root user."""
     cfg = _call(session, load)
-    built = _built(session, cfg, NON_ROOT_TARGETS)
-    _verdict(session, _call(session, lambda: non_root_images(engine.client(cfg), cfg, built)))
+    _rows, results = _call(
+        session,
+        lambda: checks.run(
+            engine.client(cfg), cfg, size_budgets=False, building=_building(session)
+        ),
+    )
+    _verdict(session, results)
 
 
 @nox.session(venv_backend="none")

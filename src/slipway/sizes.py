@@ -1,15 +1,22 @@
-"""Image sizes against their budgets, and where the bytes come from."""
+"""Image sizes against their budgets, and where the bytes come from.
+
+The rows are measured by the check job (:func:`slipway.checks.size_rows`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from python_on_whales import DockerClient
 
 from slipway import engine
-from slipway.checks import CheckResult, within_budget
 from slipway.config import Config, Target
-from slipway.images import Built, BuiltImage
+from slipway.images import BuiltImage
+
+if TYPE_CHECKING:
+    # The checks measure the rows (and import this module): the type only.
+    from slipway.checks import CheckResult
 
 MB = 1_000_000
 
@@ -61,16 +68,3 @@ def layers(docker: DockerClient, ref: str) -> list[Layer]:
 def budgeted(config: Config) -> list[Target]:
     """The targets slipway.yaml gives a size budget."""
     return [t for t, settings in config.targets.items() if settings.size_budget_mb is not None]
-
-
-def size_rows(docker: DockerClient, config: Config, built: Built) -> list[SizeRow]:
-    """Measure each built image that has a budget against it and the base stage."""
-    rows = []
-    for target in budgeted(config):
-        image = built.targets[target]
-        budget = config.targets[target].size_budget_mb
-        top = sorted(layers(docker, image.ref), key=lambda layer: layer.size, reverse=True)[:5]
-        rows.append(
-            SizeRow(image, budget, built.base.size, within_budget(image, budget), tuple(top))
-        )
-    return rows

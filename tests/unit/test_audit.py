@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from slipway import audit, config, tables
+from slipway import audit, checks, config, tables
 from slipway.errors import CheckFailed, NotChecked
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_every_locked_runtime_package_is_asked_about_by_purl(source: Any) -> Non
     assert not any(p.startswith("pkg:pypi/pytest@") for p in purls)  # dev tools are not shipped
     assert done.findings == ()
     assert done.checked == len(locked)
-    audit.verdict(done)  # passes
+    checks.verdict(done.results())  # passes
 
 
 def test_a_known_vulnerability_fails_naming_package_version_and_ids(source: Any) -> None:
@@ -91,7 +91,7 @@ def test_a_known_vulnerability_fails_naming_package_version_and_ids(source: Any)
     done = audit.audit(config.load())
     assert [f.package for f in done.findings] == ["sqlalchemy"]
     with pytest.raises(CheckFailed, match=r"1 of \d+ locked packages.*sqlalchemy \S+: GHSA-xxxx"):
-        audit.verdict(done)
+        checks.verdict(done.results())
 
 
 @pytest.mark.parametrize(
@@ -218,7 +218,7 @@ def test_packages_osv_cannot_know_are_named_and_make_the_audit_not_checked(
         match=r"^not checked: 2 locked packages do not come from PyPI, so OSV cannot know "
         r"them: vend 0.2.0 \(a path\), gitdep 0.2.0 \(git\); the other 1 ",
     ):
-        audit.verdict(done)
+        checks.verdict(done.results())
 
 
 def test_a_known_vulnerability_still_fails_beside_packages_not_checked(
@@ -230,7 +230,7 @@ def test_a_known_vulnerability_still_fails_beside_packages_not_checked(
     done = audit.audit(config.load())
 
     with pytest.raises(CheckFailed, match=r"^1 of 1 locked packages .* \(2 more not checked\)"):
-        audit.verdict(done)
+        checks.verdict(done.results())
 
 
 def test_the_audit_command_exits_3_with_one_line_when_not_checked(source: Any) -> None:
@@ -244,3 +244,22 @@ def test_the_audit_command_exits_3_with_one_line_when_not_checked(source: Any) -
     assert "no known vulnerabilities" not in done.stdout
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("slipway: not checked: ")
+
+
+def test_the_audit_is_one_row_per_group_of_packages_for_the_one_verdict() -> None:
+    done = audit.Audit(
+        "https://osv.test",
+        3,
+        (audit.Finding("idna", "3.10", ("PYSEC-2099-9",)),),
+        (audit.Unknown("vend", "0.2.0", "a path"),),
+        ("mem",),
+    )
+
+    assert [(r.name, r.ok) for r in done.results()] == [
+        ("from PyPI", False),
+        ("not from PyPI", False),
+        ("workspace members", True),
+    ]
+    clean = audit.Audit("https://osv.test", 3, ())
+    assert [(r.name, r.ok) for r in clean.results()] == [("from PyPI", True)]
+    checks.verdict(clean.results())  # passes

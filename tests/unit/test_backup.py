@@ -17,7 +17,7 @@ from slipway import _backup_scripts as scripts
 from slipway import _backupfiles as files
 from slipway import _rowcounts as rowcounts
 from slipway import backup, restore
-from slipway.backup import BackupResult, Database, Kind, Verification
+from slipway.backup import BackupResult, Database, Kind, verification
 from slipway.config import Config
 from slipway.errors import CommandFailed, UsageError
 
@@ -145,20 +145,20 @@ COUNTED = {"alembic_version": 1, "notes": 1000}
 def test_the_summaries_give_the_tables_and_the_rows_in_all() -> None:
     result = BackupResult(Path("b"), 278_528, 0.554, COUNTED, ())
     assert result.detail == "278,528 bytes, 2 tables, 1,001 rows, in 0.55s"
-    check = Verification("ok", dict(COUNTED), COUNTED)
+    check = verification("ok", dict(COUNTED), COUNTED)
     assert check.ok
     assert check.detail == "integrity ok, 2 tables with the rows counted at backup (1,001 rows)"
     assert backup.summary({"notes": 1}) == "1 table, 1 rows"
 
 
 def test_one_table_off_by_one_row_fails_verification_naming_that_table() -> None:
-    check = Verification("ok", {"alembic_version": 1, "notes": 999}, COUNTED)
+    check = verification("ok", {"alembic_version": 1, "notes": 999}, COUNTED)
     assert not check.ok
     assert check.detail == "integrity ok, but notes has 999 rows (1,000 at backup)"
 
 
 def test_a_missing_or_an_extra_table_fails_verification_naming_it() -> None:
-    check = Verification("ok", {"notes": 1000, ODD: 0}, COUNTED)
+    check = verification("ok", {"notes": 1000, ODD: 0}, COUNTED)
     assert not check.ok
     assert check.detail == (
         "integrity ok, but alembic_version is missing (1 rows at backup); "
@@ -167,7 +167,7 @@ def test_a_missing_or_an_extra_table_fails_verification_naming_it() -> None:
 
 
 def test_a_failed_integrity_check_fails_verification_whatever_the_counts() -> None:
-    check = Verification("*** in database main ***", dict(COUNTED), COUNTED)
+    check = verification("*** in database main ***", dict(COUNTED), COUNTED)
     assert not check.ok
     assert check.detail == "integrity *** in database main ***"
 
@@ -181,7 +181,7 @@ def test_a_tampered_sqlite_backup_fails_verification_naming_the_table(tmp_path: 
         db.execute("DELETE FROM notes WHERE id = 1")
     db.close()
     out = run_script(scripts.SQLITE_LOAD, stdin=copy.read_bytes()).stdout.decode()
-    check = Verification(*rowcounts.loaded(out, sqlite=True), expected)
+    check = verification(*rowcounts.loaded(out, sqlite=True), expected)
     assert not check.ok
     assert check.detail == "integrity ok, but notes has 9 rows (10 at backup)"
 

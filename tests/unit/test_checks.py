@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from slipway import checks
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment, Target
-from slipway.errors import CheckFailed
-from slipway.images import BuiltImage
+from slipway.errors import CheckFailed, NotChecked
+from slipway.images import Built, BuiltImage, Report
+from slipway.sizes import Layer
 
 MakeImage = Callable[..., BuiltImage]
 
@@ -212,3 +214,104 @@ def test_verdict_names_every_failure_in_order() -> None:
         checks.verdict(results)
 
     assert str(caught.value) == "env/prod.env lacks LOG_LEVEL; prod: port 127.0.0.1:8000 is in use"
+
+
+def test_verdict_of_rows_not_checked_is_not_checked_naming_each() -> None:
+    results = [
+        CheckResult("a", True, "fine"),
+        CheckResult("b", False, "not checked: the source cannot know b"),
+        CheckResult("c", False, "not checked: the source cannot know c"),
+    ]
+
+    with pytest.raises(NotChecked) as caught:
+        checks.verdict(results)
+
+    assert str(caught.value) == (
+        "not checked: the source cannot know b; not checked: the source cannot know c"
+    )
+    assert caught.value.exit_code == 3
+
+
+def test_verdict_of_a_failure_beside_a_row_not_checked_is_a_failure_naming_it_alone() -> None:
+    results = [
+        CheckResult("a", False, "not checked: the source cannot know a"),
+        CheckResult("b", False, "b is broken"),
+    ]
+
+    with pytest.raises(CheckFailed) as caught:
+        checks.verdict(results)
+
+    assert str(caught.value) == "b is broken"
+
+
+# --- run: the check job ---------------------------------------------------------------
+
+
+@pytest.fixture
+def job(monkeypatch: pytest.MonkeyPatch, make_image: MakeImage) -> list[Any]:
+    """A check job on a fake engine: what it built, and each non-root check's image."""
+    done: list[Any] = []
+
+    def build_for_checks(
+        _docker: Any, _config: Config, targets: Collection[Target], *, report: Report | None
+    ) -> Built:
+        done.append(("built", sorted(t.value for t in targets), report))
+        images = {t: make_image(ref=f"slipway/notes:{t.value}", size=300_000_000) for t in targets}
+        return Built(make_image(ref="slipway/notes:base"), images)
+
+    def non_root(_docker: Any, _config: Config, _target: Target, image: BuiltImage) -> Any:
+        done.append(("non-root", image.ref))
+        return [CheckResult("non-root user", True, f"{image.ref}: USER 10001")]
+
+    monkeypatch.setattr(checks.images, "build_for_checks", build_for_checks)
+    monkeypatch.setattr(checks.sizes, "layers", lambda _docker, _ref: [Layer(1, "RUN x")])
+    monkeypatch.setattr(checks, "non_root", non_root)
+    return done
+
+
+def test_the_check_job_builds_in_the_callers_progress_then_sizes_then_users(
+    job: list[Any], config: Config
+) -> None:
+    def report(line: str) -> None:
+        job.append(("reported", line))
+
+    @contextmanager
+    def building(targets: Collection[Target]) -> Iterator[Report]:
+        job.append(("building", sorted(t.value for t in targets)))
+        yield report
+
+    rows, results = checks.run(SimpleNamespace(), config, building=building)  # type: ignore[arg-type]
+
+    assert job == [
+        ("building", ["dev", "prod", "test"]),
+        ("built", ["dev", "prod", "test"], report),
+        ("non-root", "slipway/notes:prod"),
+        ("non-root", "slipway/notes:dev"),
+    ]
+    assert [row.image.ref for row in rows] == ["slipway/notes:test", "slipway/notes:prod"]
+    assert [(r.name, r.ok) for r in results] == [
+        ("size", True),
+        ("size", False),
+        ("non-root user", True),
+        ("non-root user", True),
+    ]
+
+
+def test_the_check_job_of_sizes_alone_builds_and_checks_only_the_budgeted(
+    job: list[Any], config: Config
+) -> None:
+    rows, results = checks.run(SimpleNamespace(), config, non_root_users=False)  # type: ignore[arg-type]
+
+    assert job == [("built", ["prod", "test"], None)]
+    assert results == [row.check for row in rows]
+
+
+def test_the_check_job_of_users_alone_measures_no_size(job: list[Any], config: Config) -> None:
+    rows, results = checks.run(SimpleNamespace(), config, size_budgets=False)  # type: ignore[arg-type]
+
+    assert job[0] == ("built", ["dev", "prod"], None)
+    assert rows == []
+    assert [r.detail for r in results] == [
+        "slipway/notes:prod: USER 10001",
+        "slipway/notes:dev: USER 10001",
+    ]

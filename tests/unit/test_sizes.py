@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from slipway import sizes
+from slipway import checks, sizes
 from slipway.checks import CheckResult, within_budget
 from slipway.config import Config, Target
 from slipway.images import Built, BuiltImage
@@ -128,7 +128,7 @@ def test_size_rows_measure_every_budgeted_target_against_the_base(
 
     monkeypatch.setattr(sizes, "layers", layers)
 
-    rows = sizes.size_rows(SimpleNamespace(), config, built)  # type: ignore[arg-type]
+    rows = checks.size_rows(SimpleNamespace(), config, built)  # type: ignore[arg-type]
 
     # dev has no budget in the test config, so it is not measured.
     assert [row.image.ref for row in rows] == ["slipway/notes:test", "slipway/notes:prod"]

@@ -75,14 +75,13 @@ def prune(c: Context, env: str = "prod") -> None:
 @edge
 def check(c: Context, json: bool = False) -> None:
     """Build the images, then check sizes against budgets and non-root users."""
-    from slipway import checks, engine, images, progress, sizes, tables
+    from slipway import checks, engine, progress, tables
 
     cfg = load()
-    docker, wanted = engine.client(cfg), {*sizes.budgeted(cfg), *checks.NON_ROOT_TARGETS}
-    with progress.steps(sys.stderr if json else sys.stdout, step=progress.build_step) as report:
-        built = images.build_for_checks(docker, cfg, wanted, report=report)
-    rows = sizes.size_rows(docker, cfg, built)
-    results = [*(row.check for row in rows), *checks.non_root_images(docker, cfg, built)]
+    out, docker = sys.stderr if json else sys.stdout, engine.client(cfg)
+    rows, results = checks.run(
+        docker, cfg, building=lambda _targets: progress.steps(out, step=progress.build_step)
+    )
     print(tables.check_output(rows, results, json=json))
     checks.verdict(results)
 
@@ -106,8 +105,8 @@ def sbom(c: Context, env: str = "prod", output: str = "") -> None:
 @edge
 def audit(c: Context, json: bool = False) -> None:
     """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
-    from slipway import audit, tables
+    from slipway import audit, checks, tables
 
     done = audit.audit(load())
     print(tables.as_json(done) if json else tables.audit_table(done))
-    audit.verdict(done)
+    checks.verdict(done.results())
