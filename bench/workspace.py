@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from bench.figures import BenchError, Report
-from slipway import engine
+from slipway import engine, state
 from slipway.config import CONFIG_ENV, CONFIG_NAME, Config, Environment, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ class Workspace:
         """`docker compose` on the same files, project and env files slipway uses."""
         env = self.env
         files = [a for f in env.compose_files for a in ("--file", self.config.show(f))]
-        env_files = [env.env_file, engine.state_file(self.config, env)]
+        env_files = [env.env_file, state.release_file(self.config, env)]
         env_args = [
             a for f in env_files if f.is_file() for a in ("--env-file", self.config.show(f))
         ]

@@ -16,9 +16,8 @@ from typing import Any
 
 import yaml
 
-from slipway import _dotenv, proxy, stack
+from slipway import _dotenv, proxy, stack, state
 from slipway.config import Config, Environment
-from slipway.engine import state_file
 from slipway.errors import ConfigError
 
 
@@ -29,7 +28,7 @@ def variables(config: Config, env: Environment) -> dict[str, str]:
     """
     env_file = env.env_file if env.env_file.is_file() else env.env_example
     values: dict[str, str] = {}
-    for path in (env_file, state_file(config, env)):
+    for path in (env_file, state.release_file(config, env)):
         if path.is_file():
             values.update(_dotenv.parse(path.read_text()))
     values.update(os.environ)

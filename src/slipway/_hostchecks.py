@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from slipway import _dotenv, engine, secretfiles
+from slipway import _dotenv, secretfiles, state
 from slipway._versions import parse_version
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment, Target
@@ -97,7 +97,7 @@ def used(config: Config, env_name: str) -> bool:
     would create for a first run (a random secret, an env file from its
     example) is missing, not yet to come, since the data already running
     was made with the old one."""
-    return engine.state_file(config, config.environment(env_name)).is_file()
+    return state.release_file(config, config.environment(env_name)).is_file()
 
 
 def creating_command(env: Environment) -> str:

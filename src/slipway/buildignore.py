@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from slipway import secretfiles
+from slipway import secretfiles, state
 from slipway.config import Config
 
 # Always out of the build context: git's database and config, slipway's own
@@ -27,7 +27,7 @@ from slipway.config import Config
 ALWAYS = (
     ".git",
     "**/.git",
-    ".slipway",
+    state.DIR,
     ".env",
     "**/.env",
     ".env.*",
@@ -41,7 +41,7 @@ HEADER = "# slipway: never in an image, whatever the lines above say"
 def dockerfile(config: Config) -> Path:
     """The Dockerfile to build: the project's, copied beside the ignore file
     that keeps :func:`never` out of the context."""
-    folder = config.state_dir() / "build"
+    folder = state.build_folder(config)
     folder.mkdir(parents=True, exist_ok=True)
     sealed = folder / config.dockerfile.name
     _write(sealed, config.dockerfile.read_text())

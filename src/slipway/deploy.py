@@ -16,6 +16,7 @@ from slipway import (
     rollout,
     sbom,
     stack,
+    state,
 )
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
@@ -62,7 +63,7 @@ def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult
         f"{bill.os_packages} OS packages (sha256 {bill.sha256[:12]})"
     )
 
-    previous = stack.deployed_image(config, env)
+    previous = state.release(config, env)
     if previous not in (None, image.ref) and config.migrate:
         _backup_before_migrating(config, env, report=report)
     done = _roll_or_keep(
@@ -137,7 +138,7 @@ def _kept(
     """After a failed rollout: the error to raise, saying what serves now."""
     if previous is None:
         stack.down(engine.client(config, env))
-        stack.forget_image(config, env)
+        state.forget_release(config, env)
         return DeployFailed(
             f"{failure}; no earlier release to go back to, so the stack was taken down "
             "(data volumes kept)",
@@ -175,7 +176,7 @@ def rollback(config: Config, env_name: str, *, report: Report) -> str:
 
 
 def _rollback(config: Config, env: Environment, *, report: Report) -> str:
-    current = stack.deployed_image(config, env)
+    current = state.release(config, env)
     target = history.last_good(
         config, env, other_than=current, present=images.present(engine.client(config), config)
     )

@@ -45,6 +45,7 @@ from python_on_whales.exceptions import (
 from python_on_whales.utils import run as _run
 from python_on_whales.utils import stream_stdout_and_stderr as _stream
 
+from slipway import state
 from slipway.config import Config, Environment
 from slipway.errors import (
     AlreadyExists,
@@ -97,20 +98,15 @@ def project_name(config: Config, env: Environment) -> str:
     return f"{config.project}-{env.name}"
 
 
-def state_file(config: Config, env: Environment) -> Path:
-    """Where deploy records which image an environment runs (SLIPWAY_IMAGE)."""
-    return config.state_dir() / f"{env.name}.env"
-
-
 def settings_file(config: Config, env: Environment) -> Path:
     """What slipway.yaml tells the environment's compose files, kept current:
     the service's port and health path, and a stand-in SLIPWAY_IMAGE (the
     target's moving tag) so the model can be read before any release is
     recorded (lint, policy, doctor, the port probe). Nothing is started from
     the stand-in: every command that starts containers records its release
-    first (:func:`state_file`, read after this file). Run by hand without
+    first (:func:`slipway.state.release_file`, read after this file). Run by hand without
     slipway, compose refuses (``${SLIPWAY_IMAGE:?...}``)."""
-    path = config.state_dir() / f"{env.name}.settings.env"
+    path = state.settings_file(config, env)
     values = {
         "SLIPWAY_IMAGE": config.image_ref(env.target),
         "SLIPWAY_PORT": str(config.port),
@@ -137,7 +133,11 @@ def client(
     # what deploy recorded.
     env_files: list[str | Path] = [
         p
-        for p in (env_file or env.env_file, settings_file(config, env), state_file(config, env))
+        for p in (
+            env_file or env.env_file,
+            settings_file(config, env),
+            state.release_file(config, env),
+        )
         if p.is_file()
     ]
     return DockerClient(

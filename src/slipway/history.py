@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from slipway import state
 from slipway.config import Config, Environment
 
 
@@ -63,10 +64,6 @@ _FIELDS = frozenset(f.name for f in fields(Release))
 _warned: set[tuple[Path, int, bytes]] = set()
 
 
-def _path(config: Config) -> Path:
-    return config.state_dir() / "history.jsonl"
-
-
 def record(  # noqa: PLR0913 (a history row's fields, the optional ones by keyword)
     config: Config,
     env: Environment,
@@ -88,8 +85,9 @@ def record(  # noqa: PLR0913 (a history row's fields, the optional ones by keywo
         None if switch_seconds is None else round(switch_seconds, 3),
         sbom_sha256,
     )
-    config.state_dir().mkdir(parents=True, exist_ok=True)
-    append(_path(config), json.dumps(asdict(entry)))
+    path = state.history_file(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    append(path, json.dumps(asdict(entry)))
     return entry
 
 
@@ -183,7 +181,7 @@ def _warn(shown: str, bad: list[tuple[int, str]]) -> None:
 
 def releases(config: Config, env: Environment) -> list[Release]:
     """Oldest first; unreadable lines are skipped with a warning."""
-    path = _path(config)
+    path = state.history_file(config)
     return [e for e in _read(path, config.show(path)) if e.environment == env.name]
 
 

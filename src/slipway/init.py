@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slipway import state
 from slipway.config import (
     CONFIG_NAME,
-    PROJECT_SCHEMA,
     HealthPath,
     Port,
     check_flag,
@@ -417,7 +417,7 @@ def init(project: Project) -> Done:
             so_far = ", ".join(written) or "nothing"
             raise SlipwayError(f"cannot write {name}: {exc.strerror} (wrote {so_far})") from None
         written.append(name)
-    if not (project.root / PROJECT_SCHEMA.parent).is_symlink():
+    if not state.schema_copy(project.root).parent.is_symlink():
         publish_schema(project.root)
     ignore = _extend_gitignore(project.root)
     return Done((*written, *ignore.written), (*skipped, *ignore.skipped))

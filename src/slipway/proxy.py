@@ -16,11 +16,11 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 from python_on_whales import Container, DockerClient
 
+from slipway import state
 from slipway.config import Config, Environment, names
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed
@@ -123,14 +123,9 @@ def _url_path(path: str) -> str:
     return re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", encoded)
 
 
-def config_dir(config: Config, env: Environment) -> Path:
-    """The folder bind-mounted (read-only) as the proxy's configuration."""
-    return config.state_dir() / f"{env.name}-proxy"
-
-
 def servers_of(config: Config, env: Environment) -> list[str]:
     """The containers the proxy's current configuration sends traffic to."""
-    path = config_dir(config, env) / CONFIG_NAME
+    path = state.proxy_folder(config, env) / CONFIG_NAME
     if not path.is_file():
         return []
     return [
@@ -145,7 +140,7 @@ def write(config: Config, env: Environment, servers: Sequence[str]) -> bool:
     reads half a file; the folder (not the file) is mounted, so the
     container sees the rename.
     """
-    folder = config_dir(config, env)
+    folder = state.proxy_folder(config, env)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME
     text = render(servers, project=config.project, port=config.port, health_path=config.health_path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
-from slipway import engine, history, images, stack
+from slipway import engine, history, images, state
 from slipway.config import Config
 from slipway.engine import docker_errors
 from slipway.errors import InUse
@@ -61,7 +61,7 @@ def prune(config: Config, env_name: str) -> Pruned:
     env = config.environment(env_name)
     envs = list(config.environments.values())
     entries = {e.name: history.releases(config, e) for e in envs}
-    current = {e.name: stack.deployed_image(config, e) for e in envs}
+    current = {e.name: state.release(config, e) for e in envs}
     keep = {e.name: e.keep_releases for e in envs}
     docker = engine.client(config)
     present = images.present(docker, config)

@@ -31,7 +31,7 @@ from typing import Any
 from packaging.markers import Marker
 from python_on_whales import DockerClient
 
-from slipway import engine, stack
+from slipway import engine, state
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import ConfigError, SlipwayError, UsageError, command
@@ -68,11 +68,6 @@ class Sbom:
     sha256: str
     python_packages: int
     os_packages: int
-
-
-def path_of(config: Config, ref: str) -> Path:
-    """Where the SBOM of release ``ref`` (``<image>:<tag>``) is kept."""
-    return config.state_dir() / "sbom" / f"{ref.rpartition(':')[2]}.cdx.json"
 
 
 def _tool(name: str) -> str | None:
@@ -230,7 +225,7 @@ def _image_id_of(doc: dict[str, Any]) -> str | None:
 
 def write(config: Config, docker: DockerClient, ref: str, image_id: str) -> Sbom:
     """The release's SBOM file, written once per image (kept when present)."""
-    path = path_of(config, ref)
+    path = state.sbom_file(config, ref)
     try:
         kept = path.read_bytes()
     except FileNotFoundError:
@@ -248,7 +243,7 @@ def write(config: Config, docker: DockerClient, ref: str, image_id: str) -> Sbom
 
 def of_release(config: Config, env: Environment) -> Sbom:
     """The SBOM of the release ``env`` runs (written now if it has none yet)."""
-    ref = stack.deployed_image(config, env)
+    ref = state.release(config, env)
     if ref is None:
         raise UsageError(f"{env.name} has no release yet: {command(f'deploy --env {env.name}')}")
     docker = engine.client(config)

@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from python_on_whales import Container, DockerClient
 
-from slipway import engine, lock, proxy, secretfiles
+from slipway import engine, lock, proxy, secretfiles, state
 from slipway.config import Config, Environment
-from slipway.engine import docker_errors, state_file
+from slipway.engine import docker_errors
 from slipway.errors import (
     CommandFailed,
     ConfigError,
@@ -63,32 +63,13 @@ def record_image(
 ) -> None:
     """Name what the stack runs for compose: the image (SLIPWAY_IMAGE), how many
     replicas, where the proxy's configuration lives, plus ``extra``."""
-    path = state_file(config, env)
-    path.parent.mkdir(parents=True, exist_ok=True)
     values = {
-        "SLIPWAY_IMAGE": image_ref,
+        state.IMAGE_KEY: image_ref,
         "SLIPWAY_REPLICAS": str(env.replicas),
-        "SLIPWAY_PROXY_DIR": str(proxy.config_dir(config, env)),
+        "SLIPWAY_PROXY_DIR": str(state.proxy_folder(config, env)),
         **(extra or {}),
     }
-    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
-
-
-def forget_image(config: Config, env: Environment) -> None:
-    """The environment runs no release any more (its stack was taken down)."""
-    state_file(config, env).unlink(missing_ok=True)
-
-
-def deployed_image(config: Config, env: Environment) -> str | None:
-    """The image deploy last recorded for the environment, if any."""
-    path = state_file(config, env)
-    if not path.is_file():
-        return None
-    for line in path.read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key == "SLIPWAY_IMAGE":
-            return value
-    return None
+    state.record_release(config, env, values)
 
 
 def proxy_address(model: Mapping[str, Any]) -> tuple[str, int] | None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from slipway import state
 from slipway.cli import start
 from slipway.config import CONFIG_ENV, Config, Target, TargetConfig, json_schema, load, names, parse
 from slipway.errors import ConfigError, UsageError
@@ -541,7 +542,7 @@ def test_image_ref_is_the_image_tagged_by_target(config: Config) -> None:
 
 
 def test_state_dir_is_dot_slipway_under_the_root(config: Config, project_root: Path) -> None:
-    assert config.state_dir() == project_root / ".slipway"
+    assert state.folder(config) == project_root / ".slipway"
 
 
 @pytest.mark.parametrize(

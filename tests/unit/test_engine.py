@@ -22,7 +22,7 @@ from python_on_whales.exceptions import (
     NotASwarmManager,
 )
 
-from slipway import engine
+from slipway import engine, state
 from slipway.config import Config, load
 from slipway.errors import (
     AlreadyExists,
@@ -375,9 +375,9 @@ def test_project_name_is_project_dash_environment(config: Config) -> None:
 
 
 def test_state_file_lives_in_dot_slipway(config: Config, project_root: Path) -> None:
-    state = engine.state_file(config, config.environment("prod"))
+    pointer = state.release_file(config, config.environment("prod"))
 
-    assert state == project_root / ".slipway" / "prod.env"
+    assert pointer == project_root / ".slipway" / "prod.env"
 
 
 def test_client_without_environment_has_no_compose_settings(config: Config) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from slipway import proxy
+from slipway import proxy, state
 from slipway.config import Config
 from slipway.errors import DeployFailed
 
@@ -45,8 +45,8 @@ def test_config_dir_is_per_environment_under_the_state_dir(
 ) -> None:
     prod, dev = config.environment("prod"), config.environment("dev")
 
-    assert proxy.config_dir(config, prod) == project_root / ".slipway/prod-proxy"
-    assert proxy.config_dir(config, dev) == project_root / ".slipway/dev-proxy"
+    assert state.proxy_folder(config, prod) == project_root / ".slipway/prod-proxy"
+    assert state.proxy_folder(config, dev) == project_root / ".slipway/dev-proxy"
 
 
 def test_servers_of_a_missing_config_is_empty(config: Config) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slipway import config, sbom
+from slipway import config, sbom, state
 
 LINUX = {
     "sys_platform": "linux",
@@ -45,8 +45,8 @@ def test_packages_a_marker_excludes_from_the_image_are_dropped_with_their_edges(
 
 def test_the_release_tag_names_the_file() -> None:
     cfg = config.load()
-    path = sbom.path_of(cfg, "slipway/notes:0123456789ab")
-    assert path == cfg.state_dir() / "sbom" / "0123456789ab.cdx.json"
+    path = state.sbom_file(cfg, "slipway/notes:0123456789ab")
+    assert path == state.folder(cfg) / "sbom" / "0123456789ab.cdx.json"
 
 
 def test_the_locked_export_covers_the_configured_package_without_dev_tools() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from slipway import proxy, stack
+from slipway import proxy, stack, state
 from slipway.config import Config, load
 from slipway.errors import ConfigError, PortInUse
 from slipway.stack import ServiceStatus
@@ -107,7 +107,7 @@ def test_record_image_replaces_the_previous_image(config: Config, project_root: 
     assert [line for line in lines if line.startswith("SLIPWAY_IMAGE=")] == [
         "SLIPWAY_IMAGE=slipway/notes:dev"
     ]
-    assert stack.deployed_image(config, dev) == "slipway/notes:dev"
+    assert state.release(config, dev) == "slipway/notes:dev"
 
 
 # --- a (fake) running stack -------------------------------------------------------------
@@ -209,15 +209,15 @@ def test_url_without_a_published_proxy_says_so() -> None:
 
 
 def test_deployed_image_is_none_before_any_deploy(config: Config) -> None:
-    assert stack.deployed_image(config, config.environment("prod")) is None
+    assert state.release(config, config.environment("prod")) is None
 
 
 def test_deployed_image_reads_slipway_image_from_the_state_file(config: Config) -> None:
     prod = config.environment("prod")
     stack.record_image(config, prod, "slipway/notes:abcdef012345", {"EXTRA": "1"})
 
-    assert stack.deployed_image(config, prod) == "slipway/notes:abcdef012345"
-    assert stack.deployed_image(config, config.environment("dev")) is None
+    assert state.release(config, prod) == "slipway/notes:abcdef012345"
+    assert state.release(config, config.environment("dev")) is None
 
 
 def test_deployed_image_of_a_state_file_without_slipway_image_is_none(
@@ -226,7 +226,7 @@ def test_deployed_image_of_a_state_file_without_slipway_image_is_none(
     (project_root / ".slipway").mkdir(exist_ok=True)
     (project_root / ".slipway/prod.env").write_text("OTHER=x\n")
 
-    assert stack.deployed_image(config, config.environment("prod")) is None
+    assert state.release(config, config.environment("prod")) is None
 
 
 # --- published_port and ensure_port_free ------------------------------------------------

@@ -26,7 +26,7 @@ from slipway.config.backups import Backups, BackupSettings
 from slipway.config.environments import Environment, EnvironmentSettings
 from slipway.config.loading import CONFIG_ENV, CONFIG_NAME, check_text, load, parse
 from slipway.config.project import Config, Settings
-from slipway.config.schema import PROJECT_SCHEMA, SCHEMA, json_schema, publish_schema
+from slipway.config.schema import SCHEMA, json_schema, publish_schema
 from slipway.config.targets import Target, TargetConfig, TargetSettings
 from slipway.config.tests import Tests, TestSettings
 from slipway.config.values import (
@@ -47,7 +47,6 @@ from slipway.config.values import (
 __all__ = [
     "CONFIG_ENV",
     "CONFIG_NAME",
-    "PROJECT_SCHEMA",
     "SCHEMA",
     "BackupSettings",
     "Backups",

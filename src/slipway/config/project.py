@@ -71,10 +71,6 @@ class Config:
         """A path as users typed it: relative to the project when inside it."""
         return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
 
-    def state_dir(self) -> Path:
-        """Git-ignored folder where slipway keeps what it deployed."""
-        return self.root / ".slipway"
-
 
 class Settings(Section):
     """slipway.yaml."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from slipway import state
 from slipway.config.project import Settings
 
 # The published schema, shipped in the package; a project's copy, which the
 # slipway.yaml `slipway init` writes names for editors, is kept beside its state.
 SCHEMA = Path(__file__).parents[1] / "schema" / "slipway.schema.json"
-PROJECT_SCHEMA = Path(".slipway") / "slipway.schema.json"
 
 
 def json_schema() -> dict[str, Any]:
@@ -28,7 +28,7 @@ def publish_schema(root: Path) -> None:
     clone gets it from its first command). Best effort: a read-only checkout
     only goes without it. Commands call it as they start (loading only reads)."""
     published = SCHEMA.read_bytes()
-    copy = root / PROJECT_SCHEMA
+    copy = state.schema_copy(root)
     if copy.is_symlink():  # never written through: it could point anywhere
         return
     try:

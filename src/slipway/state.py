@@ -1,0 +1,89 @@
+"""Every path under ``.slipway/``, slipway's git-ignored local state: the one
+module that builds them (pip's ``_internal/locations`` is the model), and the
+release pointer, which it alone reads and writes.
+
+| path | what |
+| --- | --- |
+| ``<env>.env`` | the release pointer: what the environment runs (SLIPWAY_IMAGE...) |
+| ``<env>.settings.env`` | what slipway.yaml tells the environment's compose files |
+| ``<env>-proxy/`` | the proxy's configuration |
+| ``history.jsonl`` | every deploy and rollback |
+| ``sbom/<tag>.cdx.json`` | each release's SBOM |
+| ``build/`` | the Dockerfile slipway builds, beside its ignore file |
+| ``slipway.schema.json`` | the installed slipway.yaml schema, for editors |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from slipway.config import Config, Environment
+
+DIR = ".slipway"
+# The key of the release pointer that names the image.
+IMAGE_KEY = "SLIPWAY_IMAGE"
+
+
+def folder(config: Config) -> Path:
+    return config.root / DIR
+
+
+def release_file(config: Config, env: Environment) -> Path:
+    """Where a deploy records what the environment runs (read by compose last)."""
+    return folder(config) / f"{env.name}.env"
+
+
+def settings_file(config: Config, env: Environment) -> Path:
+    return folder(config) / f"{env.name}.settings.env"
+
+
+def proxy_folder(config: Config, env: Environment) -> Path:
+    return folder(config) / f"{env.name}-proxy"
+
+
+def history_file(config: Config) -> Path:
+    return folder(config) / "history.jsonl"
+
+
+def sbom_file(config: Config, ref: str) -> Path:
+    """A release's SBOM, named by its tag (``<image>:<tag>``)."""
+    return folder(config) / "sbom" / f"{ref.rpartition(':')[2]}.cdx.json"
+
+
+def build_folder(config: Config) -> Path:
+    return folder(config) / "build"
+
+
+def schema_copy(root: Path) -> Path:
+    """The schema copy slipway.yaml's first line names, under a project root."""
+    return root / DIR / "slipway.schema.json"
+
+
+# --- the release pointer -----------------------------------------------------------------
+
+
+def release(config: Config, env: Environment) -> str | None:
+    """The image a deploy last recorded for the environment, if any."""
+    path = release_file(config, env)
+    if not path.is_file():
+        return None
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == IMAGE_KEY:
+            return value
+    return None
+
+
+def record_release(config: Config, env: Environment, values: Mapping[str, str]) -> None:
+    """Write the release pointer: ``values`` (SLIPWAY_IMAGE first) for compose."""
+    path = release_file(config, env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+
+
+def forget_release(config: Config, env: Environment) -> None:
+    """The environment runs no release any more (its stack was taken down)."""
+    release_file(config, env).unlink(missing_ok=True)
