@@ -144,22 +144,22 @@ class _Network:
     holder: Holder
 
 
-def _locks(docker: DockerClient, name: str) -> list[_Network]:
-    """Every network named ``name``, oldest first: the first is the lock."""
-    with docker_errors(f"docker network ls --filter name={name}"):
-        found = docker.network.list(filters=[("name", name)])
-    exact = [
-        _Network(n.id, n.created or datetime.min.replace(tzinfo=UTC), Holder.of(n.labels or {}))
-        for n in found
-        if n.name == name
-    ]
+def _locks(docker: DockerClient, name: str) -> list[_Network] | None:
+    """Every network named ``name``, oldest first: the first is the lock.
+    None when one vanished while it was being listed (the lock changed hands
+    between `network ls` and its inspection): look again."""
+    try:
+        with docker_errors(f"docker network ls --filter name={name}"):
+            exact = [
+                _Network(
+                    n.id, n.created or datetime.min.replace(tzinfo=UTC), Holder.of(n.labels or {})
+                )
+                for n in docker.network.list(filters=[("name", name)])
+                if n.name == name
+            ]
+    except NotFound:
+        return None
     return sorted(exact, key=lambda n: (n.created, n.id))
-
-
-def holder(docker: DockerClient, name: str) -> Holder | None:
-    """Who holds the lock ``name``, or None when nobody does."""
-    locks = _locks(docker, name)
-    return locks[0].holder if locks else None
 
 
 def _create(docker: DockerClient, name: str, labels: dict[str, str]) -> str | None:
@@ -185,6 +185,10 @@ def _take(
     the lock that stands in the way (None when it vanished meanwhile)."""
     ours = _create(docker, name, labels)
     locks = _locks(docker, name)
+    if locks is None:  # in flux: never hold what could not be seen whole
+        if ours is not None:
+            _remove(docker, name, ours)
+        return None, None
     if ours is not None and locks and locks[0].id == ours:
         return ours, None
     if ours is not None:

@@ -132,6 +132,7 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 """
 DJANGO_URLS = """\
+import json
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path

@@ -215,3 +215,23 @@ def test_on_an_engine_that_allows_two_networks_of_one_name_only_the_oldest_holds
     assert len(networks.networks) == 1
     assert sleeps
     assert len(networks.removed) == len(sleeps) + 1
+
+
+def test_a_lock_that_vanishes_while_it_is_listed_is_looked_at_again(
+    config: Config, networks: FakeNetworks, docker_error: MakeDockerError
+) -> None:
+    # `network ls` named a network that was removed before its inspection.
+    real_list = networks.list
+    calls = iter([True, False])
+
+    def flaky(*, filters: list[tuple[str, str]]) -> list[SimpleNamespace]:
+        if next(calls, False):
+            raise docker_error(stderr="Error response from daemon: network 1a2b3c not found")
+        return real_list(filters=filters)
+
+    networks.list = flaky  # type: ignore[method-assign]
+    with lock.held(config, config.environment("prod"), command="deploy", report=print):
+        assert len(networks.networks) == 1
+    # The first attempt let go of what it had created; the second held it.
+    assert len(networks.removed) == 2
+    assert networks.networks == []
