@@ -4,7 +4,7 @@
 repository, prints a table and writes bench/results.json.
 
 The library reaches Docker only through python-on-whales (src/slipway/
-engine.py). The benchmarks deliberately do not: the raw side of every
+engine/). The benchmarks deliberately do not: the raw side of every
 comparison runs `docker buildx build`, `docker compose ...` and `docker run`
 as subprocesses, because the plain CLI is the baseline slipway's overhead is
 measured against, and slipway's side runs the real `python -m invoke` CLI.

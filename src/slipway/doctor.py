@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from python_on_whales import DockerClient
 
 from slipway import _dockerfile, engine, stack
-from slipway._composefiles import proxy_address_from_files
+from slipway._composefiles import port_setting, proxy_address, proxy_address_from_files
 from slipway._hostchecks import env_file_row, secret_rows, uv_rows
 from slipway._versions import Version, parse_version
 from slipway.checks import CheckResult
@@ -165,9 +165,7 @@ def port_row(config: Config, env: Environment, model: Model | SlipwayError | Non
         return CheckResult(name, False, f"{env.name}: {model}")
     try:
         address = (
-            stack.proxy_address(model)
-            if model is not None
-            else proxy_address_from_files(config, env)
+            proxy_address(model) if model is not None else proxy_address_from_files(config, env)
         )
     except (ValueError, SlipwayError) as exc:
         return CheckResult(name, False, f"{env.name}: cannot tell the published port: {exc}")
@@ -185,7 +183,7 @@ def _taken_row(
     """A port something listens on: fine only when it is this stack's own proxy."""
     name, (host, port) = f"port {env.name}", address
     in_use = f"{env.name}: port {host}:{port} is in use"
-    fix = f"stop it, or {stack.port_setting(config, env)}"
+    fix = f"stop it, or {port_setting(config, env)}"
     if not compose:
         return CheckResult(name, False, f"{in_use} (by whom: {NO_COMPOSE}): {fix}")
     ours = _call(

@@ -9,12 +9,10 @@ import shutil
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import yaml
 from python_on_whales import Container, DockerClient
 
-from slipway import engine, lock, proxy, secretfiles, state
+from slipway import _composefiles, engine, lock, proxy, secretfiles, state
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import (
@@ -72,17 +70,9 @@ def record_image(
     state.record_release(config, env, values)
 
 
-def proxy_address(model: Mapping[str, Any]) -> tuple[str, int] | None:
-    """Where a `docker compose config` model publishes the proxy: host address and port."""
-    for port in model.get("services", {}).get(proxy.SERVICE, {}).get("ports") or []:
-        if int(port.get("target", 0)) == proxy.PORT and port.get("published"):
-            return str(port.get("host_ip") or "0.0.0.0"), int(port["published"])
-    return None
-
-
 def published_port(docker: DockerClient) -> tuple[str, int] | None:
     """The host address and port the proxy is published on."""
-    return proxy_address(engine.compose_model(docker))
+    return _composefiles.proxy_address(engine.compose_model(docker))
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -104,62 +94,10 @@ def held_by_stack(docker: DockerClient, port: int) -> bool:
     return any(f":{port}->" in row.ports for row in status(docker) if row.state == "running")
 
 
-# ${NAME...} or $NAME in a compose file's value.
-_VARIABLE = re.compile(r"\$\{(\w+)[^}]*\}|\$(\w+)")
-# How to move the proxy when the compose files do not say.
-ANOTHER_PORT = "publish the proxy on another host port in the environment's compose files"
-
-
-def _published_part(spec: object) -> tuple[str, str] | None:
-    """A ``ports:`` entry's (published, target) text, variables unresolved."""
-    if isinstance(spec, dict):
-        return str(spec.get("published") or ""), str(spec.get("target") or "")
-    # Mask variables first: a default (${APP_PORT:-8000}) has a colon of its own.
-    found: list[str] = []
-
-    def mask(match: re.Match[str]) -> str:
-        found.append(match.group(0))
-        return f"\0{len(found) - 1}\0"
-
-    parts = _VARIABLE.sub(mask, str(spec).split("/", 1)[0]).split(":")
-    if len(parts) < 2:
-        return None
-
-    def unmask(text: str) -> str:
-        return re.sub(r"\0(\d+)\0", lambda m: found[int(m.group(1))], text)
-
-    return unmask(parts[-2]), unmask(parts[-1])
-
-
-def port_setting(config: Config, env: Environment) -> str:
-    """How to move the proxy to another host port, in the project's own terms:
-    the variable its compose files publish the proxy's port from, in the
-    environment's env file, or the compose file that writes the port itself."""
-    setting = ANOTHER_PORT
-    for file in env.compose_files:
-        try:
-            model = yaml.safe_load(file.read_text())
-            ports = model["services"][proxy.SERVICE].get("ports") or []
-        except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
-            continue
-        for spec in ports:
-            parts = _published_part(spec)
-            if parts is None or not parts[0]:
-                continue
-            published, target = parts
-            if target != str(proxy.PORT) and not _VARIABLE.search(target):
-                continue
-            names = [m.group(1) or m.group(2) for m in _VARIABLE.finditer(published)]
-            if names:
-                setting = f"set {names[0]} in {config.show(env.env_file)}"
-            else:
-                setting = f"change the proxy's published port ({published}) in {config.show(file)}"
-    return setting
-
-
-def ensure_port_free(docker: DockerClient, *, change: str = ANOTHER_PORT) -> None:
+def ensure_port_free(docker: DockerClient, *, change: str = _composefiles.ANOTHER_PORT) -> None:
     """Refuse, before touching anything, when another program holds the port;
-    the message ends with ``change``, how to move the proxy (:func:`port_setting`)."""
+    the message ends with ``change``, how to move the proxy
+    (:func:`slipway._composefiles.port_setting`)."""
     address = published_port(docker)
     if address is None:
         return
@@ -301,4 +239,4 @@ def prepare(config: Config, env: Environment, *, report: Report) -> None:
         report(f"created {config.show(env.env_file)} from its example")
     for path in secretfiles.ensure(config, env):
         report(f"created {config.show(path)} with a random value (git-ignored)")
-    ensure_port_free(engine.client(config, env), change=port_setting(config, env))
+    ensure_port_free(engine.client(config, env), change=_composefiles.port_setting(config, env))

@@ -1,7 +1,8 @@
-"""The door into Docker: slipway.engine is the only module that uses
-python-on-whales' internals, sees its exceptions, builds a docker argv or
-reads what a docker failure means from its output (everyone else catches
-the type the engine raised: NotFound, AlreadyExists, InUse, NotRunning...).
+"""The door into Docker: slipway.engine (every module of the package) is the
+only code that uses python-on-whales' internals, sees its exceptions, builds
+a docker argv or reads what a docker failure means from its output (everyone
+else catches the type the engine raised: NotFound, AlreadyExists, InUse,
+NotRunning...).
 
 A grep (and, for the failures' output, a read of the syntax tree) over the
 library's source; a failure names each file:line that goes around the door.
@@ -20,7 +21,7 @@ from slipway import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "slipway"
-ENGINE = SRC / "engine.py"
+ENGINE = SRC / "engine"
 
 # What only the engine may write, by what it would mean elsewhere.
 AROUND_THE_DOOR = {
@@ -43,21 +44,26 @@ def _lines_matching(pattern: re.Pattern[str], paths: list[Path]) -> list[str]:
     ]
 
 
+def _the_engine() -> list[Path]:
+    """The door: every module of the engine package."""
+    return sorted(ENGINE.rglob("*.py"))
+
+
 def _outside_the_engine() -> list[Path]:
-    return sorted(path for path in SRC.rglob("*.py") if path != ENGINE)
+    return sorted(path for path in SRC.rglob("*.py") if not path.is_relative_to(ENGINE))
 
 
 @pytest.mark.parametrize("what", list(AROUND_THE_DOOR))
 def test_nothing_but_the_engine_goes_around_the_door(what: str) -> None:
     offences = _lines_matching(AROUND_THE_DOOR[what], _outside_the_engine())
 
-    assert offences == [], f"{what} outside src/slipway/engine.py:\n" + "\n".join(offences)
+    assert offences == [], f"{what} outside src/slipway/engine/:\n" + "\n".join(offences)
 
 
 @pytest.mark.parametrize("what", list(AROUND_THE_DOOR))
 def test_the_grep_finds_the_engines_own_use(what: str) -> None:
     """Each pattern matches the engine: the test above cannot pass by matching nothing."""
-    assert _lines_matching(AROUND_THE_DOOR[what], [ENGINE])
+    assert _lines_matching(AROUND_THE_DOOR[what], _the_engine())
 
 
 def test_the_grep_reads_the_whole_library() -> None:
@@ -65,6 +71,8 @@ def test_the_grep_reads_the_whole_library() -> None:
 
     assert {"backup.py", "dev.py", "sizes.py", "stack.py"} <= names
     assert "engine.py" not in names
+    assert not any(name.startswith("engine/") for name in names)
+    assert "engine/__init__.py" in {p.relative_to(SRC).as_posix() for p in _the_engine()}
 
 
 # --- the door for errors: the engine reads the output, callers catch a type ---
@@ -188,7 +196,7 @@ def test_no_module_but_the_engine_matches_text_in_a_commands_output() -> None:
     ]
 
     assert offences == [], (
-        "text matched in a command's output outside src/slipway/engine.py "
+        "text matched in a command's output outside src/slipway/engine/ "
         "(catch the type the engine raises instead):\n" + "\n".join(offences)
     )
 
@@ -202,7 +210,7 @@ def test_an_engine_failures_output_is_only_handed_on_as_details() -> None:
     ]
 
     assert offences == [], (
-        "an EngineError's stderr or stdout read outside src/slipway/engine.py "
+        "an EngineError's stderr or stdout read outside src/slipway/engine/ "
         "(catch its type, or hand the output on as details=):\n" + "\n".join(offences)
     )
 

@@ -496,14 +496,14 @@ def test_ensure_engine_reports_a_missing_compose_plugin(docker_error: MakeDocker
 
 
 def _cli_prints(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    monkeypatch.setattr(engine, "_run", lambda _argv, **_options: text)
+    monkeypatch.setattr(engine.gaps, "_run", lambda _argv, **_options: text)
 
 
 def _cli_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
     def run(_argv: list[str], **_options: Any) -> str:
         raise error
 
-    monkeypatch.setattr(engine, "_run", run)
+    monkeypatch.setattr(engine.gaps, "_run", run)
 
 
 IMAGES = SimpleNamespace(docker_cmd=["docker"])
@@ -541,7 +541,7 @@ def _streams(
         if error is not None:
             raise error
 
-    monkeypatch.setattr(engine, "_stream", stream)
+    monkeypatch.setattr(engine.gaps, "_stream", stream)
 
 
 def test_compose_watch_yields_its_lines_as_text_then_how_it_ended(

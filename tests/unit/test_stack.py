@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from slipway import proxy, stack, state
+from slipway import _composefiles, proxy, stack, state
 from slipway.config import Config, load
 from slipway.errors import ConfigError, PortInUse
 from slipway.stack import ServiceStatus
@@ -310,7 +310,9 @@ def test_the_port_message_names_how_this_project_sets_the_port(
     env = config.environment("prod")
 
     with pytest.raises(PortInUse) as caught:
-        stack.ensure_port_free(_docker(_FakeCompose([])), change=stack.port_setting(config, env))
+        stack.ensure_port_free(
+            _docker(_FakeCompose([])), change=_composefiles.port_setting(config, env)
+        )
 
     assert str(caught.value).endswith(": stop it, or set WEB_PORT in env/prod.env")
     assert "APP_PORT" not in str(caught.value)
@@ -327,8 +329,8 @@ def test_the_port_message_names_how_this_project_sets_the_port(
             "set HTTP_PORT in env/prod.env",
         ),
         ('["8000:8080"]', "change the proxy's published port (8000) in compose/prod.yaml"),
-        ('["8080"]', stack.ANOTHER_PORT),
-        ("[]", stack.ANOTHER_PORT),
+        ('["8080"]', _composefiles.ANOTHER_PORT),
+        ("[]", _composefiles.ANOTHER_PORT),
     ],
 )
 def test_port_setting_reads_the_proxys_published_port_from_the_compose_files(
@@ -336,7 +338,7 @@ def test_port_setting_reads_the_proxys_published_port_from_the_compose_files(
 ) -> None:
     (project_root / "compose/prod.yaml").write_text(f"services:\n  proxy:\n    ports: {ports}\n")
 
-    assert stack.port_setting(config, config.environment("prod")) == setting
+    assert _composefiles.port_setting(config, config.environment("prod")) == setting
 
 
 def test_port_setting_of_compose_files_without_a_proxy_says_where_to_look(
@@ -344,7 +346,9 @@ def test_port_setting_of_compose_files_without_a_proxy_says_where_to_look(
 ) -> None:
     (project_root / "compose/prod.yaml").write_text(": not yaml: [")
 
-    assert stack.port_setting(config, config.environment("prod")) == stack.ANOTHER_PORT
+    assert (
+        _composefiles.port_setting(config, config.environment("prod")) == _composefiles.ANOTHER_PORT
+    )
 
 
 def test_port_held_by_a_stopped_container_of_ours_is_still_refused(

@@ -1,0 +1,108 @@
+"""The one way into Docker: every docker command slipway runs goes through here.
+
+:func:`client` builds the python-on-whales client from the config, and most
+commands are its methods; :mod:`~slipway.engine.commands` names the few
+slipway runs by name (:func:`compose_model` is the one reader of `docker
+compose config`), and where python-on-whales 0.81 has no method,
+:mod:`~slipway.engine.gaps` runs the docker CLI's own argv and names the gap.
+
+Every failure of the CLI becomes a SlipwayError in
+:func:`~slipway.engine.errors.docker_errors`, of a type that says what it
+means (NotFound, AlreadyExists, InUse, NotRunning...), read once from the
+CLI's words. No module outside this package imports
+``python_on_whales.utils``, sees a ``DockerException``, builds a docker argv
+or matches a failure's output (tests/unit/test_door.py holds them to it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from python_on_whales import DockerClient
+
+from slipway import state
+from slipway.config import Config, Environment
+from slipway.engine.commands import compose_model, copy_out, ensure_engine, run_python
+from slipway.engine.errors import docker_errors, kind_of, message_of, unavailable
+from slipway.engine.gaps import (
+    compose_exec_argv,
+    compose_run_argv,
+    compose_watch,
+    feed,
+    image_history,
+    stream,
+)
+
+__all__ = [
+    "client",
+    "compose_exec_argv",
+    "compose_model",
+    "compose_run_argv",
+    "compose_watch",
+    "copy_out",
+    "docker_errors",
+    "ensure_engine",
+    "feed",
+    "image_history",
+    "kind_of",
+    "message_of",
+    "project_name",
+    "run_python",
+    "settings_file",
+    "stream",
+    "unavailable",
+]
+
+
+def project_name(config: Config, env: Environment) -> str:
+    """Compose project of an environment: ``slipway-prod``, ``slipway-dev``."""
+    return f"{config.project}-{env.name}"
+
+
+def settings_file(config: Config, env: Environment) -> Path:
+    """What slipway.yaml tells the environment's compose files, kept current:
+    the service's port and health path, and a stand-in SLIPWAY_IMAGE (the
+    target's moving tag) so the model can be read before any release is
+    recorded (lint, policy, doctor, the port probe). Nothing is started from
+    the stand-in: every command that starts containers records its release
+    first (:func:`slipway.state.release_file`, read after this file). Run by hand without
+    slipway, compose refuses (``${SLIPWAY_IMAGE:?...}``)."""
+    path = state.settings_file(config, env)
+    values = {
+        "SLIPWAY_IMAGE": config.image_ref(env.target),
+        "SLIPWAY_PORT": str(config.port),
+        "SLIPWAY_HEALTH_PATH": config.health_path,
+    }
+    text = "".join(f"{key}={value}\n" for key, value in values.items())
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return path
+
+
+def client(
+    config: Config, env: Environment | None = None, *, env_file: Path | None = None
+) -> DockerClient:
+    """A client for images, or, given an environment, for its compose stack.
+
+    ``env_file`` stands in for the environment's own env file (doctor reads a
+    missing one's example, which is what deploy would create it from).
+    """
+    if env is None:
+        return DockerClient()
+    # Later files win: the environment's own, what slipway.yaml says, then
+    # what deploy recorded.
+    env_files: list[str | Path] = [
+        p
+        for p in (
+            env_file or env.env_file,
+            settings_file(config, env),
+            state.release_file(config, env),
+        )
+        if p.is_file()
+    ]
+    return DockerClient(
+        compose_files=[str(f) for f in env.compose_files],
+        compose_project_name=project_name(config, env),
+        compose_env_files=env_files,
+    )

@@ -1,0 +1,99 @@
+"""Raw argv: where python-on-whales 0.81 has no method for what slipway needs,
+a function here runs the docker CLI's own argv and its docstring names the
+gap: :func:`image_history`, :func:`compose_watch`, :func:`feed` (stdin),
+:func:`stream` (output as it comes), for the commands
+:func:`compose_run_argv` and :func:`compose_exec_argv` build."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from python_on_whales import DockerClient
+from python_on_whales.utils import run as _run
+from python_on_whales.utils import stream_stdout_and_stderr as _stream
+
+from slipway.engine.errors import docker_errors
+
+
+def image_history(docker: DockerClient, ref: str) -> list[dict[str, Any]]:
+    """`docker image history`'s rows for ``ref``, newest layer first, as the CLI
+    writes them: ``Size`` in bytes (a string), ``CreatedBy`` untruncated.
+
+    python-on-whales 0.81's ``image.history()`` raises NotImplementedError.
+    """
+    with docker_errors(f"docker image history {ref}"):
+        out = _run(
+            [
+                *docker.docker_cmd,
+                "image",
+                "history",
+                "--no-trunc",
+                "--human=false",
+                "--format",
+                "{{json .}}",
+                ref,
+            ],
+            return_stderr=False,
+        )
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def compose_watch(docker: DockerClient) -> Iterator[str]:
+    """The lines `docker compose watch --no-up` prints, as they come, until it
+    stops; EngineError when it exits non-zero (130 when it got the Ctrl-C).
+
+    python-on-whales 0.81 has no ``compose.watch``.
+    """
+    with docker_errors("docker compose watch"):
+        for _source, raw in _stream([*docker.docker_compose_cmd, "watch", "--no-up"]):
+            yield raw.decode(errors="replace").rstrip("\n")
+
+
+def compose_run_argv(docker: DockerClient, service: str, command: Sequence[str]) -> list[str]:
+    """`docker compose run --rm --no-deps -T SERVICE COMMAND`: a throw-away
+    container of the service, stdin open, no tty; for :func:`feed` or :func:`stream`."""
+    with docker_errors("docker compose"):
+        compose = [str(part) for part in docker.docker_compose_cmd]
+    return [*compose, "run", "--rm", "--no-deps", "-T", service, *command]
+
+
+def compose_exec_argv(
+    docker: DockerClient,
+    service: str,
+    command: Sequence[str],
+    *,
+    envs: Mapping[str, str] | None = None,
+    index: int | None = None,
+) -> list[str]:
+    """`docker compose exec -T [--index N] [-e K=V ...] SERVICE COMMAND`: in the
+    service's running container, stdin open, no tty; for :func:`feed` or :func:`stream`."""
+    with docker_errors("docker compose"):
+        compose = [str(part) for part in docker.docker_compose_cmd]
+    options = ["--index", str(index)] if index is not None else []
+    for key, value in (envs or {}).items():
+        options += ["-e", f"{key}={value}"]
+    return [*compose, "exec", "-T", *options, service, *command]
+
+
+def feed(argv: Sequence[str], data: bytes, *, action: str) -> str:
+    """Run a compose command (:func:`compose_run_argv`, :func:`compose_exec_argv`)
+    with ``data`` on its stdin; what it printed on stdout.
+
+    python-on-whales 0.81's ``compose.run`` and ``compose.execute`` take no stdin.
+    """
+    with docker_errors(action):
+        return _run(list(argv), input=data, return_stderr=False)
+
+
+def stream(argv: Sequence[str], *, action: str) -> Iterator[tuple[str, bytes]]:
+    """Run a compose command (:func:`compose_run_argv`, :func:`compose_exec_argv`)
+    and yield its output as it comes: ("stdout" or "stderr", bytes).
+
+    python-on-whales 0.81's ``compose.execute`` returns its output only at the
+    end, decoded: no use for a database dump (``compose.run(stream=True)``
+    could stream, but backups stream out of ``exec`` too, by one path).
+    """
+    with docker_errors(action):
+        yield from _stream(list(argv))
