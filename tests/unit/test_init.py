@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+import slipway
 from slipway import init
 from slipway.config import load
 from slipway.config.names import URL_PATH
 from slipway.errors import SlipwayError, UsageError
+from slipway.init import writing
 
 PYPROJECT = """\
 [project]
@@ -224,7 +226,7 @@ def test_a_single_project_dockerfile_has_no_workspace_lines(fastapi_project: Pat
 def test_the_library_knows_nothing_of_the_reference_service() -> None:
     """`grep -ri notes src/slipway` finds nothing: the notes service is a user
     of slipway like any other project."""
-    library = Path(init.__file__).parent
+    library = Path(slipway.__file__).parent
     mentions = [
         f"{path.relative_to(library)}:{number}"
         for path in sorted(library.rglob("*"))
@@ -349,14 +351,14 @@ def test_a_command_is_written_as_given(fastapi_project: Path) -> None:
 def test_a_file_init_cannot_write_is_one_line(
     fastapi_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    create = init._create
+    create = writing.create
 
     def refused(path: Path, text: str) -> None:
         if path.name == "Dockerfile":
             raise PermissionError(13, "Permission denied")
         create(path, text)
 
-    monkeypatch.setattr(init, "_create", refused)
+    monkeypatch.setattr(writing, "create", refused)
     with pytest.raises(SlipwayError) as caught:
         init.init(init.inspect(fastapi_project))
     assert str(caught.value) == (

@@ -1,0 +1,105 @@
+"""Writing init's files safely: never over a file that exists, never through
+a symlink (O_EXCL for a new file, O_NOFOLLOW for .gitignore, which only gains
+the lines it lacks), and a summary of what was done."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from slipway import state
+from slipway.config import publish_schema
+from slipway.errors import SlipwayError
+from slipway.init.project import Project
+from slipway.init.rendering import TEMPLATES, files
+
+
+@dataclass(frozen=True)
+class Done:
+    written: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (file, why)
+
+
+def init(project: Project) -> Done:
+    """Write what is missing; never change a file that exists (.gitignore
+    only gains the lines it lacks), never write through a symlink."""
+    written: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for name, text in files(project).items():
+        why = _in_the_project(project.root, name)
+        if why:
+            skipped.append((name, why))
+            continue
+        try:
+            create(project.root / name, text)
+        except OSError as exc:
+            so_far = ", ".join(written) or "nothing"
+            raise SlipwayError(f"cannot write {name}: {exc.strerror} (wrote {so_far})") from None
+        written.append(name)
+    if not state.schema_copy(project.root).parent.is_symlink():
+        publish_schema(project.root)
+    ignore = _extend_gitignore(project.root)
+    return Done((*written, *ignore.written), (*skipped, *ignore.skipped))
+
+
+def summary(done: Done, project: Project) -> str:
+    """What init did, file by file, and what comes next."""
+    lines = [f"wrote {name}" for name in done.written]
+    lines += [f"skipped {name}: {why}" for name, why in done.skipped]
+    if not done.written:
+        lines.append("nothing changed: every file slipway writes is already here")
+        return "\n".join(lines)
+    migrate = " ".join(project.migrate) if project.migrate else "none"
+    lines += [
+        f"serves with: {' '.join(project.command)} (port {project.port}, "
+        f"health {project.health_path}); migrates with: {migrate}",
+        "next: slipway doctor, then slipway deploy",
+    ]
+    return "\n".join(lines)
+
+
+def create(path: Path, text: str) -> None:
+    """Write a new file; O_EXCL: never through a symlink, never over a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as out:
+        out.write(text)
+
+
+def _in_the_project(root: Path, name: str) -> str:
+    """Why ``root/name`` must not be created (a symlink on its way, which
+    could lead anywhere, or a file where a folder goes), or ""."""
+    path = root
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return f"{path.relative_to(root).as_posix()} is a symlink: left as it is"
+        if path != root / name and path.exists() and not path.is_dir():
+            return f"{path.relative_to(root).as_posix()} is not a folder: left as it is"
+    return "exists: left as it is" if (root / name).exists() else ""
+
+
+def _gitignore(root: Path) -> tuple[list[str], list[str]]:
+    """The lines .gitignore lacks, and those it has."""
+    wanted = [ln for ln in (TEMPLATES / "gitignore").read_text().splitlines() if ln]
+    path = root / ".gitignore"
+    have = set(path.read_text().splitlines()) if path.is_file() else set()
+    return [ln for ln in wanted if ln not in have], [ln for ln in wanted if ln in have]
+
+
+def _extend_gitignore(root: Path) -> Done:
+    """Add the lines .gitignore lacks, never through a symlink."""
+    ignore = root / ".gitignore"
+    if ignore.is_symlink() or (ignore.exists() and not ignore.is_file()):
+        kind = "a symlink" if ignore.is_symlink() else "not a file"
+        return Done((), ((".gitignore", f".gitignore is {kind}: left as it is"),))
+    missing, _ = _gitignore(root)
+    if not missing:
+        return Done((), ((".gitignore", "has every line slipway needs"),))
+    text = ignore.read_text() if ignore.is_file() else ""
+    lines = "".join(f"{line}\n" for line in missing)
+    # O_NOFOLLOW: a symlink put there since is refused, not written through.
+    fd = os.open(ignore, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as out:
+        out.write(("\n" if text and not text.endswith("\n") else "") + lines)
+    return Done((f".gitignore (+{len(missing)} lines)",), ())
