@@ -108,6 +108,9 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the unit tests of slipway.yaml's `tests.unit` on the host (no engine)."""
     cfg = _call(session, load)
+    if not cfg.tests.unit:
+        session.log("no unit tests ran: slipway.yaml's tests.unit names no path")
+        return
     _sync(session)
     for path in _paths(cfg.tests.unit):
         session.run("pytest", path, *session.posargs)

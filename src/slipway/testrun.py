@@ -14,6 +14,8 @@ from slipway.engine import docker_errors
 from slipway.errors import CheckFailed, EngineError
 from slipway.images import Report
 
+# pytest's exit code when it collected no test at all.
+NO_TESTS = 5
 # Where the reports folder is mounted in the test container.
 REPORTS_MOUNT = "/reports"
 PYTEST_ARGS = (
@@ -58,8 +60,12 @@ def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report:
                 report(chunk.decode(errors="replace").rstrip("\n"))
     except EngineError as exc:
         # pytest's own exit codes are 1-5; docker's (125-127) mean it never ran.
-        if exc.return_code > 5:
+        if exc.return_code > NO_TESTS:
             raise
+        if exc.return_code == NO_TESTS:
+            # A project with no tests yet: nothing failed, and the user is told.
+            report(f"no tests ran: pytest collected none in {image.ref}")
+            return TestRun(image.ref, reports / "junit.xml", reports / "coverage.xml")
         raise CheckFailed(
             f"tests failed inside {image.ref} (pytest exit code {exc.return_code}); "
             f"see the output above and {reports / 'junit.xml'}"

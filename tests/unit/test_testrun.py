@@ -82,6 +82,19 @@ def test_failing_tests_raise_check_failed_pointing_at_the_report(
 
 
 @pytest.mark.usefixtures("built")
+def test_a_project_with_no_tests_yet_passes_and_says_none_ran(
+    config: Config, tmp_path: Path
+) -> None:
+    error = DockerException(["docker", "run"], 5, stderr=b"")
+    fake = _FakeRun([b"collected 0 items\n", b"no tests ran in 0.05s\n"], error)
+    seen: list[str] = []
+
+    testrun.run_in_image(fake, config, tmp_path, report=seen.append)  # type: ignore[arg-type]
+
+    assert seen[-1] == "no tests ran: pytest collected none in slipway/notes:test"
+
+
+@pytest.mark.usefixtures("built")
 def test_undecodable_output_is_still_reported(config: Config, tmp_path: Path) -> None:
     seen: list[str] = []
 
