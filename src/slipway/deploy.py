@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slipway import (
-    backup,
     engine,
     history,
     images,
@@ -20,6 +19,7 @@ from slipway import (
 )
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
+from slipway.data import backup
 from slipway.errors import CheckFailed, DeployFailed, SlipwayError
 from slipway.images import BuiltImage, Report
 

@@ -15,8 +15,8 @@ import threading
 import pytest
 from python_on_whales import Container
 
-from slipway import backup
 from slipway.config import load as load_config
+from slipway.data import backup
 from tests.docker.conftest import Project, app_containers, http
 
 pytestmark = pytest.mark.docker

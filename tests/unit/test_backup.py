@@ -1,4 +1,4 @@
-"""slipway.backup: which database a stack has, backup file names, retention, and
+"""slipway.data.backup: which database a stack has, backup file names, retention, and
 the row counts of every table: the SQLite scripts run here with this Python."""
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from slipway import _backup_scripts as scripts
-from slipway import _backupfiles as files
-from slipway import _rowcounts as rowcounts
-from slipway import backup, restore
-from slipway.backup import BackupResult, Database, Kind, verification
 from slipway.config import Config
+from slipway.data import backup, files, restore, rowcounts, scripts
+from slipway.data.backup import BackupResult, Database, Kind, verification
 from slipway.errors import CommandFailed, UsageError
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -126,6 +123,14 @@ def test_the_sqlite_backup_counts_every_table_and_the_scratch_load_finds_the_sam
 
     loaded = json.loads(run_script(scripts.SQLITE_LOAD, stdin=done.stdout).stdout)
     assert loaded == {"integrity": "ok", "tables": expected}
+
+
+def test_the_postgres_scripts_hold_the_count_query_and_report_what_rowcounts_reads() -> None:
+    """The scripts are files in slipway/data/scripts/; what runs holds the query itself."""
+    for script in (scripts.PG_BACKUP, scripts.PG_VERIFY, scripts.PG_RESTORE):
+        assert "{pg_count.sql}" not in script
+        assert "json_object_agg" in script
+    assert f"\\warn {scripts.ROWS}:counted" in scripts.PG_BACKUP
 
 
 def test_a_backup_that_reports_no_counts_fails_with_its_last_line() -> None:

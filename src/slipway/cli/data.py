@@ -14,8 +14,8 @@ from slipway.cli.start import load
 from slipway.errors import CheckFailed, UsageError, command
 
 if TYPE_CHECKING:
-    from slipway.backup import BackupResult
     from slipway.config import Config
+    from slipway.data.backup import BackupResult
 
 # What invoke hands a task as its positional FILE when the user asked for
 # help: `restore --help` parses as FILE="--help" (a positional argument
@@ -26,7 +26,7 @@ _HELP = frozenset({"--help", "-h"})
 def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
     """Verify the new backup; only once it passed, prune the old ones. A
     backup that failed is set aside (``<name>.failed``), never counted."""
-    from slipway import backup
+    from slipway.data import backup
 
     check = backup.verify(cfg, env, done)
     print(f"verify {'ok' if check.ok else 'FAILED'}: {check.detail}")
@@ -49,7 +49,7 @@ def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
 @edge
 def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
     """Write a consistent online backup of an environment's database."""
-    from slipway import backup
+    from slipway.data import backup
 
     cfg = load()
     done = backup.backup(cfg, env, prune=not verify)
@@ -102,7 +102,7 @@ def restore(c: Context, file: str, env: str = "prod") -> None:
     """
     if _help_asked(file):
         return
-    from slipway import backup, restore
+    from slipway.data import backup, restore
 
     done = restore.restore(load(), env, Path(file), report=print)
     print(f"{env} is restored from {file} ({backup.summary(done.tables)}) and healthy")

@@ -1,7 +1,7 @@
 """Restore an environment's database from a backup, checking before acting.
 
 In this order: the file is checked (it exists, can be read, is the kind of
-backup this environment's database takes: :func:`slipway._backupfiles.kind_of`);
+backup this environment's database takes: :func:`slipway.data.files.kind_of`);
 then, under the deploy lock, the data it will replace is backed up to
 ``backups.dir/before-restore/`` (its path is said, so the restore can be
 undone); only then is the app stopped, the data replaced, and the app
@@ -16,12 +16,10 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
-from slipway import _backup_scripts as scripts
-from slipway import _backupfiles as files
-from slipway import _rowcounts as rowcounts
-from slipway import backup, lock, proxy
-from slipway.backup import BackupResult, Database, Kind
+from slipway import lock, proxy
 from slipway.config import Config, Environment
+from slipway.data import backup, files, rowcounts, scripts
+from slipway.data.backup import BackupResult, Database, Kind
 from slipway.engine import docker_errors
 from slipway.errors import CommandFailed, DeployFailed, EngineError, UsageError, command
 from slipway.images import Report

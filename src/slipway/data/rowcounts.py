@@ -1,4 +1,4 @@
-"""Row counts by table, as slipway.backup's in-container scripts report them.
+"""Row counts by table, as slipway.data's in-container scripts report them.
 
 A script prints one JSON object, ``{"table": rows, ...}``: never free text,
 since a table may be named anything. Here it is read back, compared and
@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from slipway._backup_scripts import ROWS
+from slipway.data.scripts import ROWS
 from slipway.errors import CommandFailed
 
 # A table name shown as it is, or as a JSON string when it holds anything odd.

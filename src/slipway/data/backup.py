@@ -10,7 +10,8 @@ only when a scratch restore is intact and holds those same counts. Both
 stream to ``backups.dir`` on the host as ``<env>-<UTC time>.<sqlite3|pgdump>``;
 the newest ``backups.keep`` of each environment are kept, counting only
 backups that passed verification when it was asked for
-(:mod:`slipway._backupfiles`). Restores are :mod:`slipway.restore`.
+(:mod:`slipway.data.files`). Restores are :mod:`slipway.data.restore`; the
+scripts that run in the containers are files in ``data/scripts/``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,11 @@ from typing import Any
 
 from python_on_whales import DockerClient
 
-from slipway import _backup_scripts as scripts
-from slipway import _backupfiles as files
-from slipway import _rowcounts as rowcounts
 from slipway import engine
-from slipway._backupfiles import Kind, file_name, parse_name, set_aside, to_prune
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment
+from slipway.data import files, rowcounts, scripts
+from slipway.data.files import Kind, file_name, parse_name, set_aside, to_prune
 from slipway.errors import CommandFailed, EngineError, NotRunning, UsageError
 
 __all__ = [
