@@ -42,6 +42,8 @@ STOP_TIMEOUT = 15
 # Restarts of a new container before it was ever healthy that mean it crashes
 # on start (Docker restarts it within a second or two each time).
 CRASH_LOOP = 3
+# How long to wait for a crash-looping container's next exit, to read its code.
+EXIT_CODE_WAIT = 15
 
 
 @dataclass(frozen=True)
@@ -152,13 +154,29 @@ def wait_healthy(
     if exited:
         c, state = exited[0]
         restarts = next(i.restart_count or 0 for d, i in seen if d is c)
-        summary = f"{service} exited with code {state.exit_code} before it was healthy" + (
+        code = _last_exit_code(docker, c) if state.running else state.exit_code
+        how = f"exited with code {code}" if code is not None else "kept exiting"
+        summary = f"{service} {how} before it was healthy" + (
             f" (and again after each of {restarts} restarts)" if restarts else ""
         )
     else:
         status = next((s.health.status for _, s in states if s.health is not None), "starting")
         summary = f"{service} did not become healthy within {timeout}s (health: {status})"
     raise DeployFailed(summary, details="\n".join(parts))
+
+
+def _last_exit_code(docker: DockerClient, container: Container) -> int | None:
+    """The exit code of a crash-looping container caught running again: a
+    running container reports 0, so wait (briefly) for its next exit, or the
+    restart policy's back-off between two runs, to read the real one."""
+    deadline = time.monotonic() + EXIT_CODE_WAIT
+    while time.monotonic() < deadline:
+        with docker_errors("docker inspect"):
+            state = docker.container.inspect(container.id).state
+        if not state.running:
+            return state.exit_code
+        time.sleep(0.2)
+    return None
 
 
 def discard(docker: DockerClient, containers: Sequence[Container]) -> None:

@@ -208,15 +208,34 @@ def test_wait_healthy_fails_when_a_container_exits() -> None:
 
 
 def test_wait_healthy_fails_at_once_when_a_container_crashes_at_every_start() -> None:
-    # Under a restart policy Docker shows it running again between crashes.
-    crashing = _state("starting", exit_code=78)
-    docker = _Docker(_container(1, NEW, crashing, restarts=rollout.CRASH_LOOP))
+    # Under a restart policy Docker shows it running again between crashes,
+    # and a running container's exit code reads 0: its next exit tells 78.
+    running = _container(1, NEW, _state("starting"), restarts=rollout.CRASH_LOOP)
+    exited = _container(1, NEW, _state("starting", running=False, exit_code=78))
+    docker = _Docker(running)
+    looks = iter([running])
+    docker.container.inspect = lambda _id: next(looks, exited)
 
     with pytest.raises(DeployFailed) as caught:
         rollout.wait_healthy(docker, docker.app, timeout=3600, service="app")
 
     assert str(caught.value) == (
         f"app exited with code 78 before it was healthy "
+        f"(and again after each of {rollout.CRASH_LOOP} restarts)"
+    )
+
+
+def test_a_crash_loop_never_caught_between_runs_says_so_without_a_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rollout, "EXIT_CODE_WAIT", 0)
+    docker = _Docker(_container(1, NEW, _state("starting"), restarts=rollout.CRASH_LOOP))
+
+    with pytest.raises(DeployFailed) as caught:
+        rollout.wait_healthy(docker, docker.app, timeout=3600, service="app")
+
+    assert str(caught.value) == (
+        f"app kept exiting before it was healthy "
         f"(and again after each of {rollout.CRASH_LOOP} restarts)"
     )
 
