@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from python_on_whales import Container, DockerClient
+from python_on_whales.components.container.models import ContainerState
 
 from slipway import engine, images, proxy, stack
 from slipway.config import Config, Environment, Target
@@ -154,7 +155,7 @@ def wait_healthy(
     if exited:
         c, state = exited[0]
         restarts = next(i.restart_count or 0 for d, i in seen if d is c)
-        code = _last_exit_code(docker, c) if state.running else state.exit_code
+        code = state.exit_code if _between_runs(state) else _last_exit_code(docker, c)
         how = f"exited with code {code}" if code is not None else "kept exiting"
         summary = f"{service} {how} before it was healthy" + (
             f" (and again after each of {restarts} restarts)" if restarts else ""
@@ -173,10 +174,16 @@ def _last_exit_code(docker: DockerClient, container: Container) -> int | None:
     while time.monotonic() < deadline:
         with docker_errors("docker inspect"):
             state = docker.container.inspect(container.id).state
-        if not state.running:
+        if _between_runs(state):
             return state.exit_code
-        time.sleep(0.2)
+        time.sleep(0.1)
     return None
+
+
+def _between_runs(state: ContainerState) -> bool:
+    """Exited, or waiting out the restart policy's back-off (Docker reports
+    that as running *and* restarting): the exit code is the last run's."""
+    return not state.running or bool(state.restarting)
 
 
 def discard(docker: DockerClient, containers: Sequence[Container]) -> None:

@@ -22,11 +22,17 @@ PROXY_RELOADED = "Loading success.\nFormer worker (41) exited with code 0"
 
 
 def _state(
-    status: str = "healthy", *, running: bool = True, exit_code: int = 0, probes: Any = ()
+    status: str = "healthy",
+    *,
+    running: bool = True,
+    exit_code: int = 0,
+    probes: Any = (),
+    restarting: bool = False,
 ) -> SimpleNamespace:
     health = SimpleNamespace(status=status, log=list(probes))
     return SimpleNamespace(
         running=running,
+        restarting=restarting,
         status="running" if running else "exited",
         exit_code=exit_code,
         health=health,
@@ -209,9 +215,10 @@ def test_wait_healthy_fails_when_a_container_exits() -> None:
 
 def test_wait_healthy_fails_at_once_when_a_container_crashes_at_every_start() -> None:
     # Under a restart policy Docker shows it running again between crashes,
-    # and a running container's exit code reads 0: its next exit tells 78.
+    # and a running container's exit code reads 0; in the restart back-off it
+    # is "running" and restarting, with the last run's code, 78.
     running = _container(1, NEW, _state("starting"), restarts=rollout.CRASH_LOOP)
-    exited = _container(1, NEW, _state("starting", running=False, exit_code=78))
+    exited = _container(1, NEW, _state("starting", restarting=True, exit_code=78))
     docker = _Docker(running)
     looks = iter([running])
     docker.container.inspect = lambda _id: next(looks, exited)
