@@ -1,4 +1,4 @@
-"""Nox sessions: slipway's (src/slipway/sessions.py). `uv run nox -l` lists
+"""Nox sessions: slipway's (src/slipway/cli/sessions.py). `uv run nox -l` lists
 them; a bare `nox` (what `make test` runs) runs them all."""
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from slipway import audit, checks, config, tables
+from slipway import audit, checks, config
+from slipway.cli import tables
 from slipway.errors import CheckFailed, NotChecked
 
 ROOT = Path(__file__).resolve().parents[2]

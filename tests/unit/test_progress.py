@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from slipway.progress import build_step, steps
+from slipway.cli.progress import build_step, steps
 
 
 class Terminal(io.StringIO):
@@ -71,7 +71,7 @@ def test_ci_or_a_dumb_terminal_gets_plain_lines(
 def test_rich_is_not_imported_when_output_is_plain() -> None:
     code = (
         "import io, sys\n"
-        "from slipway.progress import steps\n"
+        "from slipway.cli.progress import steps\n"
         "with steps(io.StringIO()) as report: report('x')\n"
         "print('rich' in sys.modules)\n"
     )

@@ -10,10 +10,10 @@ import pytest
 
 from slipway import checks, sizes
 from slipway.checks import CheckResult, within_budget
+from slipway.cli.tables import size_table
 from slipway.config import Config, Target
 from slipway.images import Built, BuiltImage
 from slipway.sizes import Layer, SizeRow
-from slipway.tables import size_table
 
 MakeImage = Callable[..., BuiltImage]
 

@@ -1,9 +1,9 @@
-"""slipway.tables: the plain-text tables tasks and sessions print."""
+"""slipway.cli.tables: the plain-text tables tasks and sessions print."""
 
 from __future__ import annotations
 
 from slipway.checks import CheckResult
-from slipway.tables import results_table, table
+from slipway.cli.tables import results_table, table
 
 
 def test_table_aligns_columns_under_a_rule() -> None:

@@ -15,7 +15,8 @@ from slipway.cli.start import load
 @edge
 def doctor(c: Context, json: bool = False, env: str = "") -> None:
     """Check this machine, the engine and the project's files; exit 1 on any failure."""
-    from slipway import checks, doctor, tables
+    from slipway import checks, doctor
+    from slipway.cli import tables
 
     results = doctor.diagnose(load(), env or None)
     print(tables.as_json(results) if json else tables.results_table(results))

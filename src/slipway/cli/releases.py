@@ -20,7 +20,8 @@ from slipway.cli.start import load
 @edge
 def build(c: Context, target: str = "prod") -> None:
     """Build one target of docker/Dockerfile and tag it <image>:<target>."""
-    from slipway import config, engine, images, progress
+    from slipway import config, engine, images
+    from slipway.cli import progress
 
     cfg = load()
     with progress.steps(step=progress.build_step) as report:
@@ -32,7 +33,8 @@ def build(c: Context, target: str = "prod") -> None:
 @edge
 def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
     """Build, check and roll the stack onto the new release, zero-downtime."""
-    from slipway import deploy, progress, tables
+    from slipway import deploy
+    from slipway.cli import progress, tables
 
     # With --json, stdout carries only the result: progress goes to stderr.
     with progress.steps(sys.stderr if json else sys.stdout) as report:
@@ -44,7 +46,8 @@ def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def rollback(c: Context, env: str = "prod") -> None:
     """Put back the previous healthy release of an environment."""
-    from slipway import deploy, progress
+    from slipway import deploy
+    from slipway.cli import progress
 
     with progress.steps() as report:
         url = deploy.rollback(load(), env, report=report)
@@ -55,7 +58,8 @@ def rollback(c: Context, env: str = "prod") -> None:
 @edge
 def history(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show an environment's releases: when, which image, how it ended."""
-    from slipway import history, tables
+    from slipway import history
+    from slipway.cli import tables
 
     cfg = load()
     rows = history.releases(cfg, cfg.environment(env))
@@ -66,7 +70,8 @@ def history(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def prune(c: Context, env: str = "prod") -> None:
     """Remove release images beyond slipway.yaml's keep_releases."""
-    from slipway import retention, tables
+    from slipway import retention
+    from slipway.cli import tables
 
     print(tables.pruned_lines(retention.prune(load(), env), env))
 
@@ -75,7 +80,8 @@ def prune(c: Context, env: str = "prod") -> None:
 @edge
 def check(c: Context, json: bool = False) -> None:
     """Build the images, then check sizes against budgets and non-root users."""
-    from slipway import checks, engine, progress, tables
+    from slipway import checks, engine
+    from slipway.cli import progress, tables
 
     cfg = load()
     out, docker = sys.stderr if json else sys.stdout, engine.client(cfg)
@@ -105,7 +111,8 @@ def sbom(c: Context, env: str = "prod", output: str = "") -> None:
 @edge
 def audit(c: Context, json: bool = False) -> None:
     """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
-    from slipway import audit, checks, tables
+    from slipway import audit, checks
+    from slipway.cli import tables
 
     done = audit.audit(load())
     print(tables.as_json(done) if json else tables.audit_table(done))

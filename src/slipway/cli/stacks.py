@@ -15,7 +15,8 @@ from slipway.cli.start import load
 @edge
 def status(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show what runs in an environment: the proxy and each replica."""
-    from slipway import engine, stack, tables
+    from slipway import engine, stack
+    from slipway.cli import tables
 
     cfg = load()
     rows = stack.status(engine.client(cfg, cfg.environment(env)))

@@ -8,13 +8,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from slipway import sizes
 from slipway.audit import Audit
 from slipway.checks import CheckResult
 from slipway.deploy import DeployResult
 from slipway.errors import command
 from slipway.history import Release
 from slipway.retention import Pruned
-from slipway.sizes import HEADERS as SIZE_HEADERS
 from slipway.sizes import MB, SizeRow
 from slipway.stack import ServiceStatus
 
@@ -106,7 +106,7 @@ def audit_table(done: Audit) -> str:
 
 def size_table(rows: Sequence[SizeRow]) -> str:
     """The size table, then the largest layers of every image over budget."""
-    parts = [table(SIZE_HEADERS, [r.cells() for r in rows])]
+    parts = [table(sizes.HEADERS, [r.cells() for r in rows])]
     for row in rows:
         if not row.check.ok:
             parts.append(f"largest layers of {row.image.ref}:")

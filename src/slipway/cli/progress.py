@@ -44,9 +44,9 @@ def steps(
 
 @contextmanager
 def _live(out: TextIO, step: Callable[[str], str | None]) -> Iterator[Report]:
-    from rich.console import Console  # noqa: PLC0415 (rich only on a terminal)
-    from rich.markup import escape  # noqa: PLC0415
-    from rich.progress import (  # noqa: PLC0415
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import (
         Progress,
         SpinnerColumn,
         TaskID,
