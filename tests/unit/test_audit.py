@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from slipway import audit, checks, config
+from slipway import checks, config
+from slipway.checks import audit
 from slipway.cli import tables
 from slipway.errors import CheckFailed, NotChecked
 

@@ -11,10 +11,10 @@ import pytest
 
 from slipway import checks
 from slipway.checks import CheckResult
+from slipway.checks.sizes import Layer
 from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, NotChecked
 from slipway.images import Built, BuiltImage, Report
-from slipway.sizes import Layer
 
 MakeImage = Callable[..., BuiltImage]
 

@@ -1,5 +1,5 @@
-"""slipway.doctor and its helpers (_versions, _dotenv, _dockerfile, _composefiles,
-_hostchecks): the logic behind each row, without an engine."""
+"""slipway.checks.doctor and its helpers (checks.versions, _dotenv, _dockerfile,
+_composefiles, checks.host): the logic behind each row, without an engine."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from slipway import _dockerfile, _dotenv, doctor
+from slipway import _dockerfile, _dotenv
 from slipway._composefiles import long_form, proxy_address_from_files
-from slipway._hostchecks import env_file_row, secret_row, secret_rows, uv_pin
-from slipway._versions import Version, parse_version
-from slipway.checks import CheckResult
+from slipway.checks import CheckResult, doctor
+from slipway.checks.host import env_file_row, secret_row, secret_rows, uv_pin
+from slipway.checks.versions import Version, parse_version
 from slipway.config import Config
 from slipway.errors import SlipwayError
 from tests.unit.conftest import MakeDockerError

@@ -1,4 +1,5 @@
-"""slipway.policy: each hardening rule, one-shot exemptions, results naming service and rule."""
+"""slipway.checks.policy: each hardening rule, one-shot exemptions, results naming
+service and rule."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from slipway import policy
+from slipway.checks import policy
 
 HARDENED: dict[str, Any] = {
     "read_only": True,

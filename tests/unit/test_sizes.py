@@ -1,4 +1,4 @@
-"""slipway.sizes: the size table, and where the bytes of an over-budget image come from."""
+"""slipway.checks.sizes: the size table, and where the bytes of an over-budget image come from."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from slipway import checks, sizes
-from slipway.checks import CheckResult, within_budget
+from slipway import checks
+from slipway.checks import CheckResult, sizes, within_budget
+from slipway.checks.sizes import Layer, SizeRow
 from slipway.cli.tables import size_table
 from slipway.config import Config, Target
 from slipway.images import Built, BuiltImage
-from slipway.sizes import Layer, SizeRow
 
 MakeImage = Callable[..., BuiltImage]
 

@@ -15,7 +15,8 @@ from slipway.cli.start import load
 @edge
 def doctor(c: Context, json: bool = False, env: str = "") -> None:
     """Check this machine, the engine and the project's files; exit 1 on any failure."""
-    from slipway import checks, doctor
+    from slipway import checks
+    from slipway.checks import doctor
     from slipway.cli import tables
 
     results = doctor.diagnose(load(), env or None)

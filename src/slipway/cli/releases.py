@@ -111,7 +111,8 @@ def sbom(c: Context, env: str = "prod", output: str = "") -> None:
 @edge
 def audit(c: Context, json: bool = False) -> None:
     """Check the locked runtime dependencies for known vulnerabilities (OSV)."""
-    from slipway import audit, checks
+    from slipway import checks
+    from slipway.checks import audit
     from slipway.cli import tables
 
     done = audit.audit(load())

@@ -20,11 +20,11 @@ import nox
 
 from slipway import checks, engine, testrun
 from slipway.checks import CheckResult, compose_files_valid, verdict
+from slipway.checks.policy import for_environments
 from slipway.cli.start import load
 from slipway.cli.tables import results_table, size_table
 from slipway.config import Target
 from slipway.errors import SlipwayError
-from slipway.policy import for_environments
 
 # python-on-whales logs every docker command at DEBUG; nox would show them all.
 logging.getLogger("python_on_whales").setLevel(logging.WARNING)

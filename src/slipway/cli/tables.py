@@ -8,14 +8,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slipway import sizes
-from slipway.audit import Audit
-from slipway.checks import CheckResult
+from slipway.checks import CheckResult, sizes
+from slipway.checks.audit import Audit
+from slipway.checks.sizes import MB, SizeRow
 from slipway.deploy import DeployResult
 from slipway.errors import command
 from slipway.history import Release
 from slipway.retention import Pruned
-from slipway.sizes import MB, SizeRow
 from slipway.stack import ServiceStatus
 
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from slipway import _dotenv, secretfiles, state
-from slipway._versions import parse_version
 from slipway.checks import CheckResult
+from slipway.checks.versions import parse_version
 from slipway.config import Config, Environment, Target
 from slipway.errors import SlipwayError, command
 

@@ -18,9 +18,9 @@ from python_on_whales import DockerClient
 
 from slipway import _dockerfile, engine, stack
 from slipway._composefiles import port_setting, proxy_address, proxy_address_from_files
-from slipway._hostchecks import env_file_row, secret_rows, uv_rows
-from slipway._versions import Version, parse_version
 from slipway.checks import CheckResult
+from slipway.checks.host import env_file_row, secret_rows, uv_rows
+from slipway.checks.versions import Version, parse_version
 from slipway.config import Config, Environment
 from slipway.errors import SlipwayError, command
 
