@@ -1,7 +1,7 @@
 """A warm `nox -s docker_tests` against the same in-image test run by hand.
 
 The session first builds the test target and runs the service's tests in it
-(slipway.testrun), logs `reports: ...`, then runs tests/docker. The time to
+(slipway.build.testrun), logs `reports: ...`, then runs tests/docker. The time to
 that log line is the part a user could do by hand with `docker buildx build
 --target test` and `docker run --rm <image>:test pytest ...` (same pytest
 arguments, same reports mount); the whole session is reported too.
@@ -16,7 +16,7 @@ import time
 
 from bench.figures import BenchError, Figure, Report, ratios
 from bench.workspace import Workspace, shown
-from slipway import testrun
+from slipway.build import testrun
 
 SECTION = "tests"
 SESSION = "docker_tests"

@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from slipway import _dotenv, proxy, state
-from slipway.config import Config, Environment
+from slipway import proxy, state
+from slipway.config import Config, Environment, dotenv
 from slipway.errors import ConfigError
 
 
@@ -97,7 +97,7 @@ def variables(config: Config, env: Environment) -> dict[str, str]:
     values: dict[str, str] = {}
     for path in (env_file, state.release_file(config, env)):
         if path.is_file():
-            values.update(_dotenv.parse(path.read_text()))
+            values.update(dotenv.parse(path.read_text()))
     values.update(os.environ)
     return values
 
@@ -110,12 +110,12 @@ def long_form(spec: object, values: dict[str, str]) -> dict[str, Any]:
     if isinstance(spec, dict):
         entry: dict[str, Any] = {}
         for key, value in spec.items():
-            text = _dotenv.substitute(value, values) if isinstance(value, str) else value
+            text = dotenv.substitute(value, values) if isinstance(value, str) else value
             if text is None:
                 raise ValueError(f"a variable in ports entry {spec} is unset")
             entry[key] = text
         return entry
-    text = _dotenv.substitute(str(spec), values)
+    text = dotenv.substitute(str(spec), values)
     if text is None:
         raise ValueError(f"a variable in ports entry {spec!r} is unset")
     rest, _, target = text.split("/", 1)[0].rpartition(":")

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway import (
-    engine,
-    history,
-    images,
-    lock,
-    release,
-    retention,
-    rollout,
-    sbom,
-    stack,
-    state,
-)
+from slipway import engine, history, lock, retention, rollout, stack, state
+from slipway.build import images, release, sbom
+from slipway.build.images import BuiltImage, Report
 from slipway.checks import CheckResult, image_checks
 from slipway.config import Config, Environment
 from slipway.data import backup
 from slipway.errors import CheckFailed, DeployFailed, SlipwayError
-from slipway.images import BuiltImage, Report
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from typing import Any
 
 from python_on_whales import DockerClient
 
-from slipway import engine, images, release, rollout, stack
+from slipway import engine, rollout, stack
+from slipway.build import images, release
+from slipway.build.images import Report
 from slipway.config import Config
 from slipway.errors import ConfigError, EngineError, SlipwayError, command
-from slipway.images import Report
 
 
 def start(config: Config, env_name: str, *, report: Report) -> DockerClient:

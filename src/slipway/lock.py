@@ -29,10 +29,10 @@ from pathlib import Path
 from python_on_whales import DockerClient
 
 from slipway import engine
+from slipway.build.images import Report
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import AlreadyExists, EngineError, Locked, NotFound
-from slipway.images import Report
 
 _PREFIX = "io.slipway.lock."
 # How long a command waits for another one's lock before it gives up.

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
-from slipway import engine, history, images, state
+from slipway import engine, history, state
+from slipway.build import images
 from slipway.config import Config
 from slipway.engine import docker_errors
 from slipway.errors import InUse

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from python_on_whales import Container, DockerClient
 from python_on_whales.components.container.models import ContainerState
 
-from slipway import engine, images, proxy, stack
+from slipway import engine, proxy, stack
+from slipway.build import images
+from slipway.build.images import Report
 from slipway.config import Config, Environment, Target
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed, EngineError
-from slipway.images import Report
 
 MIGRATE_SERVICE = "migrate"
 # The line a traceback ends with: `sqlalchemy.exc.OperationalError: ...`.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from python_on_whales import Container, DockerClient
 
 from slipway import _composefiles, engine, lock, proxy, secretfiles, state
+from slipway.build.images import Report
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import (
@@ -23,7 +24,6 @@ from slipway.errors import (
     NotRunning,
     PortInUse,
 )
-from slipway.images import Report
 
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"

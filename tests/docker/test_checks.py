@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slipway import config, engine, testrun
+from slipway import config, engine
+from slipway.build import testrun
 from slipway.errors import CheckFailed
 from tests.docker.conftest import Project
 

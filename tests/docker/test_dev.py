@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import Container, docker
 
-from slipway.images import dev_ids
+from slipway.build.images import dev_ids
 from tests.docker.conftest import Project, free_port, http
 
 pytestmark = pytest.mark.docker

@@ -16,8 +16,8 @@ import yaml
 from python_on_whales.client_config import ClientConfig
 from python_on_whales.exceptions import DockerException
 
+from slipway.build.images import BuiltImage
 from slipway.config import CONFIG_ENV, Config, load
-from slipway.images import BuiltImage
 
 WriteConfig = Callable[[object], Path]
 MakeImage = Callable[..., BuiltImage]

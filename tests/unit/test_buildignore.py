@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slipway import buildignore
+from slipway.build import ignore
 from slipway.config import Config
 
 
@@ -14,10 +14,10 @@ def test_a_project_ignore_that_excludes_nothing_still_keeps_every_secret_out(
 ) -> None:
     (config.context / ".dockerignore").write_text(".venv\n__pycache__\n")
 
-    lines = buildignore.ignore_text(config).splitlines()
+    lines = ignore.ignore_text(config).splitlines()
 
     assert lines[:2] == [".venv", "__pycache__"]
-    after = lines[lines.index(buildignore.HEADER) :]
+    after = lines[lines.index(ignore.HEADER) :]
     for pattern in (".git", ".slipway", ".env", "**/.env", "**/.env.*", "secrets", "backups"):
         assert pattern in after
     assert "env/prod.env" in after
@@ -27,7 +27,7 @@ def test_a_project_ignore_that_excludes_nothing_still_keeps_every_secret_out(
 def test_slipways_lines_come_last_so_no_negation_lets_a_secret_back_in(config: Config) -> None:
     (config.context / ".dockerignore").write_text("*\n!secrets\n!env/prod.env\n")
 
-    lines = buildignore.ignore_text(config).splitlines()
+    lines = ignore.ignore_text(config).splitlines()
 
     assert lines.index("!secrets") < lines.index("secrets")
     assert lines.index("!env/prod.env") < lines.index("env/prod.env")
@@ -37,7 +37,7 @@ def test_the_dockerfile_specific_ignore_file_is_the_one_read(config: Config) -> 
     (config.context / ".dockerignore").write_text("from-the-context\n")
     config.dockerfile.with_name("Dockerfile.dockerignore").write_text("for-this-dockerfile\n")
 
-    assert buildignore.ignore_text(config).splitlines()[0] == "for-this-dockerfile"
+    assert ignore.ignore_text(config).splitlines()[0] == "for-this-dockerfile"
 
 
 def test_compose_file_secrets_are_kept_out(config: Config, project_root: Path) -> None:
@@ -45,15 +45,15 @@ def test_compose_file_secrets_are_kept_out(config: Config, project_root: Path) -
         "secrets:\n  api_key:\n    file: ../keys/api key[1].txt\n"
     )
 
-    assert "keys/api key\\[1].txt" in buildignore.never(config)
+    assert "keys/api key\\[1].txt" in ignore.never(config)
 
 
 def test_the_build_uses_a_copy_of_the_dockerfile_beside_its_ignore_file(config: Config) -> None:
     config.dockerfile.write_text("FROM scratch\n")
 
-    built = buildignore.dockerfile(config)
+    built = ignore.dockerfile(config)
 
     assert built == config.root / ".slipway/build/Dockerfile"
     assert built.read_text() == "FROM scratch\n"
-    ignore = built.with_name("Dockerfile.dockerignore").read_text()
-    assert ignore == buildignore.ignore_text(config)
+    written = built.with_name("Dockerfile.dockerignore").read_text()
+    assert written == ignore.ignore_text(config)

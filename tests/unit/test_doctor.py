@@ -1,5 +1,6 @@
-"""slipway.checks.doctor and its helpers (checks.versions, _dotenv, _dockerfile,
-_composefiles, checks.host): the logic behind each row, without an engine."""
+"""slipway.checks.doctor and its helpers (checks.versions, config.dotenv,
+build.dockerfile, _composefiles, checks.host): the logic behind each row,
+without an engine."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from slipway import _dockerfile, _dotenv
 from slipway._composefiles import long_form, proxy_address_from_files
+from slipway.build import dockerfile
 from slipway.checks import CheckResult, doctor
 from slipway.checks.host import env_file_row, secret_row, secret_rows, uv_pin
 from slipway.checks.versions import Version, parse_version
-from slipway.config import Config
+from slipway.config import Config, dotenv
 from slipway.errors import SlipwayError
 from tests.unit.conftest import MakeDockerError
 
@@ -142,7 +143,7 @@ def test_env_file_values_skip_comments_and_strip_quotes() -> None:
         "not an assignment\n"
     )
 
-    assert _dotenv.parse(text) == {
+    assert dotenv.parse(text) == {
         "APP_PORT": "8000",
         "LOG_LEVEL": "info",
         "GREETING": "hello # not a comment",
@@ -154,11 +155,11 @@ def test_keys_added_to_the_example_later_are_named_in_its_order() -> None:
     example = "APP_PORT=8000\nLOG_LEVEL=info\n# OPTIONAL=1\nWORKERS=2\nTIMEOUT=30\n"
     actual = "export APP_PORT=9000\nTIMEOUT=10\nEXTRA=only-here\n"
 
-    assert _dotenv.missing_keys(example, actual) == ["LOG_LEVEL", "WORKERS"]
+    assert dotenv.missing_keys(example, actual) == ["LOG_LEVEL", "WORKERS"]
 
 
 def test_an_env_file_with_every_key_misses_none() -> None:
-    assert _dotenv.missing_keys("A=1\nB=2\n", "B=\nA=x\n") == []
+    assert dotenv.missing_keys("A=1\nB=2\n", "B=\nA=x\n") == []
 
 
 def _env_files(config: Config, example: str, actual: str | None) -> None:
@@ -251,7 +252,7 @@ def test_secret_the_container_users_cannot_read_fails(config: Config) -> None:
 
 
 def test_the_projects_dockerfile_starts_from_uv_and_python() -> None:
-    images = _dockerfile.base_images((ROOT / "docker/Dockerfile").read_text())
+    images = dockerfile.base_images((ROOT / "docker/Dockerfile").read_text())
 
     assert images == ["ghcr.io/astral-sh/uv:0.13.9", "python:3.13-slim-trixie"]
     assert uv_pin(images) == "0.13.9"
@@ -276,7 +277,7 @@ def test_base_images_skip_stages_scratch_and_unresolvable_args() -> None:
         "FROM python:${PY}-slim\n"
     )
 
-    assert _dockerfile.base_images(text) == [
+    assert dockerfile.base_images(text) == [
         "python:3.13-slim",
         "ghcr.io/astral-sh/uv:0.13.9",
         "docker.io/library/haproxy:1.2",
@@ -308,7 +309,7 @@ def test_no_uv_image_means_no_pin() -> None:
     ],
 )
 def test_substitution_follows_compose(text: str, expected: str | None) -> None:
-    assert _dotenv.substitute(text, {"SET": "yes", "EMPTY": ""}) == expected
+    assert dotenv.substitute(text, {"SET": "yes", "EMPTY": ""}) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""slipway.images: build arguments, the failing build step, and what a build produced."""
+"""slipway.build.images: build arguments, the failing build step, and what a build produced."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from slipway import images
+from slipway.build import images
+from slipway.build.images import BuiltImage
 from slipway.config import Config, Target
 from slipway.errors import BuildFailed
-from slipway.images import BuiltImage
 
 MakeDockerError = Callable[..., DockerException]
 

@@ -1,4 +1,4 @@
-"""slipway.release: the source revision, the immutable tag and the OCI labels of a build."""
+"""slipway.build.release: the source revision, the immutable tag and the OCI labels of a build."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from slipway import release
-from slipway.images import BuiltImage
-from slipway.release import Source
+from slipway.build import release
+from slipway.build.images import BuiltImage
+from slipway.build.release import Source
 
 REVISION = "abcdef0123456789abcdef0123456789abcdef01"
 COMMITTED = "2026-01-02T03:04:05+00:00"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slipway import config, sbom, state
+from slipway import config, state
+from slipway.build import sbom
 
 LINUX = {
     "sys_platform": "linux",

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from slipway import checks
+from slipway.build.images import Built, BuiltImage
 from slipway.checks import CheckResult, sizes, within_budget
 from slipway.checks.sizes import Layer, SizeRow
 from slipway.cli.tables import size_table
 from slipway.config import Config, Target
-from slipway.images import Built, BuiltImage
 
 MakeImage = Callable[..., BuiltImage]
 

@@ -1,4 +1,4 @@
-"""slipway.testrun: pytest inside the test image, its output and reports on the host."""
+"""slipway.build.testrun: pytest inside the test image, its output and reports on the host."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from slipway import testrun
+from slipway.build import testrun
+from slipway.build.images import BuiltImage
 from slipway.config import Config, Target
 from slipway.errors import CheckFailed
-from slipway.images import BuiltImage
 
 MakeImage = Callable[..., BuiltImage]
 

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from slipway import sbom
+from slipway.build import sbom
 from slipway.checks import NOT_CHECKED, CheckResult
 from slipway.config import Config
 from slipway.errors import NotChecked

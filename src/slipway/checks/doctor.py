@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 from python_on_whales import DockerClient
 
-from slipway import _dockerfile, engine, stack
+from slipway import engine, stack
 from slipway._composefiles import port_setting, proxy_address, proxy_address_from_files
+from slipway.build import dockerfile
 from slipway.checks import CheckResult
 from slipway.checks.host import env_file_row, secret_rows, uv_rows
 from slipway.checks.versions import Version, parse_version
@@ -48,7 +49,7 @@ def diagnose(config: Config, env_name: str | None = None) -> list[CheckResult]:
     docker = engine.client(config)
     engine_ok, compose_ok, results = tool_rows(docker)
     try:
-        built_from = _dockerfile.base_images(config.dockerfile.read_text())
+        built_from = dockerfile.base_images(config.dockerfile.read_text())
     except OSError as exc:
         built_from = []
         results.append(CheckResult("dockerfile", False, f"{config.show(config.dockerfile)}: {exc}"))

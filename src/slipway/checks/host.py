@@ -8,10 +8,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from slipway import _dotenv, secretfiles, state
+from slipway import secretfiles, state
 from slipway.checks import CheckResult
 from slipway.checks.versions import parse_version
-from slipway.config import Config, Environment, Target
+from slipway.config import Config, Environment, Target, dotenv
 from slipway.errors import SlipwayError, command
 
 # The image the Dockerfile copies uv from: its tag is the uv the images run.
@@ -126,7 +126,7 @@ def env_file_row(config: Config, env: Environment) -> CheckResult:
     if not env.env_example.is_file():
         return CheckResult(name, True, f"{shown} present (no {example} to compare with)")
     try:
-        missing = _dotenv.missing_keys(env.env_example.read_text(), env.env_file.read_text())
+        missing = dotenv.missing_keys(env.env_example.read_text(), env.env_file.read_text())
     except OSError as exc:
         return CheckResult(name, False, f"{shown} cannot be read ({exc.strerror}): fix its mode")
     if missing:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from python_on_whales import DockerClient
 
 from slipway import engine
+from slipway.build.images import BuiltImage
 from slipway.config import Config, Target
-from slipway.images import BuiltImage
 
 if TYPE_CHECKING:
     # The checks measure the rows (and import this module): the type only.

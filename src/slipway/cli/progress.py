@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from slipway.images import Report
+from slipway.build.images import Report
 
 
 def on_terminal(stream: TextIO) -> bool:

@@ -20,7 +20,8 @@ from slipway.cli.start import load
 @edge
 def build(c: Context, target: str = "prod") -> None:
     """Build one target of docker/Dockerfile and tag it <image>:<target>."""
-    from slipway import config, engine, images
+    from slipway import config, engine
+    from slipway.build import images
     from slipway.cli import progress
 
     cfg = load()
@@ -96,7 +97,7 @@ def check(c: Context, json: bool = False) -> None:
 @edge
 def sbom(c: Context, env: str = "prod", output: str = "") -> None:
     """Print (or write) the CycloneDX SBOM of an environment's running release."""
-    from slipway import sbom
+    from slipway.build import sbom
 
     cfg = load()
     bill = sbom.of_release(cfg, cfg.environment(env))

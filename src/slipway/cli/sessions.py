@@ -18,7 +18,8 @@ from typing import TypeVar
 
 import nox
 
-from slipway import checks, engine, testrun
+from slipway import checks, engine
+from slipway.build import testrun
 from slipway.checks import CheckResult, compose_files_valid, verdict
 from slipway.checks.policy import for_environments
 from slipway.cli.start import load

@@ -17,12 +17,12 @@ from pathlib import Path
 from python_on_whales import DockerClient
 
 from slipway import lock, proxy
+from slipway.build.images import Report
 from slipway.config import Config, Environment
 from slipway.data import backup, files, rowcounts, scripts
 from slipway.data.backup import BackupResult, Database, Kind
 from slipway.engine import docker_errors
 from slipway.errors import CommandFailed, DeployFailed, EngineError, UsageError, command
-from slipway.images import Report
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import cast
 
 from python_on_whales import DockerClient, Image
 
-from slipway import buildignore
+from slipway.build import ignore
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
 from slipway.errors import BuildFailed, EngineError
@@ -131,7 +131,7 @@ def build_stage(
         with docker_errors(f"building target {stage}"):
             logs = docker.build(
                 str(config.context),
-                file=str(buildignore.dockerfile(config)),
+                file=str(ignore.dockerfile(config)),
                 target=stage,
                 tags=[ref],
                 build_args=args or {},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from slipway._dotenv import substitute
+from slipway.config.dotenv import substitute
 
 _NO_IMAGE = "scratch"
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
-from slipway import engine, images
+from slipway import engine
+from slipway.build import images
+from slipway.build.images import BuiltImage, Report
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
-from slipway.images import BuiltImage, Report
 
 
 @dataclass(frozen=True)
