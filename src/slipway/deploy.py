@@ -1,17 +1,18 @@
-"""`invoke deploy` and `invoke rollback`: health-gated rollouts that never
-leave a broken service behind."""
+"""`invoke deploy`, `invoke rollback` and `invoke down`: health-gated
+rollouts that never leave a broken service behind, each under the
+environment's deploy lock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway import engine, history, lock, retention, rollout, stack, state
+from slipway import history, lock, retention
 from slipway.build import images, release, sbom
-from slipway.build.images import BuiltImage, Report
+from slipway.build.images import BuiltImage
 from slipway.checks import CheckResult, image_checks
-from slipway.config import Config, Environment
 from slipway.data import backup
 from slipway.errors import CheckFailed, DeployFailed, SlipwayError
+from slipway.handle import Handle
 
 
 @dataclass(frozen=True)
@@ -26,158 +27,142 @@ class DeployResult:
     sbom_sha256: str
 
 
-def deploy(config: Config, env_name: str, *, report: Report) -> DeployResult:
+def deploy(handle: Handle) -> DeployResult:
     """Build the environment's target, check it, and roll the stack onto it.
 
     Nothing running is touched until the image is built and its checks pass.
     The new release starts beside the old one and takes traffic only once it
-    is healthy (rollout.roll); if it never gets there, the old release has
-    kept serving throughout and DeployFailed is raised.
+    is healthy (the backend's roll); if it never gets there, the old release
+    has kept serving throughout and DeployFailed is raised.
     """
-    env = config.environment(env_name)
-    with lock.held(config, env, command=f"deploy --env {env.name}", report=report):
-        return _deploy(config, env, report=report)
+    with lock.held(handle, command=f"deploy --env {handle.env.name}"):
+        return _deploy(handle)
 
 
-def _deploy(config: Config, env: Environment, *, report: Report) -> DeployResult:
-    stack.prepare(config, env, report=report)
-    image = release.build(config, env, report=report)
+def _deploy(handle: Handle) -> DeployResult:
+    config, env, report = handle.config, handle.env, handle.report
+    handle.backend.prepare(report)
+    image = release.build(handle)
     budget = config.targets[env.target].size_budget_mb if env.target in config.targets else None
     results = image_checks(image, budget)
     failed = [r for r in results if not r.ok]
     if failed:
         raise CheckFailed("; ".join(r.detail for r in failed) + " (the running stack is untouched)")
-    bill = sbom.write(config, engine.client(config), image.ref, image.id)
+    bill = sbom.write(config, handle.docker, image.ref, image.id)
     report(
         f"wrote the SBOM {config.show(bill.path)}: {bill.python_packages} Python and "
         f"{bill.os_packages} OS packages (sha256 {bill.sha256[:12]})"
     )
-
-    previous = state.release(config, env)
+    previous = handle.backend.release()
     if previous not in (None, image.ref) and config.migrate:
-        _backup_before_migrating(config, env, report=report)
-    done = _roll_or_keep(
-        config, env, image.ref, image.id, previous, sbom_sha256=bill.sha256, report=report
-    )
+        _backup_before_migrating(handle)
+    done = _roll_or_keep(handle, image, previous, sbom_sha256=bill.sha256)
     return DeployResult(
         env.name, image, image.ref, results, done, config.show(bill.path), bill.sha256
     )
 
 
-def _backup_before_migrating(config: Config, env: Environment, *, report: Report) -> None:
+def _backup_before_migrating(handle: Handle) -> None:
     """A new release runs its migrations first: keep a way back for the data.
     (Without a migrate step in slipway.yaml there is none, and no backup.)
 
     Only while the stack runs (a stopped one has nothing new to lose, and
     PostgreSQL's dump needs its server); a failed backup stops the deploy.
     """
-    running = [r for r in stack.status(engine.client(config, env)) if r.state == "running"]
-    if not any(r.service == config.service for r in running):
+    running = [r for r in handle.backend.status() if r.state == "running"]
+    if not any(r.service == handle.config.service for r in running):
         return
-    saved = backup.backup(config, env.name)
-    report(f"backed up {env.name} to {config.show(saved.path)} ({saved.detail})")
+    saved = backup.backup(handle)
+    handle.report(
+        f"backed up {handle.env.name} to {handle.config.show(saved.path)} ({saved.detail})"
+    )
 
 
 def _roll_or_keep(
-    config: Config,
-    env: Environment,
-    ref: str,
-    image_id: str,
-    previous: str | None,
-    *,
-    sbom_sha256: str,
-    report: Report,
+    handle: Handle, image: BuiltImage, previous: str | None, *, sbom_sha256: str
 ) -> str:
-    """Roll onto ``ref`` and record it; on failure leave ``previous`` serving.
+    """Roll onto the image and record it; on failure leave ``previous`` serving.
 
     Returns the URL the stack serves on.
     """
+    config, env, ref = handle.config, handle.env, image.ref
     try:
-        done = rollout.to(config, env, ref, report=report)
+        done = handle.backend.roll(ref, migrations=True, report=handle.report)
     except DeployFailed as failure:
         history.record(
-            config, env, ref, image_id, history.FAILED, str(failure), sbom_sha256=sbom_sha256
+            config, env, ref, image.id, history.FAILED, str(failure), sbom_sha256=sbom_sha256
         )
-        raise _kept(config, env, previous, failure, report=report) from None
+        raise _kept(handle, previous, failure) from None
     history.record(
         config,
         env,
         ref,
-        image_id,
+        image.id,
         history.OK,
         switch_seconds=done.switch_seconds,
         sbom_sha256=sbom_sha256,
     )
-    pruned = retention.prune(config, env.name)
+    pruned = retention.prune(handle)
     if pruned.removed:
-        report(
+        handle.report(
             f"removed {len(pruned.removed)} old release image(s), keeping "
             f"{env.keep_releases} ({pruned.freed_bytes / 1e6:.1f} MB freed)"
         )
-    return stack.url(engine.client(config, env))
+    return handle.backend.url()
 
 
-def _kept(
-    config: Config,
-    env: Environment,
-    previous: str | None,
-    failure: DeployFailed,
-    *,
-    report: Report,
-) -> DeployFailed:
-    """After a failed rollout: the error to raise, saying what serves now."""
+def _kept(handle: Handle, previous: str | None, failure: DeployFailed) -> DeployFailed:
+    """After a failed rollout: the error to raise, saying what serves now
+    (the release pointer never left ``previous``)."""
+    backend = handle.backend
     if previous is None:
-        stack.down(engine.client(config, env))
-        state.forget_release(config, env)
+        backend.down()
+        backend.forget()
         return DeployFailed(
             f"{failure}; no earlier release to go back to, so the stack was taken down "
             "(data volumes kept)",
             details=failure.details,
         )
-    stack.record_image(config, env, previous, rollout.extra_settings(env))
-    docker = engine.client(config, env)
-    if rollout.in_place(docker, config, env, previous):
+    if backend.in_place(previous):
         return DeployFailed(
             f"{failure}; {previous} kept serving and no request reached the new release",
             details=failure.details,
         )
     # Nothing was serving before (the stack was down or broken): start the previous release.
-    report(f"the new release failed ({failure}); starting {previous} again ...")
+    handle.report(f"the new release failed ({failure}); starting {previous} again ...")
     try:
-        rollout.to(config, env, previous, report=report)
+        backend.roll(previous, migrations=True, report=handle.report)
     except DeployFailed as second:
         return DeployFailed(
             f"{failure}; starting {previous} failed too: {second}",
             details=f"{failure.details}\n{second.details}",
         )
-    history.record(config, env, previous, "", history.ROLLED_BACK, str(failure))
+    history.record(handle.config, handle.env, previous, "", history.ROLLED_BACK, str(failure))
     return DeployFailed(
         f"{failure}; rolled back to {previous}, which is serving again",
         details=failure.details,
     )
 
 
-def rollback(config: Config, env_name: str, *, report: Report) -> str:
+def rollback(handle: Handle) -> str:
     """Put back the newest healthy release other than the current one, by
     the same zero-downtime path as a deploy."""
-    env = config.environment(env_name)
-    with lock.held(config, env, command=f"rollback --env {env.name}", report=report):
-        return _rollback(config, env, report=report)
+    with lock.held(handle, command=f"rollback --env {handle.env.name}"):
+        return _rollback(handle)
 
 
-def _rollback(config: Config, env: Environment, *, report: Report) -> str:
-    current = state.release(config, env)
+def _rollback(handle: Handle) -> str:
+    config, env = handle.config, handle.env
+    current = handle.backend.release()
     target = history.last_good(
-        config, env, other_than=current, present=images.present(engine.client(config), config)
+        config, env, other_than=current, present=images.present(handle.docker, config)
     )
     if target is None:
         # Not a usage error: the command is right, the history has nothing to go to.
         raise SlipwayError(f"{env.name} has no earlier healthy release to roll back to")
     try:
-        done = rollout.to(config, env, target.image, report=report, migrations=False)
+        done = handle.backend.roll(target.image, migrations=False, report=handle.report)
     except DeployFailed as failure:
-        if current is not None:
-            stack.record_image(config, env, current, rollout.extra_settings(env))
         raise DeployFailed(f"{failure}; {current} kept serving", details=failure.details) from None
     history.record(
         config,
@@ -188,4 +173,10 @@ def _rollback(config: Config, env: Environment, *, report: Report) -> str:
         switch_seconds=done.switch_seconds,
         sbom_sha256=target.sbom_sha256,
     )
-    return stack.url(engine.client(config, env))
+    return handle.backend.url()
+
+
+def down(handle: Handle, *, volumes: bool) -> None:
+    """`invoke down`: the environment's stack, under its deploy lock."""
+    with lock.held(handle, command=f"down --env {handle.env.name}"):
+        handle.backend.down(volumes=volumes)

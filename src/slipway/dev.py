@@ -8,32 +8,23 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from python_on_whales import DockerClient
-
-from slipway import engine, rollout, stack
+from slipway import engine
 from slipway.build import images, release
-from slipway.build.images import Report
 from slipway.config import Config
 from slipway.errors import ConfigError, EngineError, SlipwayError, command
+from slipway.handle import Handle
 
 
-def start(config: Config, env_name: str, *, report: Report) -> DockerClient:
-    """Build the dev image as the host user, start the stack, wait for health.
-
-    Returns the compose client of the running stack.
-    """
-    env = config.environment(env_name)
-    stack.prepare(config, env, report=report)
-    image = release.build(config, env, report=report)
-    # compose's own rebuilds (develop.watch) need the same user ids: rollout.to records them.
-    rollout.to(config, env, image.ref, report=report)
-    compose = engine.client(config, env)
+def start(handle: Handle) -> None:
+    """Build the dev image as the host user, start the stack, wait for health."""
+    handle.backend.prepare(handle.report)
+    image = release.build(handle)
+    handle.backend.roll(image.ref, migrations=True, report=handle.report)
     uid, _gid = images.dev_ids()
-    report(f"{env.name} is healthy at {stack.url(compose)} (uid {uid})")
-    return compose
+    handle.report(f"{handle.env.name} is healthy at {handle.backend.url()} (uid {uid})")
 
 
-def watch(compose: DockerClient, config: Config, env_name: str, *, report: Report) -> None:
+def watch(handle: Handle) -> None:
     """Sync source edits into the running stack until Ctrl-C.
 
     compose 2.26's watch does no initial sync: a file saved between the
@@ -41,20 +32,21 @@ def watch(compose: DockerClient, config: Config, env_name: str, *, report: Repor
     So once the watch reports it is enabled, every sync path is copied in
     once (:func:`sync_once`); any later edit is the watch's.
     """
+    config, backend, report = handle.config, handle.backend, handle.report
     service = config.service
-    report(f"watching {watched(engine.compose_model(compose), service, config)}; Ctrl-C stops")
+    report(f"watching {watched(backend.model(), service, config)}; Ctrl-C stops")
     synced = False
     try:
-        for line in _watch_lines(compose):
+        for line in _watch_lines(handle):
             report(line)
             if not synced and "Watch enabled" in line:
                 synced = True
-                count = sync_once(compose, service)
+                count = sync_once(handle, service)
                 report(f"synced {count} file(s) once, so edits saved before the watch are served")
     except KeyboardInterrupt:
         pass
-    down = command(f"down --env {env_name}")
-    report(f"watch stopped; the {env_name} stack keeps running ({down} removes it)")
+    down = command(f"down --env {handle.env.name}")
+    report(f"watch stopped; the {handle.env.name} stack keeps running ({down} removes it)")
 
 
 def watched(model: Mapping[str, Any], service: str, config: Config) -> str:
@@ -74,10 +66,10 @@ def watched(model: Mapping[str, Any], service: str, config: Config) -> str:
     return " and ".join(f"{', '.join(shown)} ({action})" for action, shown in paths.items())
 
 
-def _watch_lines(compose: DockerClient) -> Iterator[str]:
+def _watch_lines(handle: Handle) -> Iterator[str]:
     """compose watch's lines; a Ctrl-C that compose itself got (exit 130) ends them."""
     try:
-        yield from engine.compose_watch(compose)
+        yield from handle.backend.watch()
     except EngineError as exc:
         if exc.return_code != 130:
             raise SlipwayError(
@@ -106,19 +98,15 @@ def _tar_of(folder: Path) -> tuple[bytes, int]:
     return buffer.getvalue(), count
 
 
-def sync_once(compose: DockerClient, service: str) -> int:
+def sync_once(handle: Handle, service: str) -> int:
     """Copy every sync path into the running container, as its own user
     (what the watch does); the number of files copied."""
-    model = engine.compose_model(compose)
-    index = stack.first_index(compose, service)
-    total = 0
-    for folder, target in sync_paths(model, service):
+    backend, total = handle.backend, 0
+    for folder, target in sync_paths(backend.model(), service):
         if not folder.is_dir():
             continue
         data, count = _tar_of(folder)
-        command = engine.compose_exec_argv(
-            compose, service, ["tar", "-x", "-C", target], index=index
-        )
-        engine.feed(command, data, action=f"syncing {folder} into {service}")
+        argv = backend.exec_argv(service, ["tar", "-x", "-C", target])
+        engine.feed(argv, data, action=f"syncing {folder} into {service}")
         total += count
     return total

@@ -29,10 +29,10 @@ from pathlib import Path
 from python_on_whales import DockerClient
 
 from slipway import engine
-from slipway.build.images import Report
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import AlreadyExists, EngineError, Locked, NotFound
+from slipway.handle import Handle
 
 _PREFIX = "io.slipway.lock."
 # How long a command waits for another one's lock before it gives up.
@@ -197,10 +197,10 @@ def _take(
 
 
 @contextmanager
-def held(config: Config, env: Environment, *, command: str, report: Report) -> Iterator[None]:
+def held(handle: Handle, *, command: str) -> Iterator[None]:
     """Hold the environment's lock for the block; wait for it, up to a limit."""
-    docker = engine.client(config)
-    name = name_of(config, env)
+    docker, env, report = handle.docker, handle.env, handle.report
+    name = name_of(handle.config, env)
     labels = _me(command)
     deadline = time.monotonic() + _wait_seconds()
     waiting_said = False

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
-from slipway import engine, history, state
+from slipway import history, state
 from slipway.build import images
-from slipway.config import Config
 from slipway.engine import docker_errors
 from slipway.errors import InUse
+from slipway.handle import Handle
 from slipway.history import Release
 
 
@@ -57,14 +57,15 @@ def _images_size(docker: DockerClient) -> int:
         return int(docker.system.disk_free().images.size or 0)
 
 
-def prune(config: Config, env_name: str) -> Pruned:
+def prune(handle: Handle) -> Pruned:
     """Untag the environment's release images beyond what it keeps."""
-    env = config.environment(env_name)
+    config, env, docker = handle.config, handle.env, handle.docker
     envs = list(config.environments.values())
     entries = {e.name: history.releases(config, e) for e in envs}
+    # Every environment's release, so that none loses the image it runs.
     current = {e.name: state.release(config, e) for e in envs}
+    current[env.name] = handle.backend.release()
     keep = {e.name: e.keep_releases for e in envs}
-    docker = engine.client(config)
     present = images.present(docker, config)
     removable = [ref for ref in to_remove(entries, current, keep, env.name) if ref in present]
     before = _images_size(docker)

@@ -5,6 +5,7 @@ release pointer, which it alone reads and writes.
 | path | what |
 | --- | --- |
 | ``<env>.env`` | the release pointer: what the environment runs (SLIPWAY_IMAGE...) |
+| ``<env>.next.env`` | the release a rollout is moving to, while it does |
 | ``<env>.settings.env`` | what slipway.yaml tells the environment's compose files |
 | ``<env>-proxy/`` | the proxy's configuration |
 | ``history.jsonl`` | every deploy and rollback |
@@ -34,6 +35,12 @@ def folder(config: Config) -> Path:
 def release_file(config: Config, env: Environment) -> Path:
     """Where a deploy records what the environment runs (read by compose last)."""
     return folder(config) / f"{env.name}.env"
+
+
+def staged_release_file(config: Config, env: Environment) -> Path:
+    """The release a rollout is moving to: read by compose after the pointer,
+    and made the pointer once the release serves (:func:`commit_release`)."""
+    return folder(config) / f"{env.name}.next.env"
 
 
 def settings_file(config: Config, env: Environment) -> Path:
@@ -77,11 +84,30 @@ def release(config: Config, env: Environment) -> str | None:
     return None
 
 
-def record_release(config: Config, env: Environment, values: Mapping[str, str]) -> None:
-    """Write the release pointer: ``values`` (SLIPWAY_IMAGE first) for compose."""
-    path = release_file(config, env)
+def _write(path: Path, values: Mapping[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+
+
+def record_release(config: Config, env: Environment, values: Mapping[str, str]) -> None:
+    """Write the release pointer: ``values`` (SLIPWAY_IMAGE first) for compose."""
+    _write(release_file(config, env), values)
+
+
+def stage_release(config: Config, env: Environment, values: Mapping[str, str]) -> None:
+    """Name the release a rollout moves to (compose reads it after the
+    pointer), leaving the pointer on the release that serves until then."""
+    _write(staged_release_file(config, env), values)
+
+
+def commit_release(config: Config, env: Environment) -> None:
+    """The staged release serves: it becomes the pointer (one rename)."""
+    staged_release_file(config, env).replace(release_file(config, env))
+
+
+def drop_staged(config: Config, env: Environment) -> None:
+    """The rollout failed: the pointer still names the release that serves."""
+    staged_release_file(config, env).unlink(missing_ok=True)
 
 
 def forget_release(config: Config, env: Environment) -> None:

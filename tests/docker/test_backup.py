@@ -15,6 +15,7 @@ import threading
 import pytest
 from python_on_whales import Container
 
+from slipway import handle
 from slipway.config import load as load_config
 from slipway.data import backup
 from tests.docker.conftest import Project, app_containers, http
@@ -152,14 +153,15 @@ def test_a_sqlite_backup_changed_after_its_count_fails_verification_naming_the_t
     monkeypatch.setenv("APP_PORT", str(project.port))
     config = load_config(project.root / "slipway.yaml")
     project.ok("deploy")
-    done = backup.backup(config, "prod")
+    prod = handle.of(config, "prod")
+    done = backup.backup(prod)
     assert set(done.tables) == {"alembic_version", "notes"}, done.tables
-    assert backup.verify(config, "prod", done).ok
+    assert backup.verify(prod, done).ok
 
     with sqlite3.connect(done.path) as db:
         db.execute("DELETE FROM notes WHERE id = (SELECT min(id) FROM notes)")
     db.close()
-    check = backup.verify(config, "prod", done)
+    check = backup.verify(prod, done)
     notes = done.tables["notes"]
     assert not check.ok
     assert check.detail == f"integrity ok, but notes has {notes - 1:,} rows ({notes:,} at backup)"
@@ -171,13 +173,14 @@ def test_postgres_verification_names_the_table_whose_rows_differ_from_the_count(
     """A backup said to hold one note more than it does: notes alone differs."""
     monkeypatch.setenv("APP_PORT", str(pg_project.port))
     config = load_config(pg_project.root / "slipway.yaml")
-    done = backup.backup(config, "prod-pg")
+    prod_pg = handle.of(config, "prod-pg")
+    done = backup.backup(prod_pg)
     assert set(done.tables) == {"alembic_version", "notes"}, done.tables
-    assert backup.verify(config, "prod-pg", done).ok
+    assert backup.verify(prod_pg, done).ok
 
     notes = done.tables["notes"]
     said = dataclasses.replace(done, tables={**done.tables, "notes": notes + 1})
-    check = backup.verify(config, "prod-pg", said)
+    check = backup.verify(prod_pg, said)
     assert not check.ok
     assert check.detail == f"integrity ok, but notes has {notes:,} rows ({notes + 1:,} at backup)"
 

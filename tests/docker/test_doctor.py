@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from slipway import config, stack
+from slipway import config
+from slipway.backends.compose import stack
 from tests.docker.conftest import Project, make_project
 
 pytestmark = pytest.mark.docker

@@ -27,12 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # argv[2], hold it argv[3] seconds. The lock's name is the test's own.
 HOLDER = """\
 import sys, time
-from slipway import config, lock
+from slipway import config, handle, lock
 
 name, log, hold = sys.argv[1], sys.argv[2], float(sys.argv[3])
 lock.name_of = lambda _config, _env: name
-cfg = config.load()
-with lock.held(cfg, cfg.environment("prod"), command="test", report=print):
+with lock.held(handle.of(config.load(), "prod", report=print), command="test"):
     start = time.time()
     print("holding", flush=True)
     time.sleep(hold)

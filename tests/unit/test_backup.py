@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from slipway import handle
 from slipway.config import Config
 from slipway.data import backup, files, restore, rowcounts, scripts
 from slipway.data.backup import BackupResult, Database, Kind, verification
@@ -247,7 +248,7 @@ def test_restore_refuses_a_bad_file_before_any_docker_command(config: Config) ->
     bogus.write_text("not a database")
     for file in (bogus, config.root / "nosuch.sqlite3"):
         with pytest.raises(UsageError, match=r"nothing was touched|no such backup file"):
-            restore.restore(config, "prod", file, report=print)
+            restore.restore(handle.of(config, "prod", report=print), file)
 
 
 @pytest.mark.parametrize("args", [("--help",), ("-h",), ("--env", "dev", "--help")])

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from slipway import checks
-from slipway.build.images import Built, BuiltImage, Report
+from slipway.build.images import Built, BuiltImage
 from slipway.checks import CheckResult
 from slipway.checks.sizes import Layer
 from slipway.config import Config, Environment, Target
 from slipway.errors import CheckFailed, NotChecked
+from slipway.handle import Report
 
 MakeImage = Callable[..., BuiltImage]
 

@@ -3,6 +3,7 @@ and how the watch ends."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tarfile
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ from typing import Any
 import pytest
 
 from slipway import dev
+from slipway.backends.compose import ComposeBackend
 from slipway.config import Config
 from slipway.dev import _tar_of, sync_paths
 from slipway.errors import ConfigError, EngineError, SlipwayError
+from slipway.handle import Handle, Report
 
 
 def test_sync_paths_are_the_services_sync_rules_only() -> None:
@@ -76,13 +79,21 @@ def _watch_prints(
     )
 
 
+def _handle(config: Config, env_name: str, report: Report) -> Handle:
+    """A dev command's handle whose client is never reached: the watch and the
+    compose model are faked where the engine runs them."""
+    # Any name: the project's own environments need not be slipway's.
+    env, docker = dataclasses.replace(config.environment("dev"), name=env_name), SimpleNamespace()
+    return Handle(config, env, docker, ComposeBackend(docker, config, env), report)  # type: ignore[arg-type]
+
+
 def test_a_watch_compose_ended_on_ctrl_c_stops_quietly(
     monkeypatch: pytest.MonkeyPatch, config: Config
 ) -> None:
     _watch_prints(monkeypatch, ["Syncing service app after changes were detected"], 130)
     seen: list[str] = []
 
-    dev.watch(SimpleNamespace(), config, "dev", report=seen.append)  # type: ignore[arg-type]
+    dev.watch(_handle(config, "dev", seen.append))
 
     assert seen[1:] == [
         "Syncing service app after changes were detected",
@@ -104,7 +115,7 @@ def test_the_watch_says_what_the_projects_own_compose_files_watch(
     _watch_prints(monkeypatch, [], 130, model)
     seen: list[str] = []
 
-    dev.watch(SimpleNamespace(), config, "local", report=seen.append)  # type: ignore[arg-type]
+    dev.watch(_handle(config, "local", seen.append))
 
     assert seen == [
         "watching app, web/static (sync) and requirements.txt (rebuild) and settings.toml "
@@ -119,7 +130,7 @@ def test_a_service_without_watch_rules_is_one_line(
     _watch_prints(monkeypatch, [], 130, {"services": {"app": {}}})
 
     with pytest.raises(ConfigError, match=r"give service app no develop.watch rules"):
-        dev.watch(SimpleNamespace(), config, "dev", report=lambda _line: None)  # type: ignore[arg-type]
+        dev.watch(_handle(config, "dev", lambda _line: None))
 
 
 def test_a_watch_that_failed_says_its_exit_code(
@@ -128,7 +139,7 @@ def test_a_watch_that_failed_says_its_exit_code(
     _watch_prints(monkeypatch, [], 1)
 
     with pytest.raises(SlipwayError, match=r"^docker compose watch stopped with code 1$"):
-        dev.watch(SimpleNamespace(), config, "dev", report=lambda _line: None)  # type: ignore[arg-type]
+        dev.watch(_handle(config, "dev", lambda _line: None))
 
 
 def test_a_failed_first_sync_keeps_its_own_message(
@@ -142,4 +153,4 @@ def test_a_failed_first_sync_keeps_its_own_message(
     monkeypatch.setattr(dev, "sync_once", sync_once)
 
     with pytest.raises(SlipwayError, match=r"^syncing service/src into app failed: no container$"):
-        dev.watch(SimpleNamespace(), config, "dev", report=lambda _line: None)  # type: ignore[arg-type]
+        dev.watch(_handle(config, "dev", lambda _line: None))

@@ -1,5 +1,5 @@
 """slipway.checks.doctor and its helpers (checks.versions, config.dotenv,
-build.dockerfile, _composefiles, checks.host): the logic behind each row,
+build.dockerfile, backends.compose.files, checks.host): the logic behind each row,
 without an engine."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from slipway._composefiles import long_form, proxy_address_from_files
+from slipway.backends.compose.files import long_form, proxy_address_from_files
 from slipway.build import dockerfile
 from slipway.checks import CheckResult, doctor
 from slipway.checks.host import env_file_row, secret_row, secret_rows, uv_pin

@@ -10,12 +10,14 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from slipway import lock
 from slipway.config import Config
 from slipway.errors import Locked
+from slipway.handle import Handle, Report
 
 MakeDockerError = Callable[..., Exception]
 
@@ -71,9 +73,15 @@ class FakeNetworks:
 @pytest.fixture
 def networks(monkeypatch: pytest.MonkeyPatch, docker_error: MakeDockerError) -> FakeNetworks:
     fake = FakeNetworks(docker_error)
-    monkeypatch.setattr(lock.engine, "client", lambda _config: SimpleNamespace(network=fake))
     monkeypatch.setattr(lock.time, "sleep", lambda _s: None)
     return fake
+
+
+def _handle(config: Config, networks: FakeNetworks, report: Report) -> Handle:
+    """A command's handle on prod whose client has only the (fake) networks."""
+    docker: Any = SimpleNamespace(network=networks)
+    # The lock never asks the backend.
+    return Handle(config, config.environment("prod"), docker, backend=None, report=report)  # type: ignore[arg-type]
 
 
 def held_by(
@@ -104,8 +112,7 @@ def _dead_pid() -> int:
 def test_a_free_lock_is_taken_for_the_block_and_released_after(
     config: Config, networks: FakeNetworks
 ) -> None:
-    env = config.environment("prod")
-    with lock.held(config, env, command="deploy --env prod", report=print):
+    with lock.held(_handle(config, networks, print), command="deploy --env prod"):
         (labels,) = networks.labels.values()
         assert labels[f"{lock._PREFIX}command"] == "deploy --env prod"
         assert labels[f"{lock._PREFIX}pid"] == str(os.getpid())
@@ -120,7 +127,7 @@ def test_a_lock_held_by_a_live_process_is_refused_with_who_holds_it(
     said: list[str] = []
     with (
         pytest.raises(Locked) as failure,
-        lock.held(config, config.environment("prod"), command="rollback", report=said.append),
+        lock.held(_handle(config, networks, said.append), command="rollback"),
     ):
         pytest.fail("the block ran without the lock")
     message = str(failure.value)
@@ -138,9 +145,7 @@ def test_a_lock_whose_holder_died_on_this_host_is_released_and_taken(
 ) -> None:
     name = held_by(networks, config, _dead_pid())
     said: list[str] = []
-    with lock.held(
-        config, config.environment("prod"), command="deploy --env prod", report=said.append
-    ):
+    with lock.held(_handle(config, networks, said.append), command="deploy --env prod"):
         assert networks.labels[name][f"{lock._PREFIX}pid"] == str(os.getpid())
     assert said[0].startswith("released a stale deploy lock of prod")
 
@@ -152,7 +157,7 @@ def test_a_lock_held_on_another_host_is_never_called_stale(
     held_by(networks, config, 999_999, host="elsewhere")
     with (
         pytest.raises(Locked, match=r"locked by .*@elsewhere"),
-        lock.held(config, config.environment("prod"), command="down", report=print),
+        lock.held(_handle(config, networks, print), command="down"),
     ):
         pass
 
@@ -166,7 +171,7 @@ def test_a_dead_pid_in_another_pid_namespace_of_this_host_is_never_called_stale(
     held_by(networks, config, _dead_pid(), pidns="pid:[4026500000]")
     with (
         pytest.raises(Locked, match="locked by"),
-        lock.held(config, config.environment("prod"), command="deploy", report=print),
+        lock.held(_handle(config, networks, print), command="deploy"),
     ):
         pytest.fail("a live holder in another container was declared dead")
     assert len(networks.networks) == 1
@@ -178,7 +183,7 @@ def test_a_pid_reused_by_another_process_is_a_stale_lock(
     # The holder's pid is alive, but it started at another time: not the holder.
     held_by(networks, config, os.getppid(), started="1")
     said: list[str] = []
-    with lock.held(config, config.environment("prod"), command="deploy", report=said.append):
+    with lock.held(_handle(config, networks, said.append), command="deploy"):
         pass
     assert said[0].startswith("released a stale deploy lock of prod")
 
@@ -208,7 +213,7 @@ def test_on_an_engine_that_allows_two_networks_of_one_name_only_the_oldest_holds
     monkeypatch.setattr(lock.time, "monotonic", lambda: float(next(clock)))
     with (
         pytest.raises(Locked, match="locked by"),
-        lock.held(config, config.environment("prod"), command="deploy", report=print),
+        lock.held(_handle(config, networks, print), command="deploy"),
     ):
         pytest.fail("a second holder beside the first")
     # Each attempt made a duplicate and removed it again; the wait slept and ended.
@@ -230,7 +235,7 @@ def test_a_lock_that_vanishes_while_it_is_listed_is_looked_at_again(
         return real_list(filters=filters)
 
     networks.list = flaky  # type: ignore[method-assign]
-    with lock.held(config, config.environment("prod"), command="deploy", report=print):
+    with lock.held(_handle(config, networks, print), command="deploy"):
         assert len(networks.networks) == 1
     # The first attempt let go of what it had created; the second held it.
     assert len(networks.removed) == 2

@@ -1,5 +1,6 @@
-"""slipway.rollout: migrations, health waits and the switch from the old release to the new,
-against a fake python-on-whales client (no docker CLI runs)."""
+"""slipway.backends.compose.rollout: migrations, health waits and the switch
+from the old release to the new, against a fake python-on-whales client (no
+docker CLI runs)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from slipway import proxy, rollout
+from slipway import proxy
+from slipway.backends.compose import rollout
 from slipway.config import Config, Environment
 from slipway.errors import DeployFailed, DockerUnavailable
 

@@ -1,4 +1,5 @@
-"""slipway.stack: the env file, the recorded image, and what a compose stack shows."""
+"""slipway.backends.compose.stack: the env file, the recorded release, and what
+a compose stack shows."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from typing import Any
 
 import pytest
 
-from slipway import _composefiles, proxy, stack, state
-from slipway.config import Config, load
+from slipway import engine, proxy, state
+from slipway.backends import ServiceStatus
+from slipway.backends.compose import files as _composefiles
+from slipway.backends.compose import stack
+from slipway.cli import stacks
+from slipway.config import Config, Environment, load
 from slipway.errors import ConfigError, PortInUse
-from slipway.stack import ServiceStatus
 
 WriteConfig = Callable[[object], Path]
 EXAMPLE = "# Production settings\nAPP_PORT=8000\nLOG_LEVEL=info\n"
@@ -68,13 +72,18 @@ def test_missing_env_file_without_example_names_the_file_to_create(
     )
 
 
-# --- record_image ---------------------------------------------------------------------
+# --- the release pointer ------------------------------------------------------------------
+
+
+def _record(config: Config, env: Environment, ref: str, extra: Mapping[str, str] = {}) -> None:
+    """What the compose backend records once a release serves."""
+    state.record_release(config, env, {**stack.release_values(config, env, ref), **extra})
 
 
 def test_record_image_writes_the_image_replicas_and_proxy_dir_into_the_state_file(
     config: Config, project_root: Path
 ) -> None:
-    stack.record_image(config, config.environment("prod"), "slipway/notes:prod")
+    _record(config, config.environment("prod"), "slipway/notes:prod")
 
     state = project_root / ".slipway/prod.env"
     assert state.read_text() == (
@@ -90,7 +99,7 @@ def test_record_image_writes_the_environments_replicas_and_extra_values(
     config_data["environments"]["prod"]["replicas"] = 3
     config = load(write_config(config_data))
 
-    stack.record_image(config, config.environment("prod"), "slipway/notes:prod", {"EXTRA": "1"})
+    _record(config, config.environment("prod"), "slipway/notes:prod", {"EXTRA": "1"})
 
     lines = (project_root / ".slipway/prod.env").read_text().splitlines()
     assert "SLIPWAY_REPLICAS=3" in lines
@@ -99,9 +108,9 @@ def test_record_image_writes_the_environments_replicas_and_extra_values(
 
 def test_record_image_replaces_the_previous_image(config: Config, project_root: Path) -> None:
     dev = config.environment("dev")
-    stack.record_image(config, dev, "slipway/notes:old")
+    _record(config, dev, "slipway/notes:old")
 
-    stack.record_image(config, dev, "slipway/notes:dev")
+    _record(config, dev, "slipway/notes:dev")
 
     lines = (project_root / ".slipway/dev.env").read_text().splitlines()
     assert [line for line in lines if line.startswith("SLIPWAY_IMAGE=")] == [
@@ -214,7 +223,7 @@ def test_deployed_image_is_none_before_any_deploy(config: Config) -> None:
 
 def test_deployed_image_reads_slipway_image_from_the_state_file(config: Config) -> None:
     prod = config.environment("prod")
-    stack.record_image(config, prod, "slipway/notes:abcdef012345", {"EXTRA": "1"})
+    _record(config, prod, "slipway/notes:abcdef012345", {"EXTRA": "1"})
 
     assert state.release(config, prod) == "slipway/notes:abcdef012345"
     assert state.release(config, config.environment("dev")) is None
@@ -422,9 +431,9 @@ def test_clean_takes_down_environments_and_deletes_generated_folders(
         compose.down = lambda **_options: downed.append(env.name)  # type: ignore[method-assign]
         return _docker(compose)
 
-    monkeypatch.setattr(stack.engine, "client", client)
+    monkeypatch.setattr(engine, "client", client)
 
-    done = stack.clean(config)
+    done = stacks.cleaned(config)
 
     assert done == ["prod stack removed (volumes kept)", ".nox/ deleted", "reports/ deleted"]
     assert downed == ["prod"]

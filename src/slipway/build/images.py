@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -14,8 +14,7 @@ from slipway.build import ignore
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
 from slipway.errors import BuildFailed, EngineError
-
-Report = Callable[[str], None]
+from slipway.handle import Report
 
 # A step header in BuildKit's plain progress: "#12 [builder 4/6] RUN uv sync".
 _STEP = re.compile(r"^#(\d+) \[[^\]]+\] (.+)$")

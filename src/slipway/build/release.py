@@ -6,14 +6,16 @@ import subprocess
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from python_on_whales import DockerClient
 
-from slipway import engine
 from slipway.build import images
-from slipway.build.images import BuiltImage, Report
-from slipway.config import Config, Environment
+from slipway.build.images import BuiltImage
 from slipway.engine import docker_errors
+
+if TYPE_CHECKING:
+    from slipway.handle import Handle
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,10 @@ def _quiet(_line: str) -> None:
     """Build logs are shown only when a build fails (in the error's details)."""
 
 
-def build(config: Config, env: Environment, *, report: Report) -> BuiltImage:
+def build(handle: Handle) -> BuiltImage:
     """Build the environment's target from the working tree, labelled with its
     source, and tag it immutably (``<image>:<sha12>``); the release to roll to."""
-    docker = engine.client(config)
+    config, env, docker, report = handle.config, handle.env, handle.docker, handle.report
     report(f"building {config.image_ref(env.target)} ...")
     src = source(config.root)
     image = images.build(

@@ -32,9 +32,10 @@ from packaging.markers import Marker
 from python_on_whales import DockerClient
 
 from slipway import engine, state
-from slipway.config import Config, Environment
+from slipway.config import Config
 from slipway.engine import docker_errors
 from slipway.errors import ConfigError, SlipwayError, UsageError, command
+from slipway.handle import Handle
 
 # Where images keep their OS package databases, and the os-release syft
 # reads the distribution from.
@@ -241,12 +242,12 @@ def write(config: Config, docker: DockerClient, ref: str, image_id: str) -> Sbom
     return _describe(path, text)
 
 
-def of_release(config: Config, env: Environment) -> Sbom:
-    """The SBOM of the release ``env`` runs (written now if it has none yet)."""
-    ref = state.release(config, env)
+def of_release(handle: Handle) -> Sbom:
+    """The SBOM of the release the environment runs (written now if it has none yet)."""
+    config, env, docker = handle.config, handle.env, handle.docker
+    ref = handle.backend.release()
     if ref is None:
         raise UsageError(f"{env.name} has no release yet: {command(f'deploy --env {env.name}')}")
-    docker = engine.client(config)
     with docker_errors(f"inspecting {ref}"):
         image_id = docker.image.inspect(ref).id
     return write(config, docker, ref, image_id)

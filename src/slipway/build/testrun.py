@@ -9,10 +9,10 @@ from pathlib import Path
 from python_on_whales import DockerClient
 
 from slipway.build import images
-from slipway.build.images import Report
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
 from slipway.errors import CheckFailed, EngineError
+from slipway.handle import Report
 
 # pytest's exit code when it collected no test at all.
 NO_TESTS = 5

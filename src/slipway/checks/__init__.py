@@ -15,11 +15,12 @@ from python_on_whales import DockerClient
 
 from slipway import engine
 from slipway.build import images
-from slipway.build.images import Built, BuiltImage, Report
+from slipway.build.images import Built, BuiltImage
 from slipway.checks import sizes
 from slipway.checks.sizes import SizeRow
 from slipway.config import Config, Target
 from slipway.errors import CheckFailed, NotChecked
+from slipway.handle import Report
 
 _ROOT_USERS = {"", "root", "0", "0:0", "root:root", "root:0", "0:root"}
 

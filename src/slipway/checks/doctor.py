@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 from python_on_whales import DockerClient
 
-from slipway import engine, stack
-from slipway._composefiles import port_setting, proxy_address, proxy_address_from_files
+from slipway import engine
+from slipway.backends.compose import stack
+from slipway.backends.compose.files import port_setting, proxy_address, proxy_address_from_files
 from slipway.build import dockerfile
 from slipway.checks import CheckResult
 from slipway.checks.host import env_file_row, secret_rows, uv_rows

@@ -14,8 +14,8 @@ from slipway.cli.start import load
 from slipway.errors import CheckFailed, UsageError, command
 
 if TYPE_CHECKING:
-    from slipway.config import Config
     from slipway.data.backup import BackupResult
+    from slipway.handle import Handle
 
 # What invoke hands a task as its positional FILE when the user asked for
 # help: `restore --help` parses as FILE="--help" (a positional argument
@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 _HELP = frozenset({"--help", "-h"})
 
 
-def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
+def _verified(stack: Handle, done: BackupResult) -> tuple[Path, ...]:
     """Verify the new backup; only once it passed, prune the old ones. A
     backup that failed is set aside (``<name>.failed``), never counted."""
     from slipway.data import backup
 
-    check = backup.verify(cfg, env, done)
+    cfg = stack.config
+    check = backup.verify(stack, done)
     print(f"verify {'ok' if check.ok else 'FAILED'}: {check.detail}")
     if not check.ok:
         aside = backup.set_aside(done.path)
@@ -36,7 +37,7 @@ def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
             f"{cfg.show(done.path)} failed verification: {check.detail}; set aside as "
             f"{cfg.show(aside)} (not counted among the {cfg.backups.keep} kept, nothing pruned)"
         )
-    return backup.prune(cfg, env)
+    return backup.prune(cfg, stack.env.name)
 
 
 @task(
@@ -49,12 +50,14 @@ def _verified(cfg: Config, env: str, done: BackupResult) -> tuple[Path, ...]:
 @edge
 def backup(c: Context, env: str = "prod", verify: bool = False) -> None:
     """Write a consistent online backup of an environment's database."""
+    from slipway import handle
     from slipway.data import backup
 
     cfg = load()
-    done = backup.backup(cfg, env, prune=not verify)
+    stack = handle.of(cfg, env)
+    done = backup.backup(stack, prune=not verify)
     print(f"wrote {cfg.show(done.path)}: {done.detail}")
-    pruned = _verified(cfg, env, done) if verify else done.pruned
+    pruned = _verified(stack, done) if verify else done.pruned
     for old in pruned:
         print(f"removed {cfg.show(old)} (keeping the newest {cfg.backups.keep})")
 
@@ -102,7 +105,8 @@ def restore(c: Context, file: str, env: str = "prod") -> None:
     """
     if _help_asked(file):
         return
+    from slipway import handle
     from slipway.data import backup, restore
 
-    done = restore.restore(load(), env, Path(file), report=print)
+    done = restore.restore(handle.of(load(), env, report=print), Path(file))
     print(f"{env} is restored from {file} ({backup.summary(done.tables)}) and healthy")

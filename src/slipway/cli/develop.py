@@ -18,24 +18,22 @@ from slipway.errors import UsageError, command
 @edge
 def dev(c: Context, env: str = "dev") -> None:
     """Run the dev stack with live code sync and reload; Ctrl-C stops."""
-    from slipway import dev
+    from slipway import dev, handle
 
-    cfg = load()
     # Flushed: the watch's lines must show as they come, even through a pipe.
-    report = functools.partial(print, flush=True)
-    compose = dev.start(cfg, env, report=report)
-    dev.watch(compose, cfg, env, report=report)
+    stack = handle.of(load(), env, report=functools.partial(print, flush=True))
+    dev.start(stack)
+    dev.watch(stack)
 
 
 @task(help={"env": ENV})
 @edge
 def shell(c: Context, env: str = "dev") -> None:
     """Open a shell in the app container."""
-    from slipway import engine, stack
+    from slipway import handle
 
     cfg = load()
-    docker = engine.client(cfg, cfg.environment(env))
-    stack.execute(docker, cfg.service, ["bash"], tty=True)
+    handle.of(cfg, env).backend.execute(cfg.service, ["bash"], tty=True)
 
 
 def _words(c: Context) -> list[str]:
@@ -51,8 +49,8 @@ def _words(c: Context) -> list[str]:
 @edge
 def exec_(c: Context, env: str = "dev") -> None:
     """Run a command in the app container: invoke exec -- CMD ARGS."""
-    from slipway import engine, stack
+    from slipway import handle
 
     cfg, command = load(), _words(c)
-    docker = engine.client(cfg, cfg.environment(env))
-    print(stack.execute(docker, cfg.service, command, tty=sys.stdin.isatty()), end="")
+    backend = handle.of(cfg, env).backend
+    print(backend.execute(cfg.service, command, tty=sys.stdin.isatty()), end="")

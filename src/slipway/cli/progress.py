@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from slipway.build.images import Report
+from slipway.handle import Report
 
 
 def on_terminal(stream: TextIO) -> bool:

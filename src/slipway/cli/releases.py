@@ -34,12 +34,12 @@ def build(c: Context, target: str = "prod") -> None:
 @edge
 def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
     """Build, check and roll the stack onto the new release, zero-downtime."""
-    from slipway import deploy
+    from slipway import deploy, handle
     from slipway.cli import progress, tables
 
     # With --json, stdout carries only the result: progress goes to stderr.
     with progress.steps(sys.stderr if json else sys.stdout) as report:
-        result = deploy.deploy(load(), env, report=report)
+        result = deploy.deploy(handle.of(load(), env, report=report))
     print(tables.as_json(result) if json else tables.deployed_line(result))
 
 
@@ -47,11 +47,11 @@ def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def rollback(c: Context, env: str = "prod") -> None:
     """Put back the previous healthy release of an environment."""
-    from slipway import deploy
+    from slipway import deploy, handle
     from slipway.cli import progress
 
     with progress.steps() as report:
-        url = deploy.rollback(load(), env, report=report)
+        url = deploy.rollback(handle.of(load(), env, report=report))
     print(f"{env} is healthy at {url} on the previous release")
 
 
@@ -71,10 +71,10 @@ def history(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def prune(c: Context, env: str = "prod") -> None:
     """Remove release images beyond slipway.yaml's keep_releases."""
-    from slipway import retention
+    from slipway import handle, retention
     from slipway.cli import tables
 
-    print(tables.pruned_lines(retention.prune(load(), env), env))
+    print(tables.pruned_lines(retention.prune(handle.of(load(), env)), env))
 
 
 @task(help={"json": "print JSON instead of tables (build progress goes to stderr)"})
@@ -97,10 +97,10 @@ def check(c: Context, json: bool = False) -> None:
 @edge
 def sbom(c: Context, env: str = "prod", output: str = "") -> None:
     """Print (or write) the CycloneDX SBOM of an environment's running release."""
+    from slipway import handle
     from slipway.build import sbom
 
-    cfg = load()
-    bill = sbom.of_release(cfg, cfg.environment(env))
+    bill = sbom.of_release(handle.of(load(), env))
     if not output:
         print(bill.path.read_text(), end="")
         return

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.tasks import task
@@ -10,16 +12,18 @@ from invoke.tasks import task
 from slipway.cli.edge import ENV, JSON, edge
 from slipway.cli.start import load
 
+if TYPE_CHECKING:
+    from slipway.config import Config
+
 
 @task(aliases=["ps"], help={"env": ENV, "json": JSON})
 @edge
 def status(c: Context, env: str = "prod", json: bool = False) -> None:
     """Show what runs in an environment: the proxy and each replica."""
-    from slipway import engine, stack
+    from slipway import handle
     from slipway.cli import tables
 
-    cfg = load()
-    rows = stack.status(engine.client(cfg, cfg.environment(env)))
+    rows = handle.of(load(), env).backend.status()
     print(tables.as_json(rows) if json else tables.status_table(rows, env))
 
 
@@ -33,13 +37,12 @@ def status(c: Context, env: str = "prod", json: bool = False) -> None:
 @edge
 def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100") -> None:
     """Print the stack's logs."""
-    from slipway import engine, stack
+    from slipway import handle
 
-    cfg = load()
-    docker = engine.client(cfg, cfg.environment(env))
+    backend = handle.of(load(), env).backend
     # Piped or redirected, the lines carry no escape codes; followed, each shows as it comes.
     plain_text = not sys.stdout.isatty()
-    for line in stack.logs(docker, follow=follow, tail=tail, plain_text=plain_text):
+    for line in backend.logs(follow=follow, tail=tail, plain_text=plain_text):
         print(line, flush=follow)
 
 
@@ -47,9 +50,9 @@ def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100")
 @edge
 def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
     """Stop and remove an environment's containers (data volumes are kept)."""
-    from slipway import stack
+    from slipway import deploy, handle
 
-    stack.take_down(load(), env, volumes=volumes, report=print)
+    deploy.down(handle.of(load(), env, report=print), volumes=volumes)
     kept = " and its volumes are deleted" if volumes else "; its volumes are kept"
     print(f"{env} is down{kept}")
 
@@ -58,10 +61,26 @@ def down(c: Context, env: str = "prod", volumes: bool = False) -> None:
 @edge
 def clean(c: Context) -> None:
     """Take every stack down (volumes kept) and delete .nox and reports."""
-    from slipway import stack
-
-    for line in stack.clean(load()):
+    for line in cleaned(load()):
         print(line)
+
+
+def cleaned(cfg: Config) -> list[str]:
+    """Take every environment that was ever deployable down (volumes kept),
+    delete nox's and the test reports' folders; what was done."""
+    from slipway import handle
+
+    done = []
+    for env in cfg.environments.values():
+        if env.env_file.is_file() or env.env_example.is_file():
+            handle.of(cfg, env.name).backend.down()
+            done.append(f"{env.name} stack removed (volumes kept)")
+    for name in (".nox", "reports"):
+        path = cfg.root / name
+        if path.is_dir():
+            shutil.rmtree(path)
+            done.append(f"{name}/ deleted")
+    return done
 
 
 @task(help={"env": "only this environment's secrets (default: every environment's)"})

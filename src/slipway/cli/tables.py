@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from slipway.backends import ServiceStatus
 from slipway.checks import CheckResult, sizes
 from slipway.checks.audit import Audit
 from slipway.checks.sizes import MB, SizeRow
@@ -15,7 +16,6 @@ from slipway.deploy import DeployResult
 from slipway.errors import command
 from slipway.history import Release
 from slipway.retention import Pruned
-from slipway.stack import ServiceStatus
 
 
 def _plain(value: Any) -> Any:

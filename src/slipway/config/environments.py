@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal
 
 import yaml
 from pydantic import Field
@@ -28,6 +29,8 @@ class Environment:
     replicas: int = 1
     # Release images kept (the newest healthy ones, plus the running one).
     keep_releases: int = 5
+    # How and where its stack runs (a name in slipway.backends.BACKENDS).
+    backend: str = "compose"
 
     @property
     def env_example(self) -> Path:
@@ -44,6 +47,11 @@ class EnvironmentSettings(Section):
     health_timeout: Count = Field(60, description="Seconds a release may take to be healthy")
     replicas: Count = Field(1, description="App containers behind the proxy")
     keep_releases: Count = Field(5, description="Release images kept for rollback")
+    # One name for each of slipway.backends.BACKENDS (a unit test holds them equal).
+    backend: Literal["compose"] = Field(
+        "compose",
+        description="How its stack runs: compose (a compose project on one engine)",
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ def _environment(
         health_timeout=spec.health_timeout,
         replicas=spec.replicas,
         keep_releases=spec.keep_releases,
+        backend=spec.backend,
     )
 
 

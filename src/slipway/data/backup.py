@@ -24,14 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from python_on_whales import DockerClient
-
 from slipway import engine
+from slipway.backends.protocol import Backend
 from slipway.checks import CheckResult
-from slipway.config import Config, Environment
+from slipway.config import Config
 from slipway.data import files, rowcounts, scripts
 from slipway.data.files import Kind, file_name, parse_name, set_aside, to_prune
 from slipway.errors import CommandFailed, EngineError, NotRunning, UsageError
+from slipway.handle import Handle
 
 __all__ = [
     "BackupResult",
@@ -123,19 +123,17 @@ def database(model: Mapping[str, Any], app_service: str) -> Database:
 # --- talking to the stack ----------------------------------------------------
 
 
-def target(config: Config, env_name: str) -> tuple[Environment, DockerClient, Database]:
-    """The environment, its compose client and its database."""
-    env = config.environment(env_name)
-    docker = engine.client(config, env)
-    return env, docker, database(engine.compose_model(docker), config.service)
+def target(handle: Handle) -> Database:
+    """The environment's database, as its stack's model says."""
+    return database(handle.backend.model(), handle.config.service)
 
 
-def script_command(docker: DockerClient, db: Database, script: str) -> list[str]:
-    """The compose command running ``script`` next to the database, stdin open."""
+def script_command(backend: Backend, db: Database, script: str) -> list[str]:
+    """The command running ``script`` next to the database, stdin open."""
     if db.kind is Kind.SQLITE:
-        return engine.compose_run_argv(docker, db.service, ["python", "-c", script])
+        return backend.run_argv(db.service, ["python", "-c", script])
     names = {"PGUSER": db.user, "PGDATABASE": db.name}
-    return engine.compose_exec_argv(docker, db.service, ["sh", "-c", script], envs=names)
+    return backend.exec_argv(db.service, ["sh", "-c", script], envs=names)
 
 
 def _failed(exc: EngineError, action: str, db: Database) -> CommandFailed:
@@ -175,8 +173,7 @@ def feed(command: Sequence[str], data: bytes, db: Database, action: str) -> str:
 
 
 def backup(
-    config: Config,
-    env_name: str,
+    handle: Handle,
     *,
     now: datetime | None = None,
     prune: bool = True,
@@ -187,12 +184,13 @@ def backup(
 
     ``backup --verify`` prunes only after the new backup passed (:func:`prune`).
     """
-    env, docker, db = target(config, env_name)
+    config, env, db = handle.config, handle.env, target(handle)
     folder = folder or config.backups.dir
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / file_name(env.name, db.kind, now or datetime.now(UTC))
     script = scripts.SQLITE_BACKUP if db.kind is Kind.SQLITE else scripts.PG_BACKUP
-    command = script_command(docker, db, script) + ([db.name] if db.kind is Kind.SQLITE else [])
+    command = script_command(handle.backend, db, script)
+    command += [db.name] if db.kind is Kind.SQLITE else []
     started = time.monotonic()
     errors = _stream_to(command, path, db)
     seconds = time.monotonic() - started
@@ -212,15 +210,15 @@ def prune(config: Config, env_name: str) -> tuple[Path, ...]:
     return files.prune(config.backups.dir, env.name, config.backups.keep)
 
 
-def verify(config: Config, env_name: str, result: BackupResult) -> CheckResult:
+def verify(handle: Handle, result: BackupResult) -> CheckResult:
     """Restore a backup into scratch (tmpfs file or database) and check it: intact,
     and every table holding the rows counted at backup."""
-    _env, docker, db = target(config, env_name)
+    db = target(handle)
     data = result.path.read_bytes()
     action = "verifying the backup"
     script = scripts.SQLITE_LOAD if db.kind is Kind.SQLITE else scripts.PG_VERIFY
     try:
-        out = engine.feed(script_command(docker, db, script), data, action=action)
+        out = engine.feed(script_command(handle.backend, db, script), data, action=action)
     except EngineError as exc:
         return verification(f"failed ({exc.reason})", {}, result.tables)
     return verification(*rowcounts.loaded(out, sqlite=db.kind is Kind.SQLITE), result.tables)

@@ -16,6 +16,7 @@ or matches a failure's output (tests/unit/test_door.py holds them to it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from python_on_whales import DockerClient
@@ -34,6 +35,7 @@ from slipway.engine.gaps import (
 )
 
 __all__ = [
+    "EnvFiles",
     "client",
     "compose_exec_argv",
     "compose_model",
@@ -80,27 +82,40 @@ def settings_file(config: Config, env: Environment) -> Path:
     return path
 
 
+class EnvFiles(list[str | Path]):
+    """compose's ``--env-file`` list, read each time compose runs: the files
+    of the list that exist then, in order (a later file wins). One client
+    serves a whole command, through which the env file is created from its
+    example and the release is recorded (:func:`slipway.state.record_release`)."""
+
+    def __iter__(self) -> Iterator[str | Path]:
+        return (path for path in super().__iter__() if Path(path).is_file())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def client(
     config: Config, env: Environment | None = None, *, env_file: Path | None = None
 ) -> DockerClient:
-    """A client for images, or, given an environment, for its compose stack.
+    """The command's client: for images, or, given an environment, for its
+    compose stack too (writing the stack's settings file once).
 
     ``env_file`` stands in for the environment's own env file (doctor reads a
     missing one's example, which is what deploy would create it from).
     """
     if env is None:
         return DockerClient()
-    # Later files win: the environment's own, what slipway.yaml says, then
-    # what deploy recorded.
-    env_files: list[str | Path] = [
-        p
-        for p in (
+    # Later files win: the environment's own, what slipway.yaml says, what
+    # deploy recorded, then the release a rollout is moving to (while it does).
+    env_files = EnvFiles(
+        [
             env_file or env.env_file,
             settings_file(config, env),
             state.release_file(config, env),
-        )
-        if p.is_file()
-    ]
+            state.staged_release_file(config, env),
+        ]
+    )
     return DockerClient(
         compose_files=[str(f) for f in env.compose_files],
         compose_project_name=project_name(config, env),

@@ -24,17 +24,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from python_on_whales import Container, DockerClient
 from python_on_whales.components.container.models import ContainerState
 
-from slipway import engine, proxy, stack
-from slipway.build import images
-from slipway.build.images import Report
-from slipway.config import Config, Environment, Target
+from slipway import engine, proxy
+from slipway.backends.protocol import Rollout
+from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed, EngineError
+from slipway.handle import Report, quiet
 
 MIGRATE_SERVICE = "migrate"
 # The line a traceback ends with: `sqlalchemy.exc.OperationalError: ...`.
@@ -46,16 +45,6 @@ STOP_TIMEOUT = 15
 CRASH_LOOP = 3
 # How long to wait for a crash-looping container's next exit, to read its code.
 EXIT_CODE_WAIT = 15
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """What a rollout did: the containers that serve now, those it retired,
-    and how long the switch of the proxy took (None when nothing moved)."""
-
-    serving: tuple[str, ...]
-    retired: tuple[str, ...]
-    switch_seconds: float | None
 
 
 def app_containers(docker: DockerClient, service: str) -> list[Container]:
@@ -224,20 +213,11 @@ def retire(docker: DockerClient, containers: Sequence[Container]) -> None:
             docker.container.remove(list(containers), force=True)
 
 
-def roll(
-    docker: DockerClient, config: Config, env: Environment, ref: str, *, migrations: bool = True
-) -> Rollout:
-    """Move the environment onto ``ref`` (already recorded for compose).
-
-    ``migrations=False`` skips step 1: a rollback returns to code that the
-    current, expanded schema still serves, and an older release's migrations
-    would not know the newer revision.
-    """
-    if in_place(docker, config, env, ref):
-        return Rollout(tuple(proxy.servers_of(config, env)), (), None)
-    old = app_containers(docker, config.service)
-    if migrations and config.migrate:
-        migrate(docker, config.migrate)
+def _started_healthy(
+    docker: DockerClient, config: Config, env: Environment, old: Sequence[Container]
+) -> list[Container]:
+    """``replicas`` new containers beside ``old``, healthy; DeployFailed, with
+    none of them left, when they are not."""
     try:
         new = start_beside(docker, config.service, old, env.replicas)
     except EngineError as exc:
@@ -250,41 +230,45 @@ def roll(
     except DeployFailed:
         discard(docker, new)
         raise
+    return new
+
+
+def roll(
+    docker: DockerClient,
+    config: Config,
+    env: Environment,
+    ref: str,
+    *,
+    migrations: bool = True,
+    report: Report = quiet,
+) -> Rollout:
+    """Move the environment onto ``ref`` (which compose reads as SLIPWAY_IMAGE),
+    saying what happens; nothing moves when it is already in place.
+
+    ``migrations=False`` skips step 1: a rollback returns to code that the
+    current, expanded schema still serves, and an older release's migrations
+    would not know the newer revision.
+    """
+    if in_place(docker, config, env, ref):
+        report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
+        return Rollout(tuple(proxy.servers_of(config, env)), (), None)
+    report(
+        f"rolling {engine.project_name(config, env)} to {ref}: {env.replicas} new "
+        f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
+        "before the switch ..."
+    )
+    old = app_containers(docker, config.service)
+    if migrations and config.migrate:
+        migrate(docker, config.migrate)
+    new = _started_healthy(docker, config, env, old)
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
     old_names = tuple(c.name for c in old)
     seconds = switch(docker, config, env, names)
     retire(docker, old)
-    return Rollout(tuple(names), old_names, seconds)
-
-
-def to(
-    config: Config, env: Environment, ref: str, *, report: Report, migrations: bool = True
-) -> Rollout:
-    """Record ``ref`` as the environment's release and roll the stack onto it
-    (the path deploy, rollback and dev share), saying what happens."""
-    stack.record_image(config, env, ref, extra_settings(env))
-    docker = engine.client(config, env)
-    if in_place(docker, config, env, ref):
-        report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
-    else:
-        report(
-            f"rolling {engine.project_name(config, env)} to {ref}: {env.replicas} new "
-            f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
-            "before the switch ..."
-        )
-    done = roll(docker, config, env, ref, migrations=migrations)
-    if done.switch_seconds is not None:
-        report(
-            f"switched the proxy to {', '.join(done.serving)} in {done.switch_seconds:.2f}s"
-            + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
-        )
+    done = Rollout(tuple(names), old_names, seconds)
+    report(
+        f"switched the proxy to {', '.join(done.serving)} in {seconds:.2f}s"
+        + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
+    )
     return done
-
-
-def extra_settings(env: Environment) -> dict[str, str]:
-    """What the dev stack's compose file needs besides the image (its user ids)."""
-    if env.target is not Target.DEV:
-        return {}
-    uid, gid = images.dev_ids()
-    return {"DEV_UID": str(uid), "DEV_GID": str(gid)}

@@ -1,20 +1,20 @@
-"""A compose stack: bring it up behind a health gate, look at it, take it down."""
+"""A compose stack: get it ready, look at it, run commands in it, take it down."""
 
 from __future__ import annotations
 
 import errno
 import os
 import re
-import shutil
 import socket
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
 from python_on_whales import Container, DockerClient
 
-from slipway import _composefiles, engine, lock, proxy, secretfiles, state
-from slipway.build.images import Report
-from slipway.config import Config, Environment
+from slipway import engine, proxy, secretfiles, state
+from slipway.backends.compose import files
+from slipway.backends.protocol import ServiceStatus
+from slipway.build import images
+from slipway.config import Config, Environment, Target
 from slipway.engine import docker_errors
 from slipway.errors import (
     CommandFailed,
@@ -24,19 +24,10 @@ from slipway.errors import (
     NotRunning,
     PortInUse,
 )
+from slipway.handle import Report
 
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    service: str
-    container: str
-    state: str
-    health: str
-    image: str
-    ports: str
 
 
 def ensure_env_file(env: Environment) -> bool:
@@ -56,23 +47,24 @@ def ensure_env_file(env: Environment) -> bool:
     return True
 
 
-def record_image(
-    config: Config, env: Environment, image_ref: str, extra: Mapping[str, str] | None = None
-) -> None:
-    """Name what the stack runs for compose: the image (SLIPWAY_IMAGE), how many
-    replicas, where the proxy's configuration lives, plus ``extra``."""
+def release_values(config: Config, env: Environment, image_ref: str) -> dict[str, str]:
+    """What compose reads of a release: the image (SLIPWAY_IMAGE), how many
+    replicas, where the proxy's configuration lives, and for the dev stack the
+    host user's ids (compose's own rebuilds, develop.watch, need them too)."""
     values = {
         state.IMAGE_KEY: image_ref,
         "SLIPWAY_REPLICAS": str(env.replicas),
         "SLIPWAY_PROXY_DIR": str(state.proxy_folder(config, env)),
-        **(extra or {}),
     }
-    state.record_release(config, env, values)
+    if env.target is Target.DEV:
+        uid, gid = images.dev_ids()
+        values |= {"DEV_UID": str(uid), "DEV_GID": str(gid)}
+    return values
 
 
 def published_port(docker: DockerClient) -> tuple[str, int] | None:
     """The host address and port the proxy is published on."""
-    return _composefiles.proxy_address(engine.compose_model(docker))
+    return files.proxy_address(engine.compose_model(docker))
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -94,10 +86,10 @@ def held_by_stack(docker: DockerClient, port: int) -> bool:
     return any(f":{port}->" in row.ports for row in status(docker) if row.state == "running")
 
 
-def ensure_port_free(docker: DockerClient, *, change: str = _composefiles.ANOTHER_PORT) -> None:
+def ensure_port_free(docker: DockerClient, *, change: str = files.ANOTHER_PORT) -> None:
     """Refuse, before touching anything, when another program holds the port;
     the message ends with ``change``, how to move the proxy
-    (:func:`slipway._composefiles.port_setting`)."""
+    (:func:`slipway.files.port_setting`)."""
     address = published_port(docker)
     if address is None:
         return
@@ -113,13 +105,6 @@ def down(docker: DockerClient, *, volumes: bool = False) -> None:
     """Stop and remove the stack's containers (and its volumes if asked)."""
     with docker_errors("docker compose down"):
         docker.compose.down(volumes=volumes, remove_orphans=True, timeout=15)
-
-
-def take_down(config: Config, env_name: str, *, volumes: bool, report: Report) -> None:
-    """`invoke down`: the environment's stack, under its deploy lock."""
-    env = config.environment(env_name)
-    with lock.held(config, env, command=f"down --env {env.name}", report=report):
-        down(engine.client(config, env), volumes=volumes)
 
 
 def url(docker: DockerClient) -> str:
@@ -184,21 +169,6 @@ def logs(
             yield plain(text) if plain_text else text
 
 
-def clean(config: Config) -> list[str]:
-    """Take every environment down (volumes kept) and delete generated folders."""
-    done = []
-    for env in config.environments.values():
-        if env.env_file.is_file() or env.env_example.is_file():
-            down(engine.client(config, env))
-            done.append(f"{env.name} stack removed (volumes kept)")
-    for name in (".nox", "reports"):
-        path = config.root / name
-        if path.is_dir():
-            shutil.rmtree(path)
-            done.append(f"{name}/ deleted")
-    return done
-
-
 def first_index(docker: DockerClient, service: str) -> int:
     """compose's number of the service's first running container.
 
@@ -231,12 +201,25 @@ def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: 
     return out or ""
 
 
-def prepare(config: Config, env: Environment, *, report: Report) -> None:
+def start(docker: DockerClient, service: str, *, wait_seconds: int | None) -> None:
+    """Start the service's containers and wait until compose reports them healthy."""
+    with docker_errors(f"starting {service}"):
+        docker.compose.up(
+            services=[service],
+            detach=True,
+            wait=True,
+            wait_timeout=wait_seconds,
+            pull="never",
+            quiet=True,
+        )
+
+
+def prepare(docker: DockerClient, config: Config, env: Environment, *, report: Report) -> None:
     """What a stack needs before anything is built or touched: the engine and
     its plugins, the env file (from its example), the secret files, a free port."""
-    engine.ensure_engine(engine.client(config), compose=True)
+    engine.ensure_engine(docker, compose=True)
     if ensure_env_file(env):
         report(f"created {config.show(env.env_file)} from its example")
     for path in secretfiles.ensure(config, env):
         report(f"created {config.show(path)} with a random value (git-ignored)")
-    ensure_port_free(engine.client(config, env), change=_composefiles.port_setting(config, env))
+    ensure_port_free(docker, change=files.port_setting(config, env))

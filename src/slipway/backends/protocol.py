@@ -1,0 +1,95 @@
+"""The :class:`Backend` protocol: what the jobs ask of an environment's stack,
+and the shapes its answers take."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from slipway.handle import Report
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One container of a stack, as `slipway status` shows it."""
+
+    service: str
+    container: str
+    state: str
+    health: str
+    image: str
+    ports: str
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What a rollout did: the containers that serve now, those it retired,
+    and how long the switch of the proxy took (None when nothing moved)."""
+
+    serving: tuple[str, ...]
+    retired: tuple[str, ...]
+    switch_seconds: float | None
+
+
+class Backend(Protocol):
+    """An environment's stack, wherever and however it runs."""
+
+    name: str
+
+    def prepare(self, report: Report) -> None:
+        """What the stack needs before anything is built or touched (the engine
+        and its plugins, the env file from its example, secret files, a free
+        port); UsageError or ConfigError, with nothing touched, if it cannot."""
+
+    def release(self) -> str | None:
+        """The release the environment runs (its image), if one was recorded."""
+
+    def forget(self) -> None:
+        """The environment runs no release any more (its stack was taken down)."""
+
+    def in_place(self, ref: str) -> bool:
+        """True when exactly ``ref`` runs, healthy, behind the proxy."""
+
+    def roll(self, ref: str, *, migrations: bool, report: Report) -> Rollout:
+        """Roll the stack onto ``ref`` with no failed request, and record it as
+        the release once it serves; DeployFailed, with the release before still
+        recorded and serving, if it never became healthy."""
+
+    def status(self) -> list[ServiceStatus]:
+        """Every container of the stack, running or not."""
+
+    def logs(self, *, follow: bool, tail: str | None, plain_text: bool) -> Iterator[str]:
+        """The stack's log lines."""
+
+    def execute(self, service: str, command: Sequence[str], *, tty: bool) -> str:
+        """Run a command in the service's first running container; its output."""
+
+    def exec_argv(
+        self, service: str, command: Sequence[str], *, envs: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """The argv that runs ``command`` in the service's first running
+        container with stdin open (for data streamed in or out)."""
+
+    def run_argv(self, service: str, command: Sequence[str]) -> list[str]:
+        """The argv that runs ``command`` in a one-off container of the
+        service (its volumes, no ports), stdin open."""
+
+    def stop(self, service: str) -> None:
+        """Stop the service's containers (the proxy stops sending them requests)."""
+
+    def start(self, service: str, *, wait_seconds: int | None = None) -> None:
+        """Start the service, waiting until it is healthy, and put it back behind the proxy."""
+
+    def down(self, *, volumes: bool = False) -> None:
+        """Stop and remove the stack's containers (and its volumes if asked)."""
+
+    def url(self) -> str:
+        """Where the host reaches the stack."""
+
+    def model(self) -> Mapping[str, Any]:
+        """The stack's services, networks and volumes as the backend resolves them."""
+
+    def watch(self) -> Iterator[str]:
+        """Sync source edits into the running stack (the dev loop), line by line."""

@@ -1,0 +1,47 @@
+"""One command's handle: what a job works with, built once at the edge.
+
+Kamal's commander is the model: the config, the environment, its backend, the
+one Docker client and where progress goes, in one frozen object the task (or
+nox session) makes and every job takes. Nothing below the edge resolves the
+environment again or builds another client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
+
+    from slipway.backends import Backend
+    from slipway.config import Config, Environment
+
+# Where a job says what it does, a line at a time (print, or a progress display).
+Report = Callable[[str], None]
+
+
+def quiet(_line: str) -> None:
+    """A report that says nothing."""
+
+
+@dataclass(frozen=True)
+class Handle:
+    config: Config
+    env: Environment
+    docker: DockerClient
+    backend: Backend
+    report: Report
+
+
+def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:
+    """The handle of a command on environment ``env_name`` (ConfigError, with
+    the names there are, if slipway.yaml has none of that name)."""
+    # Imported here: every job imports this module for its types, and the
+    # backends import the jobs' modules.
+    from slipway import backends, engine  # noqa: PLC0415
+
+    env = config.environment(env_name)
+    docker = engine.client(config, env)
+    return Handle(config, env, docker, backends.of(docker, config, env), report)
