@@ -98,6 +98,11 @@ class NotSwarmManager(EngineError):
     """The engine is not a swarm manager (no swarm, or a worker node)."""
 
 
+class CommandNotFound(EngineError):
+    """The command a container was to run is not in its image: no such
+    executable on its PATH, or no file at the path given."""
+
+
 class BuildFailed(SlipwayError):
     """An image build failed."""
 

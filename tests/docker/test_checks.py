@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from python_on_whales import docker
 
 from slipway import config, engine
 from slipway.build import testrun
 from slipway.errors import CheckFailed
-from tests.docker.conftest import Project
+from tests.docker.conftest import ROOT, Project
 
 pytestmark = pytest.mark.docker
 
@@ -132,6 +135,45 @@ def test_in_container_tests_fail_the_run_when_a_test_fails(
     assert "test_that_is_broken" in output
     assert "1 failed" in output
     assert (tmp_path / "reports/junit.xml").is_file()
+
+
+def test_docker_tests_in_an_image_without_pytest_says_what_to_add(tmp_path: Path) -> None:
+    """A project whose test stage installs no pytest: `nox -s docker_tests`
+    fails with slipway's one line, not docker's `executable file not found`."""
+    image = "slipway-test/tiny-no-pytest"
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker/Dockerfile").write_text("FROM python:3.13-slim-trixie AS test\n")
+    (tmp_path / "slipway.yaml").write_text(
+        yaml.safe_dump(
+            {"project": "tiny", "image": image, "targets": {"test": None}, "environments": {}}
+        )
+    )
+    shutil.copy(ROOT / "src/slipway/templates/noxfile.py", tmp_path / "noxfile.py")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "nox", "-s", "docker_tests"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        # The run's container, which never started, is gone (--rm) ...
+        left = docker.container.list(all=True, filters=[("ancestor", f"{image}:test")])
+    finally:
+        # ... and the test image goes here.
+        if docker.image.exists(f"{image}:test"):
+            docker.image.remove(f"{image}:test", force=True)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert (
+        f"Session docker_tests aborted: the test image {image}:test has no pytest: add pytest "
+        "and pytest-cov to the dependency group the Dockerfile's test stage installs "
+        "(uv add --dev pytest pytest-cov)"
+    ) in result.stderr
+    assert "executable file not found" not in out
+    assert "Traceback" not in out
+    assert left == []
 
 
 def test_lint_session_passes_on_the_repository(project: Project) -> None:

@@ -26,6 +26,7 @@ from slipway import engine, state
 from slipway.config import Config, load
 from slipway.errors import (
     AlreadyExists,
+    CommandNotFound,
     DockerUnavailable,
     EngineError,
     InUse,
@@ -210,6 +211,27 @@ SAID = [
         "Error response from daemon: This node is not a swarm manager. Use "
         '"docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n',
         NotSwarmManager,
+    ),
+    # docker run, then docker exec, of a command the image lacks (the lines also
+    # say "container ... not found": the command, not the container, is missing).
+    (
+        "docker: Error response from daemon: failed to create task for container: failed to "
+        "create shim task: OCI runtime create failed: runc create failed: unable to start "
+        'container process: exec: "pytest": executable file not found in $PATH: unknown\n\n'
+        "Run 'docker run --help' for more information\n",
+        CommandNotFound,
+    ),
+    (
+        "docker: Error response from daemon: failed to create task for container: failed to "
+        "create shim task: OCI runtime create failed: runc create failed: unable to start "
+        'container process: exec: "/app/.venv/bin/pytest": stat /app/.venv/bin/pytest: '
+        "no such file or directory: unknown\n",
+        CommandNotFound,
+    ),
+    (
+        "OCI runtime exec failed: exec failed: unable to start container process: "
+        'exec: "psql": executable file not found in $PATH: unknown\n',
+        CommandNotFound,
     ),
     # Nothing said that a caller branches on: the plain EngineError.
     (

@@ -10,6 +10,7 @@ from slipway.errors import (
     AlreadyExists,
     BuildFailed,
     CheckFailed,
+    CommandNotFound,
     ConfigError,
     DeployFailed,
     DockerUnavailable,
@@ -33,7 +34,9 @@ def test_every_expected_failure_is_a_slipway_error(kind: type[SlipwayError]) -> 
         raise kind("what went wrong")
 
 
-@pytest.mark.parametrize("kind", [NotFound, AlreadyExists, InUse, NotRunning, NotSwarmManager])
+@pytest.mark.parametrize(
+    "kind", [NotFound, AlreadyExists, InUse, NotRunning, NotSwarmManager, CommandNotFound]
+)
 def test_a_typed_engine_failure_is_an_engine_error_with_its_output(
     kind: type[EngineError],
 ) -> None:

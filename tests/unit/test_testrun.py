@@ -12,7 +12,7 @@ from python_on_whales.exceptions import DockerException
 from slipway.build import testrun
 from slipway.build.images import BuiltImage
 from slipway.config import Config, Target
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, EngineError
 
 MakeImage = Callable[..., BuiltImage]
 
@@ -31,9 +31,12 @@ def built(monkeypatch: pytest.MonkeyPatch, make_image: MakeImage) -> list[Target
 
 
 class _FakeRun:
-    """docker.run(stream=True): yields the container's output, then maybe fails."""
+    """docker.run(stream=True): yields the container's output, then maybe fails.
+    A bytes chunk is on stdout; a ("stderr", bytes) pair says where it is."""
 
-    def __init__(self, output: list[bytes], error: DockerException | None = None) -> None:
+    def __init__(
+        self, output: list[bytes | tuple[str, bytes]], error: DockerException | None = None
+    ) -> None:
         self.output, self.error = output, error
 
     def run(self, _image: str, _command: list[str], **_options: Any) -> Iterator[tuple[str, bytes]]:
@@ -41,9 +44,19 @@ class _FakeRun:
 
     def _stream(self) -> Iterator[tuple[str, bytes]]:
         for chunk in self.output:
-            yield "stdout", chunk
+            yield chunk if isinstance(chunk, tuple) else ("stdout", chunk)
         if self.error is not None:
             raise self.error
+
+
+# What docker run says when the image has no pytest on its PATH (exit code 127).
+NO_PYTEST = (
+    b"docker: Error response from daemon: failed to create task for container: failed to "
+    b"create shim task: OCI runtime create failed: runc create failed: unable to start "
+    b'container process: exec: "pytest": executable file not found in $PATH: unknown\n',
+    b"\n",
+    b"Run 'docker run --help' for more information\n",
+)
 
 
 def test_tests_run_in_the_test_image_with_reports_on_the_host(
@@ -82,16 +95,96 @@ def test_failing_tests_raise_check_failed_pointing_at_the_report(
 
 
 @pytest.mark.usefixtures("built")
-def test_a_project_with_no_tests_yet_passes_and_says_none_ran(
+def test_a_project_with_no_tests_yet_says_none_were_collected_not_that_they_passed(
     config: Config, tmp_path: Path
 ) -> None:
     error = DockerException(["docker", "run"], 5, stderr=b"")
     fake = _FakeRun([b"collected 0 items\n", b"no tests ran in 0.05s\n"], error)
     seen: list[str] = []
 
+    run = testrun.run_in_image(fake, config, tmp_path, report=seen.append)  # type: ignore[arg-type]
+
+    assert run.collected_none
+    assert seen == ["collected 0 items", "no tests ran in 0.05s"]
+
+
+@pytest.mark.usefixtures("built")
+def test_tests_that_ran_are_not_collected_none(config: Config, tmp_path: Path) -> None:
+    run = testrun.run_in_image(_FakeRun([b"1 passed\n"]), config, tmp_path, report=print)  # type: ignore[arg-type]
+
+    assert not run.collected_none
+
+
+@pytest.mark.usefixtures("built")
+def test_an_image_without_pytest_is_one_line_saying_what_to_add(
+    config: Config, tmp_path: Path
+) -> None:
+    said = b"".join(NO_PYTEST)
+    error = DockerException(["docker", "run"], 127, stderr=said)
+    fake = _FakeRun([("stderr", line) for line in NO_PYTEST], error)
+    seen: list[str] = []
+
+    with pytest.raises(CheckFailed) as caught:
+        testrun.run_in_image(fake, config, tmp_path, report=seen.append)  # type: ignore[arg-type]
+
+    assert str(caught.value) == (
+        "the test image slipway/notes:test has no pytest: add pytest and pytest-cov to the "
+        "dependency group the Dockerfile's test stage installs (uv add --dev pytest pytest-cov)"
+    )
+    assert "\n" not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert seen == []  # docker's own words are replaced by that line, not printed above it
+
+
+@pytest.mark.usefixtures("built")
+def test_another_docker_failure_still_shows_what_docker_said(
+    config: Config, tmp_path: Path
+) -> None:
+    said = b"docker: Error response from daemon: invalid mount config\n"
+    fake = _FakeRun([("stderr", said)], DockerException(["docker", "run"], 125, stderr=said))
+    seen: list[str] = []
+
+    with pytest.raises(EngineError, match="invalid mount config"):
+        testrun.run_in_image(fake, config, tmp_path, report=seen.append)  # type: ignore[arg-type]
+
+    assert seen == ["docker: Error response from daemon: invalid mount config"]
+
+
+@pytest.mark.usefixtures("built")
+def test_a_failing_test_that_prints_dockers_words_is_a_failing_test(
+    config: Config, tmp_path: Path
+) -> None:
+    """The words on stderr are the container's once pytest ran: its exit code says so."""
+    fake = _FakeRun(
+        [b"F\n", *(("stderr", line) for line in NO_PYTEST)],
+        DockerException(["docker", "run"], 1, stderr=b"".join(NO_PYTEST)),
+    )
+
+    with pytest.raises(CheckFailed, match=r"pytest exit code 1"):
+        testrun.run_in_image(fake, config, tmp_path, report=print)  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("built")
+def test_the_containers_stderr_is_reported_in_order(config: Config, tmp_path: Path) -> None:
+    """Held until the container first prints on stdout (or ends), never lost."""
+    fake = _FakeRun([("stderr", b"warning: a\n"), b"collected 1 item\n", ("stderr", b"b\n")])
+    seen: list[str] = []
+
     testrun.run_in_image(fake, config, tmp_path, report=seen.append)  # type: ignore[arg-type]
 
-    assert seen[-1] == "no tests ran: pytest collected none in slipway/notes:test"
+    assert seen == ["warning: a", "collected 1 item", "b"]
+
+
+@pytest.mark.usefixtures("built")
+def test_stderr_alone_is_reported_when_the_run_ends(config: Config, tmp_path: Path) -> None:
+    error = DockerException(["docker", "run"], 4, stderr=b"error: unrecognized arguments: --cov\n")
+    fake = _FakeRun([("stderr", b"error: unrecognized arguments: --cov\n")], error)
+    seen: list[str] = []
+
+    with pytest.raises(CheckFailed, match=r"pytest exit code 4"):
+        testrun.run_in_image(fake, config, tmp_path, report=seen.append)  # type: ignore[arg-type]
+
+    assert seen == ["error: unrecognized arguments: --cov"]
 
 
 @pytest.mark.usefixtures("built")

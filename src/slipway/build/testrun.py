@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from python_on_whales import DockerClient
@@ -11,7 +11,7 @@ from python_on_whales import DockerClient
 from slipway.build import images
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
-from slipway.errors import CheckFailed, EngineError
+from slipway.errors import CheckFailed, CommandNotFound, EngineError
 from slipway.handle import Report
 
 # pytest's exit code when it collected no test at all.
@@ -29,24 +29,64 @@ PYTEST_ARGS = (
 )
 
 
+# What a test image lacks when its test stage did not install the runner.
+NO_PYTEST = (
+    "the test image {image} has no pytest: add pytest and pytest-cov to the dependency "
+    "group the Dockerfile's test stage installs (uv add --dev pytest pytest-cov)"
+)
+
+
 @dataclass(frozen=True)
 class TestRun:
+    """Where a run's reports are; ``collected_none`` when pytest found no test
+    to run (nothing failed, and nothing passed either)."""
+
     image: str
     junit: Path
     coverage: Path
+    collected_none: bool = False
+
+
+class _Output:
+    """The container's output for ``report``, line by line. Its stderr is held
+    until it first prints on stdout: a container that never started leaves
+    only docker's own words there, which its one-line error replaces."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.held: list[str] = []
+        self.started = False
+
+    def add(self, source: str, chunk: bytes) -> None:
+        line = chunk.decode(errors="replace").rstrip("\n")
+        if source == "stderr" and not self.started:
+            self.held.append(line)
+            return
+        self.started = True
+        self.flush()
+        self.report(line)
+
+    def flush(self) -> None:
+        for line in self.held:
+            self.report(line)
+        self.held.clear()
 
 
 def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report: Report) -> TestRun:
     """Build the test target and run pytest in it; its output goes to ``report``.
 
     JUnit XML and coverage land in ``reports``. A failing test raises
-    CheckFailed after the container's output has been reported.
+    CheckFailed after the container's output has been reported; so does an
+    image without pytest, in one line saying what to add. When pytest
+    collects no test, the run says so (``collected_none``): nothing passed.
     """
     image = images.build(docker, config, Target.TEST, report=None)
     reports.mkdir(parents=True, exist_ok=True)
+    run = TestRun(image.ref, reports / "junit.xml", reports / "coverage.xml")
+    output = _Output(report)
     try:
         with docker_errors(f"running tests in {image.ref}"):
-            for _source, chunk in docker.run(
+            for source, chunk in docker.run(
                 image.id,
                 list(PYTEST_ARGS),
                 volumes=[(str(reports.resolve()), REPORTS_MOUNT)],
@@ -57,17 +97,20 @@ def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report:
                 pull="never",
                 stream=True,
             ):
-                report(chunk.decode(errors="replace").rstrip("\n"))
+                output.add(source, chunk)
     except EngineError as exc:
         # pytest's own exit codes are 1-5; docker's (125-127) mean it never ran.
         if exc.return_code > NO_TESTS:
+            if isinstance(exc, CommandNotFound):
+                raise CheckFailed(NO_PYTEST.format(image=image.ref)) from None
+            output.flush()
             raise
+        output.flush()
         if exc.return_code == NO_TESTS:
-            # A project with no tests yet: nothing failed, and the user is told.
-            report(f"no tests ran: pytest collected none in {image.ref}")
-            return TestRun(image.ref, reports / "junit.xml", reports / "coverage.xml")
+            return replace(run, collected_none=True)
         raise CheckFailed(
             f"tests failed inside {image.ref} (pytest exit code {exc.return_code}); "
             f"see the output above and {reports / 'junit.xml'}"
         ) from None
-    return TestRun(image.ref, reports / "junit.xml", reports / "coverage.xml")
+    output.flush()
+    return run

@@ -33,6 +33,13 @@ logging.getLogger("python_on_whales").setLevel(logging.WARNING)
 NAMES = ("lint", "tests", "docker_tests", "image_size", "non_root", "policy")
 T = TypeVar("T")
 
+# Why a session (or part of one) had nothing to run: a skip, never a pass.
+NO_UNIT_TESTS = (
+    "nothing to run: slipway.yaml's tests.unit lists no test path "
+    "(unset, it is tests/ when that folder exists)"
+)
+NO_ENGINE_TESTS = "slipway.yaml's tests.engine lists no test path"
+
 
 # The linters lint installs when the project's own groups do not bring them:
 # the versions slipway is tested with.
@@ -110,8 +117,7 @@ def tests(session: nox.Session) -> None:
     """Run the unit tests of slipway.yaml's `tests.unit` on the host (no engine)."""
     cfg = _call(session, load)
     if not cfg.tests.unit:
-        session.log("no unit tests ran: slipway.yaml's tests.unit names no path")
-        return
+        session.skip(NO_UNIT_TESTS)
     _sync(session)
     for path in _paths(cfg.tests.unit):
         session.run("pytest", path, *session.posargs)
@@ -125,10 +131,18 @@ def docker_tests(session: nox.Session) -> None:
         session,
         lambda: testrun.run_in_image(engine.client(cfg), cfg, Path("reports"), report=print),
     )
-    session.log(f"reports: {run.junit}, {run.coverage}")
-    if cfg.tests.engine:
-        _sync(session)
-        session.run("pytest", "-m", "docker", *_paths(cfg.tests.engine), *session.posargs)
+    in_image = f"pytest collected no test in {run.image}"
+    if run.collected_none and not cfg.tests.engine:
+        session.skip(f"nothing to run: {in_image}, and {NO_ENGINE_TESTS}")
+    if run.collected_none:
+        session.warn(f"tests in the test image skipped: {in_image}")
+    else:
+        session.log(f"reports: {run.junit}, {run.coverage}")
+    if not cfg.tests.engine:
+        session.warn(f"engine tests skipped: {NO_ENGINE_TESTS}")
+        return
+    _sync(session)
+    session.run("pytest", "-m", "docker", *_paths(cfg.tests.engine), *session.posargs)
 
 
 @nox.session(venv_backend="none", tags=["slow"])

@@ -6,7 +6,8 @@ plugin is missing (:func:`unavailable`), else an
 :class:`~slipway.errors.EngineError` that keeps the exit code and output.
 Its type says what the failure means (:class:`~slipway.errors.NotFound`,
 :class:`~slipway.errors.AlreadyExists`, :class:`~slipway.errors.InUse`,
-:class:`~slipway.errors.NotRunning`...), read once from the CLI's words in
+:class:`~slipway.errors.NotRunning`,
+:class:`~slipway.errors.CommandNotFound`...), read once from the CLI's words in
 :data:`_KINDS` (:func:`kind_of`): callers catch the type.
 """
 
@@ -31,6 +32,7 @@ from python_on_whales.exceptions import (
 
 from slipway.errors import (
     AlreadyExists,
+    CommandNotFound,
     DockerUnavailable,
     EngineError,
     InUse,
@@ -61,6 +63,15 @@ _KINDS: tuple[tuple[type[EngineError], re.Pattern[str], tuple[type[DockerExcepti
     # container abc is using its referenced image`, `... has active endpoints`,
     # `remove slipway_data: volume is in use`
     (InUse, re.compile(r"(?i)conflict|has active endpoints|volume is in use"), ()),
+    # run or exec of a command the image lacks: `... unable to start container
+    # process: exec: "pytest": executable file not found in $PATH: unknown`, or
+    # `exec: "/app/.venv/bin/pytest": stat /app/.venv/bin/pytest: no such file
+    # or directory` (before NotFound: the line also says "container").
+    (
+        CommandNotFound,
+        re.compile(r'exec: "[^"\n]*": (executable file not found|stat [^\n]*no such file)'),
+        (),
+    ),
     # `No such image: x:y`, `No such object: x`, `network abc not found`
     (
         NotFound,
