@@ -22,6 +22,7 @@ from slipway import checks, engine
 from slipway.build import testrun
 from slipway.checks import CheckResult, compose_files_valid, verdict
 from slipway.checks.policy import for_environments
+from slipway.checks.sizes import SizeRow
 from slipway.cli.start import load
 from slipway.cli.tables import results_table, size_table
 from slipway.config import Target
@@ -145,16 +146,24 @@ def docker_tests(session: nox.Session) -> None:
     session.run("pytest", "-m", "docker", *_paths(cfg.tests.engine), *session.posargs)
 
 
+def _checks(
+    session: nox.Session, *, sizes: bool, users: bool
+) -> tuple[list[SizeRow], list[CheckResult]]:
+    """The check job (building what it checks) with the size budgets, the non-root users or both."""
+    cfg = _call(session, load)
+    building = _building(session)
+    return _call(
+        session,
+        lambda: checks.run(
+            engine.client(cfg), cfg, size_budgets=sizes, non_root_users=users, building=building
+        ),
+    )
+
+
 @nox.session(venv_backend="none", tags=["slow"])
 def image_size(session: nox.Session) -> None:
     """Build, then fail when an image exceeds its size budget in slipway.yaml."""
-    cfg = _call(session, load)
-    rows, results = _call(
-        session,
-        lambda: checks.run(
-            engine.client(cfg), cfg, non_root_users=False, building=_building(session)
-        ),
-    )
+    rows, results = _checks(session, sizes=True, users=False)
     session.log("\n" + size_table(rows))
     _call(session, lambda: verdict(results))
 
@@ -162,13 +171,7 @@ def image_size(session: nox.Session) -> None:
 @nox.session(venv_backend="none", tags=["slow"])
 def non_root(session: nox.Session) -> None:
     """Build, then fail unless the prod and dev images run as a non-root user."""
-    cfg = _call(session, load)
-    _rows, results = _call(
-        session,
-        lambda: checks.run(
-            engine.client(cfg), cfg, size_budgets=False, building=_building(session)
-        ),
-    )
+    _rows, results = _checks(session, sizes=False, users=True)
     _verdict(session, results)
 
 
