@@ -6,6 +6,7 @@ release pointer, which it alone reads and writes.
 | --- | --- |
 | ``<env>.env`` | the release pointer: what the environment runs (SLIPWAY_IMAGE...) |
 | ``<env>.next.env`` | the release a rollout is moving to, while it does |
+| ``<env>.applied.json`` | each service's configuration hash the release was rolled out with |
 | ``<env>.settings.env`` | what slipway.yaml tells the environment's compose files |
 | ``<env>-proxy/`` | the proxy's configuration |
 | ``history.jsonl`` | every deploy and rollback |
@@ -16,6 +17,7 @@ release pointer, which it alone reads and writes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +43,10 @@ def staged_release_file(config: Config, env: Environment) -> Path:
     """The release a rollout is moving to: read by compose after the pointer,
     and made the pointer once the release serves (:func:`commit_release`)."""
     return folder(config) / f"{env.name}.next.env"
+
+
+def applied_file(config: Config, env: Environment) -> Path:
+    return folder(config) / f"{env.name}.applied.json"
 
 
 def settings_file(config: Config, env: Environment) -> Path:
@@ -113,3 +119,23 @@ def drop_staged(config: Config, env: Environment) -> None:
 def forget_release(config: Config, env: Environment) -> None:
     """The environment runs no release any more (its stack was taken down)."""
     release_file(config, env).unlink(missing_ok=True)
+    applied_file(config, env).unlink(missing_ok=True)
+
+
+def applied(config: Config, env: Environment) -> dict[str, str] | None:
+    """Each service's configuration hash as the release was rolled out with it
+    (None when none was recorded, or the record cannot be read)."""
+    try:
+        data = json.loads(applied_file(config, env).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def record_applied(config: Config, env: Environment, hashes: Mapping[str, str]) -> None:
+    """Record the configuration a release now serves with."""
+    path = applied_file(config, env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(hashes), indent=2, sort_keys=True) + "\n")

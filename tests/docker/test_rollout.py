@@ -27,6 +27,7 @@ from tests.docker.conftest import (
     Project,
     app_containers,
     commit_change,
+    free_port,
     git,
     http,
     make_project,
@@ -417,4 +418,54 @@ def test_prune_keeps_the_running_and_the_newest_good_releases_and_rollback_still
     # Rollback goes to the newest good release still there, and it serves.
     assert "on the previous release" in live.ok("rollback", SLIPWAY_CONFIG=str(variant))
     assert app(live).config.image in expected - {current}
+    assert http("GET", f"{live.url}/health")[0] == 200
+
+
+def test_an_env_file_or_compose_file_change_rolls_with_no_failed_request(live: Project) -> None:
+    """A deploy compares the configuration too: with the same image, an edited
+    env file or compose file rolls by the same zero-downtime path, and the
+    new value is what the new containers have."""
+    env_file, compose_file = live.root / "env/prod.env", live.root / "compose/prod.yaml"
+    env_text, compose_text = env_file.read_text(), compose_file.read_text()
+    try:
+        env_file.write_text(env_text.replace("LOG_LEVEL=info", "LOG_LEVEL=debug"))
+        with Traffic(live.url) as load:
+            out = live.ok("deploy")
+        assert "its configuration changed (app's environment: LOG_LEVEL)" in out
+        assert_no_request_failed(load, live)
+        assert all("LOG_LEVEL=debug" in (c.config.env or []) for c in app_containers(live))
+
+        edited = compose_text.replace(
+            "      APP_ENV: prod\n", '      APP_ENV: prod\n      NOTES_MIN_FREE_BYTES: "2097152"\n'
+        )
+        assert edited != compose_text
+        compose_file.write_text(edited)
+        with Traffic(live.url) as load:
+            out = live.ok("deploy")
+        assert "switched the proxy to" in out
+        assert_no_request_failed(load, live)
+        envs = [c.config.env or [] for c in app_containers(live)]
+        assert all("NOTES_MIN_FREE_BYTES=2097152" in env for env in envs), envs
+
+        assert "nothing to roll" in live.ok("deploy")
+    finally:
+        env_file.write_text(env_text)
+        compose_file.write_text(compose_text)
+
+
+def test_a_new_published_port_is_said_and_served_after_the_proxy_is_recreated(
+    live: Project,
+) -> None:
+    other = free_port()
+    try:
+        out = live.ok("deploy", APP_PORT=str(other))
+        assert (
+            f"its configuration changed (the proxy's published port: 127.0.0.1:{live.port} -> "
+            f"127.0.0.1:{other})" in out
+        )
+        assert "the proxy is recreated to apply its change" in out
+        assert f"prod is healthy at http://127.0.0.1:{other}" in out
+        assert http("GET", f"http://127.0.0.1:{other}/health")[0] == 200
+    finally:
+        live.ok("deploy")
     assert http("GET", f"{live.url}/health")[0] == 200

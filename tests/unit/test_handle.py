@@ -133,6 +133,8 @@ def world(monkeypatch: pytest.MonkeyPatch, config: Config, make_image: Any) -> _
     monkeypatch.setenv(CONFIG_ENV, str(config.path))
     monkeypatch.setattr(engine, "DockerClient", lambda **options: _Client(world, **options))
     monkeypatch.setattr(proxy.time, "sleep", lambda _s: None)
+    hashes = {"app": "1a" * 32, "proxy": "2b" * 32}
+    monkeypatch.setattr(engine, "compose_config_hashes", lambda _docker, _services: hashes)
     (config.root / "env").mkdir()
     (config.root / "env/prod.env.example").write_text("LOG_LEVEL=info\n")
     revisions = iter(["aaaa00000001", "bbbb00000002"])

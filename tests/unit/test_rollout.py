@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from slipway import proxy
+from slipway import engine, proxy
 from slipway.backends.compose import rollout
 from slipway.config import Config, Environment
 from slipway.errors import DeployFailed, DockerUnavailable
@@ -20,6 +20,10 @@ MakeDockerError = Callable[..., DockerException]
 
 OLD = "slipway/notes:0000aaaa1111"
 NEW = "slipway/notes:abcdef012345"
+CONFIG_HASH = "com.docker.compose.config-hash"
+HASH = "0f" * 32
+# The configuration hashes the serving release was rolled out with.
+APPLIED = {"app": HASH, "proxy": HASH}
 PROXY_RELOADED = "Loading success.\nFormer worker (41) exited with code 0"
 
 
@@ -53,7 +57,7 @@ def _container(
         restart_count=restarts,
         name=f"slipway-prod-app-{number}",
         created=f"2026-11-22T21:59:{number:02d}",
-        config=SimpleNamespace(image=image),
+        config=SimpleNamespace(image=image, labels={CONFIG_HASH: HASH}, env=[]),
         state=state,
     )
 
@@ -66,7 +70,17 @@ class _Docker:
 
     def __init__(self, *app: SimpleNamespace, proxy_running: bool = False) -> None:
         self.app = list(app)
-        self.proxy = SimpleNamespace(name="slipway-prod-proxy-1", state=_state())
+        self.proxy = SimpleNamespace(
+            name="slipway-prod-proxy-1",
+            state=_state(),
+            config=SimpleNamespace(labels={CONFIG_HASH: HASH}),
+            network_settings=SimpleNamespace(
+                ports={f"{proxy.PORT}/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18520"}]}
+            ),
+        )
+        # What `compose config --hash` says now, and the compose model.
+        self.hashes = {"app": HASH, "proxy": HASH}
+        self.model: dict[str, Any] = {"services": {"app": {}, "proxy": {}}}
         self.proxy_running = proxy_running
         self.new_image, self.new_state = NEW, _state()
         self.run_error: DockerException | None = None
@@ -78,7 +92,13 @@ class _Docker:
         self.removed: list[str] = []
         self.signals: list[str] = []
         self.on_stop: Callable[[], None] = lambda: None
-        self.compose = SimpleNamespace(run=self._run, ps=self._ps, up=self._up)
+        self.compose = SimpleNamespace(
+            run=self._run, ps=self._ps, up=self._up, config=lambda **_o: self.model
+        )
+        self.image = SimpleNamespace(
+            inspect=lambda _ref: SimpleNamespace(config=SimpleNamespace(env=["PATH=/usr/bin"]))
+        )
+        self.up_options: list[dict[str, Any]] = []
         self.container = SimpleNamespace(
             inspect=self._inspect,
             logs=self._logs,
@@ -97,8 +117,11 @@ class _Docker:
             return [self.proxy] if self.proxy_running else []
         return list(self.app)
 
-    def _up(self, services: list[str], scales: dict[str, int] | None = None, **_: Any) -> None:
+    def _up(
+        self, services: list[str], scales: dict[str, int] | None = None, **options: Any
+    ) -> None:
         self.ups.append(services)
+        self.up_options.append(options)
         if services == [proxy.SERVICE]:
             self.proxy_running = True
             return
@@ -125,6 +148,9 @@ class _Docker:
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rollout.time, "sleep", lambda _seconds: None)
+    monkeypatch.setattr(
+        engine, "compose_config_hashes", lambda docker, _services: dict(docker.hashes)
+    )
 
 
 @pytest.fixture
@@ -270,7 +296,7 @@ def test_wait_healthy_times_out_with_the_last_probe_and_the_log() -> None:
 def test_roll_onto_the_release_in_place_starts_nothing(config: Config, prod: Environment) -> None:
     docker = _serving_old(config, prod)
 
-    result = rollout.roll(docker, config, prod, OLD)
+    result = rollout.roll(docker, config, prod, OLD, applied=APPLIED)
 
     assert result == rollout.Rollout(("slipway-prod-app-1",), (), None)
     assert (docker.runs, docker.ups, docker.stopped, docker.removed) == ([], [], [], [])
@@ -348,3 +374,81 @@ def test_first_rollout_migrates_and_starts_the_proxy(config: Config, prod: Envir
     assert docker.runs == ["migrate"]
     assert docker.ups == [["app"], ["proxy"]]
     assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
+
+
+# --- a deploy of the same image applies every other change -------------------------------
+
+
+def test_an_env_file_change_rolls_the_same_image_naming_what_changed(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.app[0].config.env = ["PATH=/usr/bin", "LOG_LEVEL=info", "APP_ENV=prod"]
+    docker.hashes["app"] = "1e" * 32  # what compose says the app's configuration is now
+    docker.model = {"services": {"app": {"environment": {"LOG_LEVEL": "debug"}}, "proxy": {}}}
+    docker.new_image = OLD
+    said: list[str] = []
+
+    result = rollout.roll(docker, config, prod, OLD, applied=APPLIED, report=said.append)
+
+    assert result.serving == ("slipway-prod-app-2",)
+    assert result.retired == ("slipway-prod-app-1",)
+    assert said[0].startswith(
+        "rolling slipway-prod to slipway/notes:0000aaaa1111: its configuration changed "
+        "(app's environment: APP_ENV, LOG_LEVEL): 1 new container(s) beside the old"
+    )
+    assert docker.signals == ["SIGUSR2"]  # the proxy reloaded, not recreated
+
+
+def test_a_changed_proxy_port_is_said_before_the_proxy_is_recreated(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.hashes["proxy"] = "2d" * 32
+    docker.model = {
+        "services": {
+            "app": {},
+            "proxy": {
+                "ports": [{"target": proxy.PORT, "published": "18521", "host_ip": "127.0.0.1"}]
+            },
+        }
+    }
+    docker.new_image = OLD
+    said: list[str] = []
+
+    rollout.roll(docker, config, prod, OLD, applied=APPLIED, report=said.append)
+
+    assert "its configuration changed (the proxy's published port: 127.0.0.1:18520 -> " in said[0]
+    assert said[0].endswith(
+        "127.0.0.1:18521): 1 new container(s) beside the old, waiting up to 90s for health "
+        "before the switch; the proxy is recreated to apply its change, so requests in flight "
+        "to it fail ..."
+    )
+    assert docker.ups == [["app"], ["proxy"]]
+    assert docker.up_options[-1]["force_recreate"] is True
+    assert docker.signals == []
+
+
+def test_the_same_image_and_configuration_is_nothing_to_roll(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    said: list[str] = []
+
+    rollout.roll(docker, config, prod, OLD, applied=APPLIED, report=said.append)
+
+    assert said == [f"{OLD} already serves on 1 healthy replica(s): nothing to roll"]
+    assert docker.ups == []
+
+
+def test_a_release_whose_configuration_was_not_recorded_rolls_saying_so(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.new_image = OLD
+    said: list[str] = []
+
+    rollout.roll(docker, config, prod, OLD, applied=None, report=said.append)
+
+    assert "its configuration changed (what it runs with was not recorded)" in said[0]
+    assert docker.ups == [["app"]]

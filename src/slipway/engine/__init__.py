@@ -26,6 +26,7 @@ from slipway.config import Config, Environment
 from slipway.engine.commands import compose_model, copy_out, ensure_engine, run_python
 from slipway.engine.errors import docker_errors, kind_of, message_of, unavailable
 from slipway.engine.gaps import (
+    compose_config_hashes,
     compose_exec_argv,
     compose_run_argv,
     compose_watch,
@@ -37,6 +38,7 @@ from slipway.engine.gaps import (
 __all__ = [
     "EnvFiles",
     "client",
+    "compose_config_hashes",
     "compose_exec_argv",
     "compose_model",
     "compose_run_argv",

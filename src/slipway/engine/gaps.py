@@ -1,8 +1,9 @@
 """Raw argv: where python-on-whales 0.81 has no method for what slipway needs,
 a function here runs the docker CLI's own argv and its docstring names the
-gap: :func:`image_history`, :func:`compose_watch`, :func:`feed` (stdin),
-:func:`stream` (output as it comes), for the commands
-:func:`compose_run_argv` and :func:`compose_exec_argv` build."""
+gap: :func:`image_history`, :func:`compose_watch`,
+:func:`compose_config_hashes`, :func:`feed` (stdin), :func:`stream` (output
+as it comes), for the commands :func:`compose_run_argv` and
+:func:`compose_exec_argv` build."""
 
 from __future__ import annotations
 
@@ -49,6 +50,22 @@ def compose_watch(docker: DockerClient) -> Iterator[str]:
     with docker_errors("docker compose watch"):
         for _source, raw in _stream([*docker.docker_compose_cmd, "watch", "--no-up"]):
             yield raw.decode(errors="replace").rstrip("\n")
+
+
+def compose_config_hashes(docker: DockerClient, services: Sequence[str]) -> dict[str, str]:
+    """Each service's configuration hash as compose computes it from the files
+    and env files now (`docker compose config --hash`): what the label
+    ``com.docker.compose.config-hash`` of a container started now would say.
+
+    python-on-whales 0.81's ``compose.config`` has no ``hash``.
+    """
+    with docker_errors("docker compose config --hash"):
+        out = _run(
+            [*docker.docker_compose_cmd, "config", "--hash", ",".join(services)],
+            return_stderr=False,
+        )
+    hashes = (line.split() for line in out.splitlines())
+    return {parts[0]: parts[1] for parts in hashes if len(parts) == 2}
 
 
 def compose_run_argv(docker: DockerClient, service: str, command: Sequence[str]) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from python_on_whales import DockerClient
 
 from slipway import engine, proxy, state
-from slipway.backends.compose import files, rollout, stack
+from slipway.backends.compose import changes, files, rollout, stack
 from slipway.backends.protocol import Rollout, ServiceStatus
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
@@ -41,7 +41,8 @@ class ComposeBackend:
         state.forget_release(self.config, self.env)
 
     def in_place(self, ref: str) -> bool:
-        return rollout.in_place(self.docker, self.config, self.env, ref)
+        applied = state.applied(self.config, self.env)
+        return rollout.in_place(self.docker, self.config, self.env, ref, applied)
 
     def roll(self, ref: str, *, migrations: bool, report: Report) -> Rollout:
         # compose reads the staged release after the pointer: the new
@@ -49,7 +50,12 @@ class ComposeBackend:
         config, env = self.config, self.env
         state.stage_release(config, env, stack.release_values(config, env, ref))
         try:
-            done = rollout.roll(self.docker, config, env, ref, migrations=migrations, report=report)
+            applied = state.applied(config, env)
+            done = rollout.roll(
+                self.docker, config, env, ref, applied=applied, migrations=migrations, report=report
+            )
+            # What it serves with now, for the next deploy to compare.
+            state.record_applied(config, env, changes.hashes(self.docker, config))
         except BaseException:
             state.drop_staged(config, env)
             raise

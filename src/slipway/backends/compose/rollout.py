@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from python_on_whales import Container, DockerClient
 from python_on_whales.components.container.models import ContainerState
 
 from slipway import engine, proxy
+from slipway.backends.compose import changes
 from slipway.backends.protocol import Rollout
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
@@ -54,21 +55,18 @@ def app_containers(docker: DockerClient, service: str) -> list[Container]:
     return sorted(containers, key=lambda c: str(c.created))
 
 
-def _healthy(container: Container) -> bool:
-    state = container.state
-    return bool(state.running) and state.health is not None and state.health.status == "healthy"
-
-
-def in_place(docker: DockerClient, config: Config, env: Environment, ref: str) -> bool:
-    """True when exactly the wanted release runs, healthy, behind the proxy."""
+def in_place(
+    docker: DockerClient,
+    config: Config,
+    env: Environment,
+    ref: str,
+    applied: Mapping[str, str] | None,
+) -> bool:
+    """True when exactly the wanted release runs, healthy, behind the proxy,
+    rolled out with the configuration (``applied``) the compose files, env
+    file and settings say now."""
     current = app_containers(docker, config.service)
-    names = sorted(c.name for c in current)
-    return (
-        len(current) == env.replicas
-        and all(c.config.image == ref and _healthy(c) for c in current)
-        and proxy.container(docker) is not None
-        and sorted(proxy.servers_of(config, env)) == names
-    )
+    return not changes.of(docker, config, env, ref, current, applied)
 
 
 def migrate(docker: DockerClient, service: str = MIGRATE_SERVICE) -> None:
@@ -183,12 +181,21 @@ def discard(docker: DockerClient, containers: Sequence[Container]) -> None:
             docker.container.remove(list(containers), force=True)
 
 
-def switch(docker: DockerClient, config: Config, env: Environment, serving: Sequence[str]) -> float:
-    """Send the proxy's traffic to ``serving``; seconds until it did."""
+def switch(
+    docker: DockerClient,
+    config: Config,
+    env: Environment,
+    serving: Sequence[str],
+    *,
+    recreate: bool = False,
+) -> float:
+    """Send the proxy's traffic to ``serving``; seconds until it did. With
+    ``recreate`` the proxy's own configuration changed, which only a new
+    proxy container applies."""
     started = time.monotonic()
     changed = proxy.write(config, env, serving)
     running = proxy.container(docker)
-    if running is None:
+    if running is None or recreate:
         with docker_errors("starting the proxy"):
             docker.compose.up(
                 services=[proxy.SERVICE],
@@ -196,6 +203,7 @@ def switch(docker: DockerClient, config: Config, env: Environment, serving: Sequ
                 wait=True,
                 wait_timeout=env.health_timeout,
                 dependencies=False,
+                force_recreate=recreate,
                 pull="never",
                 quiet=True,
             )
@@ -233,38 +241,52 @@ def _started_healthy(
     return new
 
 
+def _rolling(config: Config, env: Environment, ref: str, what: changes.Changes) -> str:
+    """What a rollout says as it starts: why, when the release is the same."""
+    why = "" if what.release else f": its configuration changed ({'; '.join(what.configuration)})"
+    gap = (
+        "; the proxy is recreated to apply its change, so requests in flight to it fail"
+        if what.proxy_stale
+        else ""
+    )
+    return (
+        f"rolling {engine.project_name(config, env)} to {ref}{why}: {env.replicas} new "
+        f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
+        f"before the switch{gap} ..."
+    )
+
+
 def roll(
     docker: DockerClient,
     config: Config,
     env: Environment,
     ref: str,
     *,
+    applied: Mapping[str, str] | None = None,
     migrations: bool = True,
     report: Report = quiet,
 ) -> Rollout:
     """Move the environment onto ``ref`` (which compose reads as SLIPWAY_IMAGE),
-    saying what happens; nothing moves when it is already in place.
+    saying what happens; nothing moves when it is already in place, with the
+    configuration ``applied`` (as recorded) still what compose resolves.
 
     ``migrations=False`` skips step 1: a rollback returns to code that the
     current, expanded schema still serves, and an older release's migrations
     would not know the newer revision.
     """
-    if in_place(docker, config, env, ref):
+    old = app_containers(docker, config.service)
+    what = changes.of(docker, config, env, ref, old, applied)
+    if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
         return Rollout(tuple(proxy.servers_of(config, env)), (), None)
-    report(
-        f"rolling {engine.project_name(config, env)} to {ref}: {env.replicas} new "
-        f"container(s) beside the old, waiting up to {env.health_timeout}s for health "
-        "before the switch ..."
-    )
-    old = app_containers(docker, config.service)
+    report(_rolling(config, env, ref, what))
     if migrations and config.migrate:
         migrate(docker, config.migrate)
     new = _started_healthy(docker, config, env, old)
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
     old_names = tuple(c.name for c in old)
-    seconds = switch(docker, config, env, names)
+    seconds = switch(docker, config, env, names, recreate=what.proxy_stale is not None)
     retire(docker, old)
     done = Rollout(tuple(names), old_names, seconds)
     report(
