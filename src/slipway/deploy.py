@@ -11,7 +11,7 @@ from slipway.build import images, release, sbom
 from slipway.build.images import BuiltImage
 from slipway.checks import CheckResult, image_checks
 from slipway.data import backup
-from slipway.errors import CheckFailed, DeployFailed, SlipwayError
+from slipway.errors import CheckFailed, DeployFailed, SlipwayError, UsageError, command
 from slipway.handle import Handle
 
 
@@ -144,22 +144,51 @@ def _kept(handle: Handle, previous: str | None, failure: DeployFailed) -> Deploy
     )
 
 
-def rollback(handle: Handle) -> str:
-    """Put back the newest healthy release other than the current one, by
-    the same zero-downtime path as a deploy."""
+@dataclass(frozen=True)
+class RolledBack:
+    url: str
+    image: str
+    # Why this release: the one served before the current, or the one asked for.
+    why: str
+
+
+def rollback(handle: Handle, *, to: str | None = None) -> RolledBack:
+    """Put back the release served before the current one (a second rollback
+    goes further back), or the healthy release ``to`` names, by the same
+    zero-downtime path as a deploy."""
     with lock.held(handle, command=f"rollback --env {handle.env.name}"):
-        return _rollback(handle)
+        return _rollback(handle, to)
 
 
-def _rollback(handle: Handle) -> str:
+def _target(handle: Handle, current: str | None, to: str | None) -> tuple[history.Release, str]:
+    """Where a rollback goes, and why; SlipwayError naming what to do when nowhere."""
     config, env = handle.config, handle.env
-    current = handle.backend.release()
-    target = history.last_good(
-        config, env, other_than=current, present=images.present(handle.docker, config)
-    )
+    present = images.present(handle.docker, config)
+    if to is not None:
+        ref = to if ":" in to else f"{config.image}:{to}"
+        asked = history.last_good(config, env, present=present, image=ref)
+        if asked is None:
+            raise UsageError(
+                f"{ref} is not a healthy release of {env.name} that is still here: "
+                f"pick one `{command(f'history --env {env.name}')}` lists"
+            )
+        return asked, "as asked"
+    target = history.before(config, env, current, present=present)
     if target is None:
         # Not a usage error: the command is right, the history has nothing to go to.
-        raise SlipwayError(f"{env.name} has no earlier healthy release to roll back to")
+        raise SlipwayError(
+            f"{env.name} has no release before {current} to roll back to: name one with "
+            f"`{command(f'rollback --env {env.name} --to TAG')}` "
+            f"(`{command(f'history --env {env.name}')}` lists them)"
+        )
+    return target, f"the release {env.name} served before {current}"
+
+
+def _rollback(handle: Handle, to: str | None) -> RolledBack:
+    config, env = handle.config, handle.env
+    current = handle.backend.release()
+    target, why = _target(handle, current, to)
+    handle.report(f"rolling back to {target.image}, {why}")
     try:
         done = handle.backend.roll(target.image, migrations=False, report=handle.report)
     except DeployFailed as failure:
@@ -173,7 +202,7 @@ def _rollback(handle: Handle) -> str:
         switch_seconds=done.switch_seconds,
         sbom_sha256=target.sbom_sha256,
     )
-    return handle.backend.url()
+    return RolledBack(handle.backend.url(), target.image, why)
 
 
 def down(handle: Handle, *, volumes: bool) -> None:

@@ -14,7 +14,7 @@ import enum
 import json
 import os
 import sys
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,12 +191,45 @@ def last_good(
     *,
     other_than: str | None = None,
     present: Container[str] | None = None,
+    image: str | None = None,
 ) -> Release | None:
     """The newest release that came up healthy, skipping ``other_than`` and,
-    given ``present``, releases whose image is no longer there (pruned)."""
+    given ``present``, releases whose image is no longer there (pruned);
+    given ``image``, only that one."""
     for entry in reversed(releases(config, env)):
         if entry.outcome not in GOOD or entry.image == other_than:
+            continue
+        if image is not None and entry.image != image:
             continue
         if present is None or entry.image in present:
             return entry
     return None
+
+
+def served(entries: Sequence[Release]) -> list[Release]:
+    """The releases an environment served, oldest first, as its deploys and
+    rollbacks left them: a deploy adds its release; a rollback (and the
+    automatic one after a failed deploy) goes back to its release, and those
+    after it are no longer in the line."""
+    line: list[Release] = []
+    for entry in entries:
+        if entry.outcome is OK:
+            line.append(entry)
+        elif entry.outcome in (ROLLBACK, ROLLED_BACK):
+            images = [r.image for r in line]
+            if entry.image in images:
+                del line[len(images) - images[::-1].index(entry.image) :]
+            else:
+                line.append(entry)
+    return line
+
+
+def before(
+    config: Config, env: Environment, current: str | None, *, present: Container[str]
+) -> Release | None:
+    """The release ``env`` served before ``current``, whose image is still
+    ``present``: where a rollback goes (a second rollback goes further back)."""
+    line = served(releases(config, env))
+    while line and line[-1].image == current:
+        line.pop()
+    return next((r for r in reversed(line) if r.image != current and r.image in present), None)

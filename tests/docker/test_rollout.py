@@ -157,6 +157,12 @@ def test_redeploy_and_rollback_under_load_fail_no_request(live: Project) -> None
     assert_no_request_failed(load, live)
     assert {c.config.image for c in app_containers(live)} == {first}
     assert http("GET", f"{live.url}/health") == (200, {"status": "ok"})
+    # A second rollback never goes forward again: nothing served before the first.
+    again = live.invoke("rollback")
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert f"prod has no release before {first} to roll back to: name one with" in again.stderr
+    assert "--to TAG" in again.stderr
+    assert {c.config.image for c in app_containers(live)} == {first}
     history = live.ok("history")
     assert "rollback" in history
     # History records how long each switch took.

@@ -242,3 +242,51 @@ def test_each_record_is_one_whole_line_written_once_and_synced(
     assert calls == ["open append=True", "write 1 line(s)", "fsync"]
     (entry,) = history.releases(config, config.environment("prod"))
     assert entry.detail == "x" * 9000
+
+
+# --- where a rollback goes: the release served before the current one ----------
+
+
+def _line(config: Config, *rows: tuple[str, history.Outcome]) -> None:
+    for image, outcome in rows:
+        history.record(config, config.environment("prod"), image, f"sha256:{image}", outcome)
+
+
+def _before(config: Config, current: str, present: set[str] | None = None) -> str | None:
+    everything = {r.image for r in history.releases(config, config.environment("prod"))}
+    found = history.before(
+        config, config.environment("prod"), current, present=present or everything
+    )
+    return found.image if found is not None else None
+
+
+def test_a_rollback_goes_to_the_release_served_before_the_current(config: Config) -> None:
+    _line(config, ("a", history.OK), ("b", history.FAILED), ("c", history.OK))
+
+    assert _before(config, "c") == "a"
+
+
+def test_a_second_rollback_goes_further_back_never_forward(config: Config) -> None:
+    _line(config, ("a", history.OK), ("b", history.OK), ("c", history.OK))
+    _line(config, ("b", history.ROLLBACK))
+
+    assert _before(config, "b") == "a"
+
+
+def test_after_rolling_back_to_the_first_release_there_is_nowhere_to_go(config: Config) -> None:
+    _line(config, ("a", history.OK), ("b", history.OK), ("a", history.ROLLBACK))
+
+    assert _before(config, "a") is None
+
+
+def test_a_release_started_again_after_a_failure_is_where_it_was(config: Config) -> None:
+    _line(config, ("a", history.OK), ("b", history.OK), ("c", history.FAILED))
+    _line(config, ("b", history.ROLLED_BACK))
+
+    assert _before(config, "b") == "a"
+
+
+def test_a_pruned_release_is_passed_over(config: Config) -> None:
+    _line(config, ("old", history.OK), ("pruned", history.OK), ("now", history.OK))
+
+    assert _before(config, "now", present={"old", "now"}) == "old"

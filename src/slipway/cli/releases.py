@@ -43,16 +43,17 @@ def deploy(c: Context, env: str = "prod", json: bool = False) -> None:
     print(tables.as_json(result) if json else tables.deployed_line(result))
 
 
-@task(help={"env": ENV})
+@task(help={"env": ENV, "to": "the release to go back to (a tag `history` lists)"})
 @edge
-def rollback(c: Context, env: str = "prod") -> None:
-    """Put back the previous healthy release of an environment."""
+def rollback(c: Context, env: str = "prod", to: str = "") -> None:
+    """Put back the release served before the current one (or --to TAG)."""
     from slipway import deploy, handle
     from slipway.cli import progress
 
     with progress.steps() as report:
-        url = deploy.rollback(handle.of(load(), env, report=report))
-    print(f"{env} is healthy at {url} on the previous release")
+        back = deploy.rollback(handle.of(load(), env, report=report), to=to or None)
+    which = "the previous release" if back.why != "as asked" else "the release asked for"
+    print(f"{env} is healthy at {back.url} on {which}, {back.image}")
 
 
 @task(help={"env": ENV, "json": JSON})
