@@ -174,6 +174,8 @@ def _target(handle: Handle, current: str | None, to: str | None) -> tuple[histor
             )
         return asked, "as asked"
     target = history.before(config, env, current, present=present)
+    if target is None and current is None:
+        raise SlipwayError(f"{env.name} has no earlier healthy release to roll back to")
     if target is None:
         # Not a usage error: the command is right, the history has nothing to go to.
         raise SlipwayError(

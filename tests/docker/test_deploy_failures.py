@@ -235,3 +235,26 @@ def test_when_the_previous_release_cannot_start_either_both_failures_are_reporte
     (image, outcome), *_ = reversed(outcomes(failing))
     assert outcome == "failed"
     assert image != previous
+
+
+def test_a_health_path_the_app_does_not_serve_is_named_before_the_timeout(
+    failing: Project,
+) -> None:
+    settings = yaml.safe_load((failing.root / "slipway.yaml").read_text())
+    settings["health_path"] = "/nope"
+    variant = failing.root / "wrong-health-path.yaml"
+    variant.write_text(yaml.safe_dump(settings, sort_keys=False))
+    try:
+        result = failing.invoke("deploy", SLIPWAY_CONFIG=str(variant))
+    finally:
+        variant.unlink()
+
+    # Found from the probes' answers, not after the 20 s gate ran out.
+    assert last_line(result).startswith(
+        "slipway: GET /nope answered 404 on every new replica: set health_path in "
+        "slipway.yaml to a route that answers 200"
+    )
+    assert "did not become healthy within" not in result.stderr
+    assert "app health probe exit 1: /nope did not answer 200 (2 in a row): it answered 404" in (
+        result.stderr
+    )

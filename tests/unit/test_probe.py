@@ -87,6 +87,7 @@ def test_healthy_when_health_answers_200(ok_port: int) -> None:
 
 def test_unhealthy_when_health_answers_503(unavailable_port: int) -> None:
     assert healthcheck.healthy(unavailable_port) is False
+    assert healthcheck.answer(unavailable_port) == 503
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
@@ -99,13 +100,14 @@ def test_a_redirect_is_not_healthy_even_to_a_page_that_answers_200(status: int) 
 
 def test_unhealthy_when_nothing_listens() -> None:
     assert healthcheck.healthy(_closed_port()) is False
+    assert healthcheck.answer(_closed_port()) is None
 
 
 # --- main: the failure counter and the watchdog -------------------------------------
 
 
 class _Probe:
-    """healthy(), server_pids() and os.kill() stand-ins; records the kills."""
+    """answer(), server_pids() and os.kill() stand-ins; records the kills."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, counter: Path) -> None:
         self.answers = True
@@ -119,16 +121,17 @@ class _Probe:
         self.age: float | None = 5.0  # seconds since the container started
         monkeypatch.setattr(healthcheck, "container_age", lambda: self.age)
         monkeypatch.delenv("HEALTH_START_GRACE", raising=False)
-        monkeypatch.setattr(healthcheck, "healthy", self._healthy)
+        monkeypatch.setattr(healthcheck, "answer", self._answer)
         monkeypatch.setattr(healthcheck, "server_pids", lambda: [41, 42])
         monkeypatch.setattr(healthcheck.os, "kill", self._kill)
         monkeypatch.setenv("PORT", "8123")
         monkeypatch.delenv("HEALTH_WATCHDOG_FAILURES", raising=False)
 
-    def _healthy(self, port: int, path: str = "/health", _timeout: float = 2.0) -> bool:
+    def _answer(self, port: int, path: str = "/health", _timeout: float = 2.0) -> int | None:
+        """200 when it answers, else no answer at all (a hung or refusing server)."""
         self.ports.append(port)
         self.paths.append(path)
-        return self.answers
+        return 200 if self.answers else None
 
     def _kill(self, pid: int, sig: int) -> None:
         self.killed.append((pid, sig))
@@ -313,3 +316,14 @@ def test_port_and_path_come_from_the_environment(
     monkeypatch.setenv("HEALTH_PATH", "/healthz/")
     assert healthcheck.main() == 0
     assert (probe.ports, probe.paths) == ([9000], ["/healthz/"])
+
+
+@pytest.mark.usefixtures("probe")
+def test_the_status_of_a_wrong_answer_is_said(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(healthcheck, "answer", lambda _port, _path: 404)
+
+    assert healthcheck.main() == 1
+
+    assert capsys.readouterr().out == "/health did not answer 200 (1 in a row): it answered 404\n"

@@ -12,7 +12,7 @@ import pytest
 from python_on_whales.exceptions import DockerException
 
 from slipway import engine, proxy
-from slipway.backends.compose import rollout
+from slipway.backends.compose import health, rollout
 from slipway.config import Config, Environment
 from slipway.errors import DeployFailed, DockerUnavailable
 
@@ -227,7 +227,7 @@ def test_migration_without_a_daemon_says_docker_is_unreachable(
 def test_wait_healthy_returns_once_every_container_is_healthy() -> None:
     docker = _Docker(_container(1, NEW, _state()), _container(2, NEW, _state()))
 
-    assert rollout.wait_healthy(docker, docker.app, timeout=0, service="app") is None
+    assert health.wait_healthy(docker, docker.app, timeout=0, service="app") is None
 
 
 def test_wait_healthy_fails_when_a_container_exits() -> None:
@@ -235,7 +235,7 @@ def test_wait_healthy_fails_when_a_container_exits() -> None:
     docker.app_log = "ERROR: DATABASE_URL is not set\n"
 
     with pytest.raises(DeployFailed) as caught:
-        rollout.wait_healthy(docker, docker.app, timeout=90, service="app")
+        health.wait_healthy(docker, docker.app, timeout=90, service="app")
 
     assert str(caught.value) == "app exited with code 3 before it was healthy"
     assert caught.value.details == "app log: ERROR: DATABASE_URL is not set"
@@ -245,33 +245,33 @@ def test_wait_healthy_fails_at_once_when_a_container_crashes_at_every_start() ->
     # Under a restart policy Docker shows it running again between crashes,
     # and a running container's exit code reads 0; in the restart back-off it
     # is "running" and restarting, with the last run's code, 78.
-    running = _container(1, NEW, _state("starting"), restarts=rollout.CRASH_LOOP)
+    running = _container(1, NEW, _state("starting"), restarts=health.CRASH_LOOP)
     exited = _container(1, NEW, _state("starting", restarting=True, exit_code=78))
     docker = _Docker(running)
     looks = iter([running])
     docker.container.inspect = lambda _id: next(looks, exited)
 
     with pytest.raises(DeployFailed) as caught:
-        rollout.wait_healthy(docker, docker.app, timeout=3600, service="app")
+        health.wait_healthy(docker, docker.app, timeout=3600, service="app")
 
     assert str(caught.value) == (
         f"app exited with code 78 before it was healthy "
-        f"(and again after each of {rollout.CRASH_LOOP} restarts)"
+        f"(and again after each of {health.CRASH_LOOP} restarts)"
     )
 
 
 def test_a_crash_loop_never_caught_between_runs_says_so_without_a_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(rollout, "EXIT_CODE_WAIT", 0)
-    docker = _Docker(_container(1, NEW, _state("starting"), restarts=rollout.CRASH_LOOP))
+    monkeypatch.setattr(health, "EXIT_CODE_WAIT", 0)
+    docker = _Docker(_container(1, NEW, _state("starting"), restarts=health.CRASH_LOOP))
 
     with pytest.raises(DeployFailed) as caught:
-        rollout.wait_healthy(docker, docker.app, timeout=3600, service="app")
+        health.wait_healthy(docker, docker.app, timeout=3600, service="app")
 
     assert str(caught.value) == (
         f"app kept exiting before it was healthy "
-        f"(and again after each of {rollout.CRASH_LOOP} restarts)"
+        f"(and again after each of {health.CRASH_LOOP} restarts)"
     )
 
 
@@ -281,13 +281,66 @@ def test_wait_healthy_times_out_with_the_last_probe_and_the_log() -> None:
     docker.app_log = "INFO: waiting for the database\n"
 
     with pytest.raises(DeployFailed) as caught:
-        rollout.wait_healthy(docker, docker.app, timeout=0, service="app")
+        health.wait_healthy(docker, docker.app, timeout=0, service="app")
 
     assert str(caught.value) == "app did not become healthy within 0s (health: starting)"
     assert caught.value.details.splitlines() == [
         "app health probe exit 1: connection refused",
         "app log: INFO: waiting for the database",
     ]
+
+
+def _answered(status: int, times: int = 2) -> list[SimpleNamespace]:
+    return [
+        _probe(1, f"/healthz did not answer 200 ({n} in a row): it answered {status}\n")
+        for n in range(1, times + 1)
+    ]
+
+
+def test_a_health_path_that_answers_404_on_every_replica_fails_at_once() -> None:
+    docker = _Docker(
+        _container(1, NEW, _state("starting", probes=_answered(404))),
+        _container(2, NEW, _state("starting", probes=_answered(404, 3))),
+    )
+
+    with pytest.raises(DeployFailed) as caught:
+        health.wait_healthy(docker, docker.app, timeout=3600, service="app")
+
+    assert str(caught.value) == (
+        "GET /healthz answered 404 on every new replica: set health_path in slipway.yaml "
+        "to a route that answers 200"
+    )
+    assert "app health probe exit 1: /healthz did not answer 200 (2 in a row): it answered 404" in (
+        caught.value.details.splitlines()
+    )
+
+
+@pytest.mark.parametrize(
+    "probes",
+    [
+        _answered(404, 1),  # one answer: the path may still be coming up
+        _answered(503),  # a 5xx: the app may be waiting for its database
+        [*_answered(404, 1), _probe(1, "/healthz did not answer 200 (2 in a row)\n")],
+    ],
+    ids=["once", "503", "then-no-answer"],
+)
+def test_a_wrong_answer_not_yet_certain_waits_for_the_timeout(
+    probes: list[SimpleNamespace],
+) -> None:
+    docker = _Docker(_container(1, NEW, _state("starting", probes=probes)))
+
+    with pytest.raises(DeployFailed, match=r"^app did not become healthy within 0s"):
+        health.wait_healthy(docker, docker.app, timeout=0, service="app")
+
+
+def test_one_replica_that_answers_200_is_no_wrong_path() -> None:
+    docker = _Docker(
+        _container(1, NEW, _state("starting", probes=_answered(404))),
+        _container(2, NEW, _state("starting", probes=[_probe(0, "")])),
+    )
+
+    with pytest.raises(DeployFailed, match=r"^app did not become healthy within 0s"):
+        health.wait_healthy(docker, docker.app, timeout=0, service="app")
 
 
 # --- roll ---------------------------------------------------------------------------

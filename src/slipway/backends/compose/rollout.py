@@ -26,10 +26,10 @@ import time
 from collections.abc import Mapping, Sequence
 
 from python_on_whales import Container, DockerClient
-from python_on_whales.components.container.models import ContainerState
 
 from slipway import engine, proxy
 from slipway.backends.compose import changes
+from slipway.backends.compose.health import wait_healthy
 from slipway.backends.protocol import Rollout
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
@@ -41,11 +41,6 @@ MIGRATE_SERVICE = "migrate"
 _RAISED = re.compile(r"^[\w.]*(Error|Exception|Exit)\b[^:]*: ")
 # How long a retired container may take to finish its requests after SIGTERM.
 STOP_TIMEOUT = 15
-# Restarts of a new container before it was ever healthy that mean it crashes
-# on start (Docker restarts it within a second or two each time).
-CRASH_LOOP = 3
-# How long to wait for a crash-looping container's next exit, to read its code.
-EXIT_CODE_WAIT = 15
 
 
 def app_containers(docker: DockerClient, service: str) -> list[Container]:
@@ -104,74 +99,6 @@ def start_beside(
     return sorted(
         (c for c in app_containers(docker, service) if c.id not in before), key=lambda c: c.name
     )
-
-
-def wait_healthy(
-    docker: DockerClient, containers: Sequence[Container], timeout: int, *, service: str
-) -> None:
-    """Return once every container is healthy; raise DeployFailed with the
-    failing health probes and log lines when one exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with docker_errors("docker inspect"):
-            seen = [(c, docker.container.inspect(c.id)) for c in containers]
-        states = [(c, i.state) for c, i in seen]
-        # Exited, or (under a restart policy, which reports it running again)
-        # crash-looping: waiting out the timeout would tell nothing more.
-        exited = [
-            (c, i.state)
-            for c, i in seen
-            if (not i.state.running and i.state.status != "created")
-            or (i.restart_count or 0) >= CRASH_LOOP
-        ]
-        if not exited and all(
-            s.health is not None and s.health.status == "healthy" for _, s in states
-        ):
-            return
-        if exited or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    parts: list[str] = []
-    for c, state in states:
-        health = state.health
-        for probe in (health.log or [])[-3:] if health is not None else []:
-            out = (probe.output or "").strip().splitlines()
-            parts.append(f"{service} health probe exit {probe.exit_code}: {out[-1] if out else ''}")
-        with docker_errors("docker logs"):
-            logs = str(docker.container.logs(c, tail=15))
-        parts.extend(f"{service} log: {line}" for line in logs.splitlines() if line.strip())
-    if exited:
-        c, state = exited[0]
-        restarts = next(i.restart_count or 0 for d, i in seen if d is c)
-        code = state.exit_code if _between_runs(state) else _last_exit_code(docker, c)
-        how = f"exited with code {code}" if code is not None else "kept exiting"
-        summary = f"{service} {how} before it was healthy" + (
-            f" (and again after each of {restarts} restarts)" if restarts else ""
-        )
-    else:
-        status = next((s.health.status for _, s in states if s.health is not None), "starting")
-        summary = f"{service} did not become healthy within {timeout}s (health: {status})"
-    raise DeployFailed(summary, details="\n".join(parts))
-
-
-def _last_exit_code(docker: DockerClient, container: Container) -> int | None:
-    """The exit code of a crash-looping container caught running again: a
-    running container reports 0, so wait (briefly) for its next exit, or the
-    restart policy's back-off between two runs, to read the real one."""
-    deadline = time.monotonic() + EXIT_CODE_WAIT
-    while time.monotonic() < deadline:
-        with docker_errors("docker inspect"):
-            state = docker.container.inspect(container.id).state
-        if _between_runs(state):
-            return state.exit_code
-        time.sleep(0.1)
-    return None
-
-
-def _between_runs(state: ContainerState) -> bool:
-    """Exited, or waiting out the restart policy's back-off (Docker reports
-    that as running *and* restarting): the exit code is the last run's."""
-    return not state.running or bool(state.restarting)
 
 
 def discard(docker: DockerClient, containers: Sequence[Container]) -> None:

@@ -27,6 +27,7 @@ import os
 import signal
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,18 +47,26 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:
-    """True only when the health path itself answers 200, as the proxy's
-    `http-check expect status 200` wants it: no redirect is followed."""
+def answer(port: int, path: str = "/health", timeout: float = 2.0) -> int | None:
+    """The HTTP status the health path itself answers (no redirect is
+    followed); None when no HTTP answer came (refused, timed out)."""
     url = f"http://127.0.0.1:{port}{path}"
     # Never through a proxy: docker may inject http_proxy into containers.
     handlers = (urllib.request.ProxyHandler({}), _NoRedirects())
     opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(url, timeout=timeout) as response:
-            return bool(response.status == 200)
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
     except (OSError, ValueError):
-        return False
+        return None
+
+
+def healthy(port: int, path: str = "/health", timeout: float = 2.0) -> bool:
+    """True only when the health path itself answers 200, as the proxy's
+    `http-check expect status 200` wants it: no redirect is followed."""
+    return answer(port, path, timeout) == 200
 
 
 def count_failure() -> int:
@@ -133,7 +142,8 @@ def main() -> int:
     port = int(os.environ.get("HEALTH_PORT") or os.environ.get("PORT") or "8000")
     path = os.environ.get("HEALTH_PATH") or "/health"
     limit = int(os.environ.get("HEALTH_WATCHDOG_FAILURES", "3"))
-    if healthy(port, path):
+    status = answer(port, path)
+    if status == 200:
         COUNTER.unlink(missing_ok=True)
         if not served():
             # Nowhere to note it: the watchdog stays off rather than guess.
@@ -141,7 +151,9 @@ def main() -> int:
                 SERVED.write_text(container_start())
         return 0
     failures = count_failure()
-    print(f"{path} did not answer 200 ({failures} in a row)")
+    # The status, when there was one: slipway tells a wrong path from a slow start by it.
+    said = f": it answered {status}" if status is not None else ""
+    print(f"{path} did not answer 200 ({failures} in a row){said}")
     if limit and failures >= limit and escalates():
         for pid in server_pids():
             print(f"watchdog: killing hung server process {pid}")
