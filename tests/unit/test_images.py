@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from slipway.build import images
+from slipway.build import failures, images
 from slipway.build.images import BuiltImage
 from slipway.config import Config, Target
 from slipway.errors import BuildFailed
@@ -52,13 +52,13 @@ FAILED_BUILD = [
 
 
 def test_failing_step_names_the_instruction_that_failed() -> None:
-    step, _output = images.failing_step(FAILED_BUILD)
+    step, _output = failures.failing_step(FAILED_BUILD)
 
     assert step == "RUN false"
 
 
 def test_failing_step_output_is_only_that_steps_lines() -> None:
-    _step, output = images.failing_step(FAILED_BUILD)
+    _step, output = failures.failing_step(FAILED_BUILD)
 
     assert output.splitlines() == [
         "#9 [builder 3/5] RUN false",
@@ -75,7 +75,7 @@ def test_failing_step_does_not_mix_up_step_1_with_step_10() -> None:
         "#1 ERROR: failed to read dockerfile: open Dockerfile: no such file or directory",
     ]
 
-    step, output = images.failing_step(lines)
+    step, output = failures.failing_step(lines)
 
     assert step == ["[internal", "load build definition from Dockerfile"][1]
     assert output.splitlines() == [lines[0], lines[3]]
@@ -86,7 +86,7 @@ def test_failing_step_keeps_the_last_30_lines_of_a_long_step() -> None:
     lines += [f"#7 0.{n:03d} line {n}" for n in range(50)]
     lines.append("#7 ERROR: process did not complete successfully: exit code: 2")
 
-    step, output = images.failing_step(lines)
+    step, output = failures.failing_step(lines)
 
     assert step == "RUN uv sync --locked"
     assert output.splitlines() == lines[-30:]
@@ -95,14 +95,14 @@ def test_failing_step_keeps_the_last_30_lines_of_a_long_step() -> None:
 def test_failing_step_without_error_line_gives_no_step_and_the_last_20_lines() -> None:
     lines = [f"#{n} [builder {n}/30] RUN step {n}" for n in range(1, 26)]
 
-    step, output = images.failing_step(lines)
+    step, output = failures.failing_step(lines)
 
     assert step == ""
     assert output.splitlines() == lines[-20:]
 
 
 def test_failing_step_of_no_output_is_empty() -> None:
-    assert images.failing_step([]) == ("", "")
+    assert failures.failing_step([]) == ("", "")
 
 
 # --- build_args -------------------------------------------------------------------
@@ -233,11 +233,11 @@ def test_failed_build_names_the_step_and_carries_its_output(
     with pytest.raises(BuildFailed) as caught:
         images.build(fake, config, Target.PROD)  # type: ignore[arg-type]
 
-    assert str(caught.value) == (
-        "building target prod failed at `RUN false`: ERROR: failed to solve: process "
-        '"/bin/sh -c false" did not complete successfully: exit code: 1'
+    assert (
+        str(caught.value)
+        == "building target prod failed at `RUN false`: about to fail (exit code 1)"
     )
-    assert caught.value.details == images.failing_step(FAILED_BUILD)[1]
+    assert caught.value.details == failures.failing_step(FAILED_BUILD)[1]
 
 
 def test_failed_build_without_a_failing_step_shows_the_last_lines(

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
 from python_on_whales import DockerClient, Image
 
-from slipway.build import ignore
+from slipway.build import failures, ignore
 from slipway.config import Config, Target
 from slipway.engine import docker_errors
 from slipway.errors import BuildFailed, EngineError
 from slipway.handle import Report
-
-# A step header in BuildKit's plain progress: "#12 [builder 4/6] RUN uv sync".
-_STEP = re.compile(r"^#(\d+) \[[^\]]+\] (.+)$")
 
 
 @dataclass(frozen=True)
@@ -82,7 +78,9 @@ def build(
     """Build one target with BuildKit, tag it ``<image>:<target>``, return it.
 
     Every log line goes to ``report`` (when given); a failure raises
-    BuildFailed with the failing step's output in ``details``.
+    BuildFailed whose one line names the failing step and its cause
+    (:func:`slipway.build.failures.message`), with the step's output in
+    ``details``.
     """
     return build_stage(
         docker,
@@ -145,29 +143,12 @@ def build_stage(
                 if report is not None:
                     report(lines[-1])
     except EngineError as exc:
-        step, output = failing_step(lines)
-        where = f" at `{step}`" if step else ""
+        # The one line names the cause; the failing step's output goes above it.
         raise BuildFailed(
-            f"building target {stage} failed{where}: {exc.reason}",
-            details=output,
+            failures.message(stage, lines, exc.reason), details=failures.failing_step(lines)[1]
         ) from None
     with docker_errors(f"inspecting {ref}"):
         return describe(docker.image.inspect(ref), ref)
-
-
-def failing_step(lines: list[str]) -> tuple[str, str]:
-    """The instruction that failed and its output, from plain progress logs."""
-    steps: dict[str, str] = {}
-    for line in lines:
-        match = _STEP.match(line)
-        if match:
-            steps[match.group(1)] = match.group(2)
-    failed = [ln for ln in lines if re.match(r"^#\d+ ERROR", ln)]
-    if not failed:
-        return "", "\n".join(lines[-20:])
-    number = failed[-1].split()[0].lstrip("#")
-    output = [ln for ln in lines if ln.startswith(f"#{number} ")]
-    return steps.get(number, ""), "\n".join(output[-30:])
 
 
 def present(docker: DockerClient, config: Config) -> set[str]:
