@@ -415,14 +415,18 @@ def test_prune_keeps_the_running_and_the_newest_good_releases_and_rollback_still
     removable = (deployed - expected) & present()
     assert removable, "the module should have left old releases to prune"
 
-    out = live.ok("prune", SLIPWAY_CONFIG=str(variant))
+    try:
+        out = live.ok("prune", SLIPWAY_CONFIG=str(variant))
+        back = live.ok("rollback", SLIPWAY_CONFIG=str(variant))
+    finally:
+        variant.unlink()  # the tree is clean again for the tests after
 
     assert present() & deployed == expected
     for ref in sorted(removable):
         assert f"removed {ref}" in out
     assert "MB freed; kept " in out
     # Rollback goes to the newest good release still there, and it serves.
-    assert "on the previous release" in live.ok("rollback", SLIPWAY_CONFIG=str(variant))
+    assert "on the previous release" in back
     assert app(live).config.image in expected - {current}
     assert http("GET", f"{live.url}/health")[0] == 200
 
@@ -465,13 +469,31 @@ def test_a_new_published_port_is_said_and_served_after_the_proxy_is_recreated(
     other = free_port()
     try:
         out = live.ok("deploy", APP_PORT=str(other))
-        assert (
-            f"its configuration changed (the proxy's published port: 127.0.0.1:{live.port} -> "
-            f"127.0.0.1:{other})" in out
-        )
+        assert "its configuration changed (" in out
+        assert f"the proxy's published port: 127.0.0.1:{live.port} -> 127.0.0.1:{other}" in out
         assert "the proxy is recreated to apply its change" in out
         assert f"prod is healthy at http://127.0.0.1:{other}" in out
         assert http("GET", f"http://127.0.0.1:{other}/health")[0] == 200
     finally:
         live.ok("deploy")
     assert http("GET", f"{live.url}/health")[0] == 200
+
+
+def test_another_build_of_the_same_commit_never_moves_its_tag(live: Project) -> None:
+    """A changed remote changes the source label, so the same commit builds to
+    another image: it gets a tag of its own, and the old tag keeps its image."""
+    marker = Path("service/src/notes_service/_release.py")
+    commit_change(live, marker, f"# {uuid.uuid4().hex}\n", "a release to build twice")
+    live.ok("deploy")
+    tag = app(live).config.image
+    assert "-" not in tag.rpartition(":")[2], tag  # the commit's own tag: a clean tree
+    before = docker.image.inspect(tag).id
+    git(live.root, "config", "remote.origin.url", f"https://example.com/{uuid.uuid4().hex}.git")
+
+    out = live.ok("deploy")
+
+    assert f"{tag} already names another build of this commit ({before[7:19]})" in out
+    assert docker.image.inspect(tag).id == before
+    now = app(live)
+    assert now.config.image.startswith(f"{tag}-"), now.config.image
+    assert now.image == docker.image.inspect(now.config.image).id != before

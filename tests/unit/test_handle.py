@@ -51,6 +51,7 @@ def _container(service: str, number: int, image: str) -> Any:
         name=f"slipway-prod-{service}-{number}",
         created=datetime.now(UTC).isoformat(),
         config=SimpleNamespace(image=image, labels=labels),
+        image=f"sha256:{image}",
         state=state,
         restart_count=0,
         network_settings=SimpleNamespace(ports={}),
@@ -81,6 +82,7 @@ class _Client:
             remove=lambda cs, **_k: [world.containers.remove(c) for c in cs],
         )
         self.image = SimpleNamespace(
+            inspect=lambda ref: SimpleNamespace(id=f"sha256:{ref}"),
             list=lambda _repo: [SimpleNamespace(repo_tags=sorted(world.images))],
             remove=world.images.discard,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,42 @@ def image() -> BuiltImage:
 
 
 # --- tag_of -------------------------------------------------------------------------
+
+
+def _engine(named: dict[str, str], docker_error: Any) -> Any:
+    """A client whose `image inspect` knows ``named`` (tag: image id) and no other tag."""
+
+    def inspect(ref: str) -> Any:
+        if ref not in named:
+            raise docker_error(f"Error response from daemon: No such image: {ref}")
+        return SimpleNamespace(id=named[ref])
+
+    return SimpleNamespace(image=SimpleNamespace(inspect=inspect))
+
+
+def test_a_tag_that_names_another_build_of_the_commit_is_never_moved(
+    image: BuiltImage, docker_error: Any
+) -> None:
+    ref = "slipway/notes:abcdef012345"
+    said: list[str] = []
+    docker = _engine({ref: "sha256:feedfacefeedface"}, docker_error)
+
+    assert release._unmoved(docker, image, ref, said.append) == f"{ref}-0123456789ab"
+    assert said == [
+        f"{ref} already names another build of this commit (feedfacefeed): this one differs, "
+        f"and is {ref}-0123456789ab"
+    ]
+
+
+def test_a_tag_that_is_free_or_names_this_very_image_is_kept(
+    image: BuiltImage, docker_error: Any
+) -> None:
+    ref = "slipway/notes:abcdef012345"
+    said: list[str] = []
+
+    assert release._unmoved(_engine({}, docker_error), image, ref, said.append) == ref
+    assert release._unmoved(_engine({ref: image.id}, docker_error), image, ref, said.append) == ref
+    assert said == []
 
 
 def test_clean_tree_is_tagged_with_its_commit(image: BuiltImage) -> None:

@@ -58,6 +58,7 @@ def _container(
         name=f"slipway-prod-app-{number}",
         created=f"2026-11-22T21:59:{number:02d}",
         config=SimpleNamespace(image=image, labels={CONFIG_HASH: HASH}, env=[]),
+        image=f"sha256:{image}",  # the id of the image the tag names
         state=state,
     )
 
@@ -96,8 +97,13 @@ class _Docker:
             run=self._run, ps=self._ps, up=self._up, config=lambda **_o: self.model
         )
         self.image = SimpleNamespace(
-            inspect=lambda _ref: SimpleNamespace(config=SimpleNamespace(env=["PATH=/usr/bin"]))
+            inspect=lambda ref: SimpleNamespace(
+                id=self.tags.get(ref, f"sha256:{ref}"),
+                config=SimpleNamespace(env=["PATH=/usr/bin"]),
+            )
         )
+        # Tags that name another image than their own (sha256:<tag> by default).
+        self.tags: dict[str, str] = {}
         self.up_options: list[dict[str, Any]] = []
         self.container = SimpleNamespace(
             inspect=self._inspect,
@@ -504,4 +510,18 @@ def test_a_release_whose_configuration_was_not_recorded_rolls_saying_so(
     rollout.roll(docker, config, prod, OLD, applied=None, report=said.append)
 
     assert "its configuration changed (what it runs with was not recorded)" in said[0]
+    assert docker.ups == [["app"]]
+
+
+def test_a_tag_moved_to_another_image_is_not_the_release_in_place(
+    config: Config, prod: Environment
+) -> None:
+    docker = _serving_old(config, prod)
+    docker.tags[OLD] = "sha256:rebuilt"  # the same tag, another image
+    docker.new_image = OLD
+    said: list[str] = []
+
+    rollout.roll(docker, config, prod, OLD, applied=APPLIED, report=said.append)
+
+    assert "nothing to roll" not in said[0]
     assert docker.ups == [["app"]]

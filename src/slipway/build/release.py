@@ -13,9 +13,10 @@ from python_on_whales import DockerClient
 from slipway.build import images
 from slipway.build.images import BuiltImage
 from slipway.engine import docker_errors
+from slipway.errors import NotFound
 
 if TYPE_CHECKING:
-    from slipway.handle import Handle
+    from slipway.handle import Handle, Report
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,30 @@ def tag(docker: DockerClient, image: BuiltImage, ref: str) -> None:
         docker.image.tag(image.id, ref)
 
 
+def _named(docker: DockerClient, ref: str) -> str | None:
+    """The id of the image ``ref`` names on the engine, if it names one."""
+    try:
+        with docker_errors(f"inspecting {ref}"):
+            return str(docker.image.inspect(ref).id)
+    except NotFound:
+        return None
+
+
+def _unmoved(docker: DockerClient, image: BuiltImage, ref: str, report: Report) -> str:
+    """``ref``, unless it already names another image: a tag never moves, so
+    another build of this commit (its labels or files differ, e.g. the remote
+    changed) gets a tag of its own, and says why."""
+    named = _named(docker, ref)
+    if named in (None, image.id):
+        return ref
+    other = f"{ref}-{image.short_id}"
+    report(
+        f"{ref} already names another build of this commit "
+        f"({str(named).removeprefix('sha256:')[:12]}): this one differs, and is {other}"
+    )
+    return other
+
+
 def _quiet(_line: str) -> None:
     """Build logs are shown only when a build fails (in the error's details)."""
 
@@ -114,6 +139,7 @@ def build(handle: Handle) -> BuiltImage:
         docker, config, env.target, report=_quiet, labels=labels(src, config.project)
     )
     ref = tag_of(image, src, config.image)
+    ref = _unmoved(docker, image, ref, report)
     tag(docker, image, ref)
     report(f"built {ref} ({image.short_id}, {image.size / 1e6:.1f} MB)")
     return images.BuiltImage(ref, image.id, image.size, image.user, image.has_healthcheck)

@@ -27,6 +27,7 @@ from slipway import engine, proxy
 from slipway.backends.compose import files
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
+from slipway.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def of(
     behind them the proxy, rolled out with the ``applied`` configuration
     hashes, and ``ref`` on ``env.replicas`` healthy replicas with the
     configuration compose resolves now."""
-    release = _release(config, env, ref, app)
+    release = _release(config, env, ref, app) or _image_moved(docker, ref, app)
     running = proxy.container(docker)
     if running is None:
         release.append("the proxy is not running")
@@ -90,6 +91,19 @@ def _release(config: Config, env: Environment, ref: str, app: Sequence[Container
         return ["an app container is not healthy"]
     if sorted(proxy.servers_of(config, env)) != names:
         return ["the proxy does not send requests to exactly these containers"]
+    return []
+
+
+def _image_moved(docker: DockerClient, ref: str, app: Sequence[Container]) -> list[str]:
+    """The containers run another image than ``ref`` names now (by id: a tag
+    that was moved to another image must not read as the release in place)."""
+    try:
+        with docker_errors(f"inspecting {ref}"):
+            wanted = docker.image.inspect(ref).id
+    except NotFound:
+        return [f"{ref} is not on the engine"]
+    if any(c.image != wanted for c in app):
+        return [f"the containers run another image than {ref} names"]
     return []
 
 
