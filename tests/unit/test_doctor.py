@@ -4,7 +4,10 @@ without an engine."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,11 +16,11 @@ import pytest
 
 from slipway.backends.compose.files import long_form, proxy_address_from_files
 from slipway.build import dockerfile
-from slipway.checks import CheckResult, doctor
-from slipway.checks.host import env_file_row, secret_row, secret_rows, uv_pin
+from slipway.checks import CheckResult, doctor, verdict
+from slipway.checks.host import env_file_row, secret_row, secret_rows, uv_pin, uv_rows
 from slipway.checks.versions import Version, parse_version
 from slipway.config import Config, dotenv
-from slipway.errors import SlipwayError
+from slipway.errors import CheckFailed, NotChecked, SlipwayError
 from tests.unit.conftest import MakeDockerError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -287,6 +290,63 @@ def test_base_images_skip_stages_scratch_and_unresolvable_args() -> None:
 def test_no_uv_image_means_no_pin() -> None:
     assert uv_pin(["python:3.13-slim", "ghcr.io/astral-sh/uvx:1.0"]) is None
     assert uv_pin(["ghcr.io/astral-sh/uv:0.13.9@sha256:abc"]) == "0.13.9"
+
+
+# --- uv.lock without the package index -------------------------------------------------
+
+UV_PIN = ["ghcr.io/astral-sh/uv:0.13.9"]
+NO_SUCH_PACKAGE = "zzz-slipway-no-such-package"
+
+
+@pytest.fixture
+def stale_lock(config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: Any) -> Config:
+    """A project whose uv.lock predates a new dependency: telling whether it is
+    up to date needs the package index. Real uv, an empty cache, this Python."""
+    if shutil.which("uv") is None:
+        pytest.skip("needs uv on PATH")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.mktemp("uv-cache")))
+    monkeypatch.setenv("UV_PYTHON", sys.executable)
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")  # no uv.toml of this machine (an index, offline)
+    for name in ("UV_OFFLINE", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    pyproject = config.root / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\nversion = "0.1"\ndependencies = []\n')
+    subprocess.run(["uv", "lock", "--offline", "-q"], cwd=config.root, check=True, timeout=60)
+    pyproject.write_text(pyproject.read_text().replace("[]", f'["{NO_SUCH_PACKAGE}"]'))
+    return config
+
+
+def test_a_lock_check_that_cannot_reach_the_index_is_not_checked_not_failed(
+    stale_lock: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    offline = uv_rows(stale_lock, UV_PIN)[1]
+    assert offline.detail == (
+        f"not checked: no network (uv runs offline and its cache lacks {NO_SUCH_PACKAGE}): "
+        "`uv lock --check` needs the package index"
+    )
+
+    monkeypatch.delenv("UV_OFFLINE")
+    with socket.socket() as sock:  # a port nothing listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("UV_INDEX_URL", f"http://127.0.0.1:{port}/simple")
+    unreachable = uv_rows(stale_lock, UV_PIN)[1]
+    assert unreachable.detail.startswith(
+        f"not checked: no network (127.0.0.1:{port}: Connection refused"
+    )
+    with pytest.raises(NotChecked):  # exit 3 when nothing else fails: never a pass
+        verdict([CheckResult("uv", True, "uv"), offline, unreachable])
+
+    # A lock that is stale whatever the index holds still fails, index or not.
+    pyproject = stale_lock.root / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\nversion = "0.2"\ndependencies = []\n')
+    stale = uv_rows(stale_lock, UV_PIN)[1]
+    assert stale.detail.startswith("`uv lock --check` failed: ")
+    with pytest.raises(CheckFailed):
+        verdict([stale])
 
 
 # --- substitution, compose files, ports ------------------------------------------------

@@ -3,8 +3,10 @@ overwrites a file."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from slipway import init
 from slipway.config import load
 from slipway.config.names import URL_PATH
 from slipway.errors import SlipwayError, UsageError
-from slipway.init import writing
+from slipway.init import tracking, writing
 
 PYPROJECT = """\
 [project]
@@ -147,15 +149,20 @@ def test_an_existing_file_is_never_overwritten_and_is_listed(fastapi_project: Pa
     assert "env/*.env" in lines
 
 
-def test_slipway_init_outside_a_uv_project_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "slipway"), "init"],
-        cwd=tmp_path,
+def slipway_init(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`slipway init` run as a user runs it, in ``cwd``."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "slipway"), "init", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
+
+
+def test_slipway_init_outside_a_uv_project_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    done = slipway_init(tmp_path)
     assert done.returncode == 2  # a UsageError
     assert done.stderr.strip() == (
         f"slipway: {tmp_path} is not a uv project: it has no pyproject.toml "
@@ -281,14 +288,7 @@ def test_slipway_init_with_a_bad_flag_exits_2_with_one_line_and_writes_nothing(
     fastapi_project: Path, args: tuple[str, ...], message: str
 ) -> None:
     before = sorted(fastapi_project.rglob("*"))
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "slipway"), "init", *args],
-        cwd=fastapi_project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = slipway_init(fastapi_project, *args)
     assert done.returncode == 2
     assert done.stderr.startswith(message)
     assert len(done.stderr.strip().splitlines()) == 1
@@ -363,4 +363,111 @@ def test_a_file_init_cannot_write_is_one_line(
         init.init(init.inspect(fastapi_project))
     assert str(caught.value) == (
         "cannot write docker/Dockerfile: Permission denied (wrote slipway.yaml)"
+    )
+
+
+def test_init_in_a_workspace_members_folder_says_where_to_run_it(workspace: Path) -> None:
+    member = workspace / "apps/api"
+    before = sorted(workspace.rglob("*"))
+    done = slipway_init(member)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"slipway: this folder is the workspace member hello-api of {workspace.resolve()}: "
+        "run `slipway init --package hello-api` at the workspace root (../..)\n"
+    )
+    assert sorted(workspace.rglob("*")) == before
+
+    # A folder the workspace excludes is a project of its own, as uv sees it.
+    (workspace / "pyproject.toml").write_text(
+        '[project]\nname = "tools"\n\n[tool.uv.workspace]\nmembers = ["apps/*"]\n'
+        'exclude = ["apps/api"]\n'
+    )
+    with pytest.raises(UsageError, match=r"no uv\.lock beside it"):
+        init.inspect(member)
+
+
+# Lines of GitHub's standard Python .gitignore, its "Environments" section
+# among them: there env/ is a virtualenv's folder, here slipway's env files'.
+GITHUB_PYTHON = "__pycache__/\nbuild/\nlib/\n.env\n.envrc\n.venv\nenv/\nvenv/\nENV/\nenv.bak/\n"
+Git = Callable[..., str]
+
+
+@pytest.fixture
+def git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Git:
+    """Real git, with none of this machine's configuration or global ignores."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+    def run(root: Path, *args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=60
+        )
+        return done.stdout
+
+    return run
+
+
+def _ignored(git: Git, root: Path, *paths: str) -> list[str]:
+    """Which of the paths git would ignore in a fresh clone."""
+    return git(root, "check-ignore", "--no-index", *paths).split()
+
+
+def test_what_git_would_ignore_is_kept_tracked_and_the_real_env_files_stay_ignored(
+    fastapi_project: Path, git: Git
+) -> None:
+    (fastapi_project / ".gitignore").write_text(GITHUB_PYTHON)
+    project = init.inspect(fastapi_project)
+    assert tracking.ignored(fastapi_project, ["env/prod.env.example"]) == {}  # not in git yet
+    git(fastapi_project, "init", "-q")
+
+    done = init.init(project)
+
+    assert done.warnings == (
+        "git ignored env/dev.env.example, env/prod.env.example (.gitignore:7:env/): added "
+        "!/env/, /env/*, !/env/*.env.example to .gitignore to keep them tracked",
+    )
+    assert "warning: git ignored env/dev.env.example" in init.summary(done, project)
+    examples = ("env/prod.env.example", "env/dev.env.example")
+    secret = ("env/prod.env", "env/dev.env", "env/other", "secrets/db_password", ".venv/x")
+    assert _ignored(git, fastapi_project, *examples, *secret) == list(secret)
+    assert init.init(project).warnings == ()  # a second run: nothing left to keep
+
+
+def test_a_folder_or_file_git_ignores_is_kept_each_by_its_own_lines(
+    fastapi_project: Path, git: Git
+) -> None:
+    (fastapi_project / ".gitignore").write_text("docker\n*.yaml\nMakefile\n")
+    git(fastapi_project, "init", "-q")
+
+    done = init.init(init.inspect(fastapi_project))
+
+    assert done.warnings == (
+        "git ignored Makefile (.gitignore:3:Makefile): added !/Makefile to .gitignore to keep "
+        "it tracked",
+        "git ignored compose/base.yaml, compose/dev.yaml, compose/prod.yaml, slipway.yaml "
+        "(.gitignore:2:*.yaml): added !/compose/base.yaml, !/compose/dev.yaml, "
+        "!/compose/prod.yaml, !/slipway.yaml to .gitignore to keep them tracked",
+        "git ignored docker/Dockerfile, docker/healthcheck.py (.gitignore:1:docker): added "
+        "!/docker/, /docker/*, !/docker/Dockerfile, !/docker/healthcheck.py to .gitignore to "
+        "keep them tracked",
+    )
+    written = list(init.files(init.inspect(fastapi_project)))
+    assert _ignored(git, fastapi_project, *written, "docker/other") == ["docker/other"]
+
+
+def test_what_init_cannot_keep_tracked_is_named_with_what_to_do(
+    fastapi_project: Path, git: Git
+) -> None:
+    (fastapi_project / ".gitignore").write_text(GITHUB_PYTHON)
+    (fastapi_project / "env").mkdir()
+    (fastapi_project / "env/.gitignore").write_text("*\n")  # nearer than .gitignore: it wins
+    git(fastapi_project, "init", "-q")
+
+    done = init.init(init.inspect(fastapi_project))
+
+    assert done.warnings[1:] == (
+        "git still ignores env/dev.env.example, env/prod.env.example (env/.gitignore:1:*), so "
+        "a fresh clone lacks them: change that rule, or `git add -f` env/dev.env.example "
+        "env/prod.env.example",
     )

@@ -5,7 +5,10 @@ slipway relies on, uv, every environment's env file, secret files and port,
 the base images, and the engine's free disk. Nothing here raises for a
 broken item: each problem is a failing row whose detail says what is wrong
 and what to do. A row that needs something missing (the engine, compose,
-uv) fails with "not checked: ..." instead of guessing.
+uv) fails with "not checked: ..." instead of guessing. A row that needs the
+network and cannot reach it (``uv lock --check`` needs the package index)
+starts "not checked: no network": not a failure, yet never a pass (exit 3
+when nothing else fails).
 """
 
 from __future__ import annotations

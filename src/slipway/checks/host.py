@@ -3,16 +3,31 @@ env files against their examples, secret files. No docker call here."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from slipway import secretfiles, state
-from slipway.checks import CheckResult
+from slipway.checks import NOT_CHECKED, CheckResult
 from slipway.checks.versions import parse_version
 from slipway.config import Config, Environment, Target, dotenv
 from slipway.errors import SlipwayError, command
+
+# uv's words (and git's, for a git dependency) when an index or a repository
+# cannot be reached: its network is off, or a connection never answered.
+_OFFLINE = ("network was disabled", "network connectivity is disabled")
+_UNREACHABLE = (
+    "error sending request",
+    "dns error",
+    "tcp connect error",
+    "could not connect",
+    "could not resolve host",
+    "operation timed out",
+    "network timeout",
+)
 
 # The image the Dockerfile copies uv from: its tag is the uv the images run.
 UV_IMAGE = "ghcr.io/astral-sh/uv"
@@ -43,8 +58,12 @@ def _run(command: Sequence[str], config: Config) -> subprocess.CompletedProcess[
 
 
 def _last_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [ln.strip() for ln in (done.stderr + "\n" + done.stdout).splitlines() if ln.strip()]
-    return lines[-1] if lines else f"exit code {done.returncode}"
+    return _last_of(done.stderr + "\n" + done.stdout) or f"exit code {done.returncode}"
+
+
+def _last_of(output: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
 
 
 def uv_rows(config: Config, images: Sequence[str]) -> list[CheckResult]:
@@ -79,14 +98,44 @@ def uv_rows(config: Config, images: Sequence[str]) -> list[CheckResult]:
         )
     else:
         uv_row = CheckResult("uv", True, f"uv {host}, as {dockerfile} pins")
+    return [uv_row, lock_row(uv, config)]
+
+
+def lock_row(uv: str, config: Config) -> CheckResult:
+    """uv.lock is up to date with pyproject.toml; "not checked" when telling
+    needs the package index and uv cannot reach it."""
     lock = _run([uv, "lock", "--check"], config)
     if isinstance(lock, str):
-        lock_row = CheckResult("uv.lock", False, lock)
-    elif lock.returncode != 0:
-        lock_row = CheckResult("uv.lock", False, f"`uv lock --check` failed: {_last_line(lock)}")
-    else:
-        lock_row = CheckResult("uv.lock", True, "up to date with pyproject.toml (uv lock --check)")
-    return [uv_row, lock_row]
+        return CheckResult("uv.lock", False, lock)
+    if lock.returncode == 0:
+        return CheckResult("uv.lock", True, "up to date with pyproject.toml (uv lock --check)")
+    why = no_network(lock.stderr + "\n" + lock.stdout)
+    if why:
+        return CheckResult(
+            "uv.lock",
+            False,
+            f"{NOT_CHECKED}no network ({why}): `uv lock --check` needs the package index",
+        )
+    return CheckResult("uv.lock", False, f"`uv lock --check` failed: {_last_line(lock)}")
+
+
+def no_network(output: str) -> str:
+    """Why uv could not reach an index or a repository, in a few words, from
+    its output; "" when it did (an index that answers, even 404, is reached)."""
+    lowered = output.lower()
+    if any(words in lowered for words in _OFFLINE):
+        missing = re.search(r"(\S+) was not found in the cache", output)
+        return f"uv runs offline and its cache lacks {missing[1] if missing else 'a package'}"
+    if not any(words in lowered for words in _UNREACHABLE):
+        return ""
+    causes = [
+        line.split(":", 1)[1].strip()
+        for line in output.splitlines()
+        if line.strip().startswith(("cause:", "Caused by:"))
+    ]
+    url = re.search(r"https?://[^\s`'()]+", output)
+    where = f"{urlsplit(url[0]).netloc}: " if url else ""
+    return where + (causes[-1] if causes else _last_of(output))
 
 
 # --- env files and secrets --------------------------------------------------------------

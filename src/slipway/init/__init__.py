@@ -8,8 +8,10 @@ ship.
 Then it writes slipway.yaml, the Dockerfile and its health probe, the
 compose files, the env examples, .dockerignore, tasks.py, noxfile.py and a
 Makefile from the templates in ``slipway/templates/``, and adds the lines
-.gitignore lacks. A file that exists is never touched: it is
-listed as skipped, with the reason.
+.gitignore lacks, with those that keep its files tracked where git would
+ignore them. A file that exists is never touched: it is listed as skipped,
+with the reason. Run in a workspace member's folder, it says to run at the
+workspace's root with ``--package``.
 
 One module per concern:
 
@@ -25,6 +27,8 @@ One module per concern:
 - :mod:`~slipway.init.writing`: the files written safely (no symlink
   followed, never over a file, .gitignore's missing lines): :func:`init`,
   and :func:`summary` of what it did.
+- :mod:`~slipway.init.tracking`: which of them git would ignore (asked of
+  git itself), and the .gitignore lines that keep them tracked.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ members and the one ``--package`` names, and its Python files."""
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ def pyproject(root: Path) -> dict[str, Any]:
             f"{root} is not a uv project: it has no pyproject.toml (create one with `uv init`)"
         )
     data = _read_pyproject(path)
+    if not _workspace(data):  # a workspace's root is no other's member
+        _refuse_a_member(root, data)
     if not (root / "uv.lock").is_file():
         raise UsageError("pyproject.toml has no uv.lock beside it: run `uv lock` first")
     return data
@@ -49,9 +52,43 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path.name} cannot be read: {exc}") from None
 
 
+def _workspace(data: dict[str, Any]) -> dict[str, Any]:
+    """pyproject's ``[tool.uv.workspace]``, {} when it is not a workspace's root."""
+    workspace: dict[str, Any] = ((data.get("tool") or {}).get("uv") or {}).get("workspace") or {}
+    return workspace
+
+
+def _refuse_a_member(folder: Path, data: dict[str, Any]) -> None:
+    """UsageError when ``folder`` is a member of a uv workspace whose root is
+    above it: uv locks and syncs it there, so init runs there too. As uv
+    looks, the nearest folder above with a ``[tool.uv.workspace]`` decides."""
+    here = folder.resolve()
+    for above in here.parents:
+        try:
+            workspace = _workspace(tomllib.loads((above / "pyproject.toml").read_text()))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # no pyproject.toml there, or one uv could not read either
+        if not workspace:
+            continue
+        excluded = {
+            p.resolve() for pattern in workspace.get("exclude", []) for p in above.glob(pattern)
+        }
+        globbed = {
+            p.resolve() for pattern in workspace.get("members", []) for p in above.glob(pattern)
+        }
+        name = normal(str((data.get("project") or {}).get("name") or ""))
+        if here in globbed - excluded and name:
+            back = os.path.relpath(above, here)
+            raise UsageError(
+                f"this folder is the workspace member {name} of {above}: run "
+                f"`slipway init --package {name}` at the workspace root ({back})"
+            )
+        return
+
+
 def members(root: Path, data: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     """The uv workspace's members: normalized name -> (folder, pyproject)."""
-    workspace = (data.get("tool") or {}).get("uv", {}).get("workspace") or {}
+    workspace = _workspace(data)
     excluded = {p for pattern in workspace.get("exclude", []) for p in root.glob(pattern)}
     found = {}
     for pattern in workspace.get("members", []):

@@ -1,6 +1,7 @@
 """Writing init's files safely: never over a file that exists, never through
 a symlink (O_EXCL for a new file, O_NOFOLLOW for .gitignore, which only gains
-the lines it lacks), and a summary of what was done."""
+the lines it lacks: slipway's, and those that keep what it writes tracked by
+git, see :mod:`~slipway.init.tracking`), and a summary of what was done."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from slipway import state
 from slipway.config import publish_schema
 from slipway.errors import SlipwayError
+from slipway.init import tracking
 from slipway.init.project import Project
 from slipway.init.rendering import TEMPLATES, files
 
@@ -19,6 +21,7 @@ from slipway.init.rendering import TEMPLATES, files
 class Done:
     written: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]  # (file, why)
+    warnings: tuple[str, ...] = ()  # what git would have ignored, and what keeps it
 
 
 def init(project: Project) -> Done:
@@ -26,7 +29,8 @@ def init(project: Project) -> Done:
     only gains the lines it lacks), never write through a symlink."""
     written: list[str] = []
     skipped: list[tuple[str, str]] = []
-    for name, text in files(project).items():
+    wanted = files(project)
+    for name, text in wanted.items():
         why = _in_the_project(project.root, name)
         if why:
             skipped.append((name, why))
@@ -39,14 +43,15 @@ def init(project: Project) -> Done:
         written.append(name)
     if not state.schema_copy(project.root).parent.is_symlink():
         publish_schema(project.root)
-    ignore = _extend_gitignore(project.root)
-    return Done((*written, *ignore.written), (*skipped, *ignore.skipped))
+    ignore = _extend_gitignore(project.root, tuple(wanted))
+    return Done((*written, *ignore.written), (*skipped, *ignore.skipped), ignore.warnings)
 
 
 def summary(done: Done, project: Project) -> str:
     """What init did, file by file, and what comes next."""
     lines = [f"wrote {name}" for name in done.written]
     lines += [f"skipped {name}: {why}" for name, why in done.skipped]
+    lines += [f"warning: {warning}" for warning in done.warnings]
     if not done.written:
         lines.append("nothing changed: every file slipway writes is already here")
         return "\n".join(lines)
@@ -79,27 +84,32 @@ def _in_the_project(root: Path, name: str) -> str:
     return "exists: left as it is" if (root / name).exists() else ""
 
 
-def _gitignore(root: Path) -> tuple[list[str], list[str]]:
-    """The lines .gitignore lacks, and those it has."""
-    wanted = [ln for ln in (TEMPLATES / "gitignore").read_text().splitlines() if ln]
-    path = root / ".gitignore"
-    have = set(path.read_text().splitlines()) if path.is_file() else set()
-    return [ln for ln in wanted if ln not in have], [ln for ln in wanted if ln in have]
-
-
-def _extend_gitignore(root: Path) -> Done:
-    """Add the lines .gitignore lacks, never through a symlink."""
+def _extend_gitignore(root: Path, tracked: tuple[str, ...]) -> Done:
+    """Add the lines .gitignore lacks, never through a symlink: slipway's,
+    then those that keep the ``tracked`` paths from being ignored."""
     ignore = root / ".gitignore"
+    fixes = tracking.fixes(root, tracked)
     if ignore.is_symlink() or (ignore.exists() and not ignore.is_file()):
         kind = "a symlink" if ignore.is_symlink() else "not a file"
-        return Done((), ((".gitignore", f".gitignore is {kind}: left as it is"),))
-    missing, _ = _gitignore(root)
-    if not missing:
-        return Done((), ((".gitignore", "has every line slipway needs"),))
+        unkept = tuple(tracking.warnings(root, tracked, fixes, ()))
+        return Done((), ((".gitignore", f".gitignore is {kind}: left as it is"),), unkept)
     text = ignore.read_text() if ignore.is_file() else ""
-    lines = "".join(f"{line}\n" for line in missing)
-    # O_NOFOLLOW: a symlink put there since is refused, not written through.
-    fd = os.open(ignore, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w") as out:
-        out.write(("\n" if text and not text.endswith("\n") else "") + lines)
-    return Done((f".gitignore (+{len(missing)} lines)",), ())
+    have = set(text.splitlines())
+    ours = [ln for ln in (TEMPLATES / "gitignore").read_text().splitlines() if ln]
+    missing = [
+        ln
+        for ln in dict.fromkeys([*ours, *(ln for fix in fixes for ln in fix.lines)])
+        if ln not in have
+    ]
+    if missing:
+        # O_NOFOLLOW: a symlink put there since is refused, not written through.
+        fd = os.open(ignore, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w") as out:
+            out.write(
+                ("\n" if text and not text.endswith("\n") else "")
+                + "".join(f"{line}\n" for line in missing)
+            )
+    warnings = tuple(tracking.warnings(root, tracked, fixes, set(missing)))
+    if not missing:
+        return Done((), ((".gitignore", "has every line slipway needs"),), warnings)
+    return Done((f".gitignore (+{len(missing)} lines)",), (), warnings)
