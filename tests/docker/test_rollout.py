@@ -437,6 +437,7 @@ def test_an_env_file_or_compose_file_change_rolls_with_no_failed_request(live: P
     new value is what the new containers have."""
     env_file, compose_file = live.root / "env/prod.env", live.root / "compose/prod.yaml"
     env_text, compose_text = env_file.read_text(), compose_file.read_text()
+    live.ok("deploy")  # HEAD's release serves (the test before rolled back)
     try:
         env_file.write_text(env_text.replace("LOG_LEVEL=info", "LOG_LEVEL=debug"))
         with Traffic(live.url) as load:
@@ -466,10 +467,11 @@ def test_an_env_file_or_compose_file_change_rolls_with_no_failed_request(live: P
 def test_a_new_published_port_is_said_and_served_after_the_proxy_is_recreated(
     live: Project,
 ) -> None:
+    live.ok("deploy")  # HEAD's clean release serves (the test before deployed a dirty tree)
     other = free_port()
     try:
         out = live.ok("deploy", APP_PORT=str(other))
-        assert "its configuration changed (" in out
+        assert "its configuration changed (" in out, out
         assert f"the proxy's published port: 127.0.0.1:{live.port} -> 127.0.0.1:{other}" in out
         assert "the proxy is recreated to apply its change" in out
         assert f"prod is healthy at http://127.0.0.1:{other}" in out
