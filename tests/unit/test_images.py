@@ -247,7 +247,7 @@ def test_failed_build_without_a_failing_step_shows_the_last_lines(
     fake = _FakeBuilder(['#0 building with "default" instance using docker driver'], error)
 
     with pytest.raises(BuildFailed) as caught:
-        images.build_stage(fake, config, "base")  # type: ignore[arg-type]
+        images.build(fake, config, "base")  # type: ignore[arg-type]
 
     assert str(caught.value) == (
         "building target base failed: ERROR: failed to read dockerfile: no such file"

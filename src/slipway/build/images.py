@@ -66,33 +66,6 @@ def build_args(target: Target) -> dict[str, str]:
 BASE_STAGE = "base"
 
 
-def build(
-    docker: DockerClient,
-    config: Config,
-    target: Target,
-    *,
-    report: Report | None = None,
-    cache: bool = True,
-    labels: Mapping[str, str] | None = None,
-) -> BuiltImage:
-    """Build one target with BuildKit, tag it ``<image>:<target>``, return it.
-
-    Every log line goes to ``report`` (when given); a failure raises
-    BuildFailed whose one line names the failing step and its cause
-    (:func:`slipway.build.failures.message`), with the step's output in
-    ``details``.
-    """
-    return build_stage(
-        docker,
-        config,
-        target.value,
-        report=report,
-        cache=cache,
-        args=build_args(target),
-        labels=labels,
-    )
-
-
 @dataclass(frozen=True)
 class Built:
     """Images built for the checks: the targets asked for, and the base stage
@@ -107,21 +80,29 @@ def build_for_checks(
 ) -> Built:
     """Build the base stage and ``targets`` (BuildKit's cache makes unchanged
     ones quick): checks take built images and build nothing themselves."""
-    base = build_stage(docker, config, BASE_STAGE, report=report)
+    base = build(docker, config, BASE_STAGE, report=report)
     return Built(base, {t: build(docker, config, t, report=report) for t in Target if t in targets})
 
 
-def build_stage(
+def build(
     docker: DockerClient,
     config: Config,
-    stage: str,
+    target: Target | str,
     *,
     report: Report | None = None,
     cache: bool = True,
-    args: dict[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> BuiltImage:
-    """Build any stage of the Dockerfile (internal ones too) as ``<image>:<stage>``."""
+    """Build one target with BuildKit (or, by name, any stage of the
+    Dockerfile: the internal ones too), tag it ``<image>:<stage>``, return it.
+
+    Every log line goes to ``report`` (when given); a failure raises
+    BuildFailed whose one line names the failing step and its cause
+    (:func:`slipway.build.failures.message`), with the step's output in
+    ``details``.
+    """
+    stage = target.value if isinstance(target, Target) else target
+    args = build_args(target) if isinstance(target, Target) else {}
     ref = f"{config.image}:{stage}"
     lines: list[str] = []
     try:
@@ -131,7 +112,7 @@ def build_stage(
                 file=str(ignore.dockerfile(config)),
                 target=stage,
                 tags=[ref],
-                build_args=args or {},
+                build_args=args,
                 labels=dict(labels or {}),
                 cache=cache,
                 progress="plain",
