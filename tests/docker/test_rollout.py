@@ -499,3 +499,7 @@ def test_another_build_of_the_same_commit_never_moves_its_tag(live: Project) -> 
     now = app(live)
     assert now.config.image.startswith(f"{tag}-"), now.config.image
     assert now.image == docker.image.inspect(now.config.image).id != before
+    # What status and history say runs is the image id that runs.
+    rows = json.loads(live.ok("status", "--json"))
+    assert {r["image_id"] for r in rows if r["service"] == "app"} == {now.image[7:19]}
+    assert now.image[7:19] in live.ok("history").splitlines()[-1]

@@ -137,6 +137,7 @@ def _container(
         ),
         network_settings=SimpleNamespace(ports=ports),
         config=SimpleNamespace(labels={stack.SERVICE_LABEL: service}, image="slipway/notes:prod"),
+        image="sha256:84d206f32bfd0123456789abcdef",
     )
 
 
@@ -189,9 +190,16 @@ def test_status_describes_every_container() -> None:
             "healthy",
             "slipway/notes:prod",
             "127.0.0.1:8000->8000/tcp",
+            "84d206f32bfd",
         ),
         ServiceStatus(
-            "migrate", "slipway-prod-migrate-1", "exited", "-", "slipway/notes:prod", "-"
+            "migrate",
+            "slipway-prod-migrate-1",
+            "exited",
+            "-",
+            "slipway/notes:prod",
+            "-",
+            "84d206f32bfd",
         ),
     ]
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from slipway.backends import ServiceStatus
 from slipway.checks import CheckResult
+from slipway.cli import tables
 from slipway.cli.tables import results_table, table
+from slipway.history import OK, Release
 
 
 def test_table_aligns_columns_under_a_rule() -> None:
@@ -47,3 +50,20 @@ def test_results_table_shows_ok_and_fail() -> None:
         "non-root user  ok      USER 10001:10001\n"
         "healthcheck    FAIL    slipway/notes:prod has no HEALTHCHECK: add one"
     )
+
+
+def test_status_and_history_show_the_image_id_beside_the_tag() -> None:
+    running = ServiceStatus(
+        "app", "p-prod-app-1", "running", "healthy", "notes:abc", "-", "84d206f32bfd"
+    )
+    deployed = Release(
+        "2026-12-07T01:00:00+00:00", "prod", "notes:abc", "sha256:84d206f32bfd0123", OK
+    )
+
+    status = tables.status_table([running], "prod").splitlines()
+    history = tables.history_table([deployed], "prod").splitlines()
+
+    assert status[0].split() == ["service", "state", "health", "image", "id", "ports"]
+    assert status[2].split() == ["app", "running", "healthy", "notes:abc", "84d206f32bfd", "-"]
+    assert history[0].split()[:3] == ["time", "image", "id"]
+    assert history[2].split()[:4] == [deployed.time, "notes:abc", "84d206f32bfd", "ok"]

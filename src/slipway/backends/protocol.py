@@ -21,6 +21,9 @@ class ServiceStatus:
     health: str
     image: str
     ports: str
+    # The id of the image the container runs (12 hex digits): what a tag named
+    # when the container started, whatever it names now.
+    image_id: str = "-"
 
 
 @dataclass(frozen=True)

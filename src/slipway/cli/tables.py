@@ -55,11 +55,12 @@ def history_table(rows: Sequence[Release], env: str = "") -> str:
     if not rows:
         return f"{env}: no deploys yet"
     return table(
-        ("time", "image", "outcome", "switch", "sbom", "detail"),
+        ("time", "image", "id", "outcome", "switch", "sbom", "detail"),
         [
             (
                 r.time,
                 r.image,
+                r.image_id.removeprefix("sha256:")[:12] or "-",
                 r.outcome,
                 "-" if r.switch_seconds is None else f"{r.switch_seconds:.2f}s",
                 (r.sbom_sha256 or "-")[:12],
@@ -75,8 +76,8 @@ def status_table(rows: Sequence[ServiceStatus], env: str = "") -> str:
     if not rows:
         return f"{env}: nothing is running ({command(f'deploy --env {env}')} starts it)"
     return table(
-        ("service", "state", "health", "image", "ports"),
-        [(r.service, r.state, r.health, r.image, r.ports) for r in rows],
+        ("service", "state", "health", "image", "id", "ports"),
+        [(r.service, r.state, r.health, r.image, r.image_id, r.ports) for r in rows],
     )
 
 

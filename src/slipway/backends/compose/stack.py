@@ -130,6 +130,7 @@ def _status(container: Container) -> ServiceStatus:
         health=(state.health.status if state.health is not None else None) or "-",
         image=container.config.image or "?",
         ports=", ".join(ports) or "-",
+        image_id=str(container.image or "").removeprefix("sha256:")[:12] or "-",
     )
 
 
