@@ -106,6 +106,7 @@ def test_a_health_path_that_redirects_is_unhealthy_as_the_proxy_sees_it() -> Non
                 time.sleep(0.2)
         assert answer == "200"
         verdict = probe(container).splitlines()
-        assert verdict == ["/health did not answer 200 (1 in a row)", "exit=1"]
+        # The redirect is an answer, and the probe says which (not followed).
+        assert verdict == ["/health did not answer 200 (1 in a row): it answered 302", "exit=1"]
     finally:
         docker.container.remove(container, force=True)
