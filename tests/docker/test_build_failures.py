@@ -154,6 +154,19 @@ def write_project(root: Path, image: str, files: dict[str, str], base: str) -> N
         (root / name).write_text(text)
 
 
+def build_prod(root: Path, *, timeout: int) -> subprocess.CompletedProcess[str]:
+    """`slipway build --target prod` in ``root``, as CI runs it."""
+    return subprocess.run(
+        [SLIPWAY, "build", "--target", "prod"],
+        cwd=root,
+        env={**os.environ, "CI": "1"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_failed_builds_one_line_names_its_cause_and_what_to_do(
     case: str, image: str, tmp_path: Path
@@ -161,15 +174,7 @@ def test_a_failed_builds_one_line_names_its_cause_and_what_to_do(
     files, base, said, hint = CASES[case]
     write_project(tmp_path, image, files, base)
 
-    result = subprocess.run(
-        [SLIPWAY, "build", "--target", "prod"],
-        cwd=tmp_path,
-        env={**os.environ, "CI": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = build_prod(tmp_path, timeout=120)
 
     assert result.returncode == 1, (result.stdout, result.stderr)
     # slipway's own (the build's log may hold the backend's, under its step's "#N").

