@@ -95,11 +95,6 @@ def _write(path: Path, values: Mapping[str, str]) -> None:
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
 
 
-def record_release(config: Config, env: Environment, values: Mapping[str, str]) -> None:
-    """Write the release pointer: ``values`` (SLIPWAY_IMAGE first) for compose."""
-    _write(release_file(config, env), values)
-
-
 def stage_release(config: Config, env: Environment, values: Mapping[str, str]) -> None:
     """Name the release a rollout moves to (compose reads it after the
     pointer), leaving the pointer on the release that serves until then."""

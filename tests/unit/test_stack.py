@@ -77,7 +77,8 @@ def test_missing_env_file_without_example_names_the_file_to_create(
 
 def _record(config: Config, env: Environment, ref: str, extra: Mapping[str, str] = {}) -> None:
     """What the compose backend records once a release serves."""
-    state.record_release(config, env, {**stack.release_values(config, env, ref), **extra})
+    state.stage_release(config, env, {**stack.release_values(config, env, ref), **extra})
+    state.commit_release(config, env)
 
 
 def test_record_image_writes_the_image_replicas_and_proxy_dir_into_the_state_file(

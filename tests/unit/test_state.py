@@ -68,8 +68,22 @@ def test_every_path_is_under_the_state_folder(config: Config) -> None:
 def test_the_release_pointer_is_written_read_and_forgotten(config: Config) -> None:
     prod = config.environment("prod")
     assert state.release(config, prod) is None
-    state.record_release(config, prod, {state.IMAGE_KEY: "slipway/notes:abc", "X": "1"})
+    state.stage_release(config, prod, {state.IMAGE_KEY: "slipway/notes:abc", "X": "1"})
+    assert state.release(config, prod) is None  # staged: not what runs yet
+    state.commit_release(config, prod)
     assert state.release(config, prod) == "slipway/notes:abc"
     assert state.release_file(config, prod).read_text() == "SLIPWAY_IMAGE=slipway/notes:abc\nX=1\n"
     state.forget_release(config, prod)
     assert state.release(config, prod) is None
+
+
+def test_a_staged_release_that_is_dropped_leaves_the_pointer_where_it_was(config: Config) -> None:
+    prod = config.environment("prod")
+    state.stage_release(config, prod, {state.IMAGE_KEY: "slipway/notes:old"})
+    state.commit_release(config, prod)
+
+    state.stage_release(config, prod, {state.IMAGE_KEY: "slipway/notes:new"})
+    state.drop_staged(config, prod)
+
+    assert state.release(config, prod) == "slipway/notes:old"
+    assert not state.staged_release_file(config, prod).exists()

@@ -14,6 +14,7 @@ from slipway.build import images
 from slipway.build.images import BuiltImage
 from slipway.engine import docker_errors
 from slipway.errors import NotFound
+from slipway.handle import quiet
 
 if TYPE_CHECKING:
     from slipway.handle import Handle, Report
@@ -125,18 +126,15 @@ def _unmoved(docker: DockerClient, image: BuiltImage, ref: str, report: Report) 
     return other
 
 
-def _quiet(_line: str) -> None:
-    """Build logs are shown only when a build fails (in the error's details)."""
-
-
 def build(handle: Handle) -> BuiltImage:
     """Build the environment's target from the working tree, labelled with its
     source, and tag it immutably (``<image>:<sha12>``); the release to roll to."""
     config, env, docker, report = handle.config, handle.env, handle.docker, handle.report
     report(f"building {config.image_ref(env.target)} ...")
     src = source(config.root)
+    # Build logs are shown only when a build fails (in the error's details).
     image = images.build(
-        docker, config, env.target, report=_quiet, labels=labels(src, config.project)
+        docker, config, env.target, report=quiet, labels=labels(src, config.project)
     )
     ref = tag_of(image, src, config.image)
     ref = _unmoved(docker, image, ref, report)

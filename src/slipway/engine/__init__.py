@@ -88,7 +88,7 @@ class EnvFiles(list[str | Path]):
     """compose's ``--env-file`` list, read each time compose runs: the files
     of the list that exist then, in order (a later file wins). One client
     serves a whole command, through which the env file is created from its
-    example and the release is recorded (:func:`slipway.state.record_release`)."""
+    example and the release is recorded (:func:`slipway.state.commit_release`)."""
 
     def __iter__(self) -> Iterator[str | Path]:
         return (path for path in super().__iter__() if Path(path).is_file())
