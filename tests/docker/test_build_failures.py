@@ -4,6 +4,8 @@ Tiny uv projects written here, built by the real `slipway build --target
 prod` against the engine, from the images already on it (the uv image and
 python:3.13-slim-trixie), offline: each build fails, and the last line the
 user reads (`slipway: ...`) carries the failing step, its own error and a hint.
+The last one goes through `slipway init`, whose Dockerfile builds on the
+Python the project requires (issue 27 item 6): 3.14, an image not to be had.
 """
 
 from __future__ import annotations
@@ -118,14 +120,6 @@ CASES = {
         "hint: the image's Python (python:3.13-slim-trixie) does not satisfy requires-python "
         "`>=3.14`: change the Dockerfile's FROM, or the project's requires-python",
     ),
-    # Offline here, the registry cannot be reached; elsewhere it says there is
-    # no such tag: either way the image cannot be pulled.
-    "a base image the engine cannot get": (
-        NEEDS_PYTHON_3_14,
-        "python:3.99-slim",
-        "slipway: building target prod failed at `load metadata for python:3.99-slim`: ",
-        "hint: the base image python:3.99-slim is not on this engine and ",
-    ),
 }
 
 
@@ -184,4 +178,38 @@ def test_a_failed_builds_one_line_names_its_cause_and_what_to_do(
     assert details, "the failing step's output is printed above the one line"
     assert last.startswith(said), last
     assert hint in last.removeprefix(said), last
+    assert docker.image.list(image) == []
+
+
+def test_a_project_requiring_python_3_14_is_told_the_image_it_needs(
+    image: str, tmp_path: Path
+) -> None:
+    """init builds on the highest Python requires-python allows (issue 27
+    item 6): 3.14, whose image this engine neither has nor can pull (offline
+    here; elsewhere it would be pulled). The build's one line names it."""
+    for name, text in NEEDS_PYTHON_3_14.items():
+        (tmp_path / name).write_text(text)
+    init = subprocess.run(
+        [SLIPWAY, "init", "--command", "python -m http.server 8000", "--migrate", "none"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    assert (
+        "python: 3.14 on python:3.14-slim-trixie (the highest requires-python `>=3.14` allows)"
+        in init.stdout.splitlines()
+    )
+    settings = (tmp_path / "slipway.yaml").read_text()
+    (tmp_path / "slipway.yaml").write_text(settings.replace("image: app\n", f"image: {image}\n"))
+
+    result = build_prod(tmp_path, timeout=120)
+
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    last = result.stderr.strip().splitlines()[-1]
+    said = "slipway: building target prod failed at `load metadata for python:3.14-slim-trixie`: "
+    assert last.startswith(said), last
+    assert "hint: the base image python:3.14-slim-trixie is not on this engine and " in last
     assert docker.image.list(image) == []

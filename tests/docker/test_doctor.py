@@ -29,6 +29,7 @@ EXPECTED_ROWS = [
     "compose up --wait",
     "uv",
     "uv.lock",
+    "python",
     "env prod",
     "env prod-pg",
     "env dev",

@@ -206,14 +206,22 @@ application = get_wsgi_application()
 """
 
 
-def _pyproject(name: str, dependencies: list[str], *, package: bool) -> str:
+PRINT_VERSION = "import sys; print('%d.%d' % sys.version_info[:2])"
+# The Python each project requires, and the image init builds it on.
+PYTHON = {
+    "fastapi": ("3.13", "python:3.13-slim-trixie"),
+    "django": ("3.11", "python:3.11-slim-bookworm"),
+}
+
+
+def _pyproject(name: str, dependencies: list[str], *, package: bool, python: str) -> str:
     build = (
         '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
         if package
         else ""
     )
     return (
-        f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = "{python}"\n'
         f"dependencies = {dependencies!r}\n\n".replace("'", '"')
         + '[dependency-groups]\ntest = ["pytest>=8", "pytest-cov>=5", "httpx>=0.27"]\n'
         + build
@@ -273,7 +281,7 @@ def _fastapi(root: Path, name: str) -> None:
     _write(
         root,
         {
-            "pyproject.toml": _pyproject(name, deps, package=True),
+            "pyproject.toml": _pyproject(name, deps, package=True, python=">=3.11,<3.14"),
             f"src/{module}/__init__.py": "",
             "alembic.ini": "[alembic]\nscript_location = migrations\n",
             "migrations/env.py": ALEMBIC_ENV,
@@ -287,7 +295,9 @@ def _django(root: Path, name: str) -> None:
     _write(
         root,
         {
-            "pyproject.toml": _pyproject(name, ["django>=5.0", "gunicorn>=22"], package=False),
+            "pyproject.toml": _pyproject(
+                name, ["django>=5.0", "gunicorn>=22"], package=False, python="==3.11.*"
+            ),
             "manage.py": MANAGE,
             "mysite/__init__.py": "",
             "mysite/settings.py": DJANGO_SETTINGS,
@@ -330,6 +340,10 @@ def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreig
     assert "wrote compose/migrate.yaml" in out
     server = "gunicorn mysite.wsgi:application" if foreign.kind == "django" else "uvicorn "
     assert f"serves with: {server}" in out
+    # The project's own Python (issue 27 item 6): Django's requires 3.11, on Debian 12.
+    python, image = PYTHON[foreign.kind]
+    assert f"python: {python} on {image} (the highest requires-python " in out
+    assert f"FROM {image} AS base" in (foreign.root / "docker/Dockerfile").read_text()
     git(foreign.root, "add", "-A")
     git(foreign.root, "commit", "-qm", "slipway init")
 
@@ -417,6 +431,8 @@ def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -
     out = foreign.slipway("deploy")
     assert f"prod is healthy at {foreign.url}" in out
     assert http("GET", f"{foreign.url}/") == (200, {"hello": "world", "version": "1"})
+    served_by = foreign.run(SLIPWAY, "exec", "--", "python", "-c", PRINT_VERSION)
+    assert served_by.stdout.strip() == PYTHON[foreign.kind][0], served_by
     for n in range(3):
         status, body = http("POST", f"{foreign.url}/items", {"name": f"item {n}"})
         assert status == 201, body

@@ -128,6 +128,11 @@ def test_init_writes_every_file_then_a_second_run_changes_nothing(fastapi_projec
     first = init.init(project)
     assert "slipway.yaml" in first.written
     assert "compose/migrate.yaml" not in first.written  # nothing to migrate
+    # No requires-python, no .python-version: the newest official image.
+    assert "python: 3.14 on python:3.14-slim-trixie (the newest)" in init.summary(first, project)
+    dockerfile = (fastapi_project / "docker/Dockerfile").read_text()
+    assert "FROM python:3.14-slim-trixie AS base" in dockerfile
+    assert "UV_PYTHON=3.14 " in dockerfile
     before = {p: p.read_bytes() for p in fastapi_project.rglob("*") if p.is_file()}
 
     second = init.init(project)

@@ -24,7 +24,7 @@ from slipway.backends.compose import stack
 from slipway.backends.compose.files import port_setting, proxy_address, proxy_address_from_files
 from slipway.build import dockerfile
 from slipway.checks import CheckResult
-from slipway.checks.host import env_file_row, secret_rows, uv_rows
+from slipway.checks.host import env_file_row, python_row, secret_rows, uv_rows
 from slipway.checks.versions import Version, parse_version
 from slipway.config import Config, Environment
 from slipway.errors import SlipwayError, command
@@ -57,7 +57,7 @@ def diagnose(config: Config, env_name: str | None = None) -> list[CheckResult]:
     except OSError as exc:
         built_from = []
         results.append(CheckResult("dockerfile", False, f"{config.show(config.dockerfile)}: {exc}"))
-    results += uv_rows(config, built_from)
+    results += uv_rows(config, built_from) + python_row(config, built_from)
     results += [env_file_row(config, env) for env in envs]
     results += secret_rows(config, envs)
     models = {env.name: _model(config, env) for env in envs} if compose_ok else {}

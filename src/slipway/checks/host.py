@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from slipway.checks import NOT_CHECKED, CheckResult
 from slipway.checks.versions import parse_version
 from slipway.config import Config, Environment, Target, dotenv
 from slipway.errors import SlipwayError, command
+from slipway.init import python
 
 # uv's words (and git's, for a git dependency) when an index or a repository
 # cannot be reached: its network is off, or a connection never answered.
@@ -223,3 +225,49 @@ def secret_row(config: Config, path: Path, users: Sequence[str]) -> CheckResult:
             name, False, f"{shown} is not readable by the container users: chmod 644 {shown}"
         )
     return CheckResult(name, True, f"present and readable ({for_whom})")
+
+
+def python_row(config: Config, images: Sequence[str]) -> list[CheckResult]:
+    """The Dockerfile's Python (its ``python:X.Y`` base) against the
+    project's requires-python; no row when it builds on no python image."""
+    versions = [
+        found.group(1)
+        for ref in images
+        if (found := re.fullmatch(r"(?:docker\.io/)?(?:library/)?python:(3\.\d+)\b.*", ref))
+    ]
+    if not versions:
+        return []
+    dockerfile = config.show(config.dockerfile)
+    try:
+        data = tomllib.loads((config.root / "pyproject.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    wanted = python.requirement(config.root, data)
+    if not wanted:
+        return [CheckResult("python", True, f"{dockerfile}: Python {versions[0]}")]
+    try:
+        fits = python.allows(wanted, versions[0])
+    except SlipwayError as exc:
+        return [CheckResult("python", False, str(exc))]
+    if fits:
+        return [
+            CheckResult(
+                "python",
+                True,
+                f"{dockerfile}'s Python {versions[0]} meets requires-python `{wanted}`",
+            )
+        ]
+    allowed = [v for v in python.OFFICIAL if python.allows(wanted, v)]
+    instead = (
+        f"FROM python:{allowed[0]}-slim-{python.debian(allowed[0])}"
+        if allowed
+        else "a Python it allows"
+    )
+    return [
+        CheckResult(
+            "python",
+            False,
+            f"{dockerfile} builds on Python {versions[0]}, which requires-python `{wanted}` "
+            f"does not allow: build on {instead}",
+        )
+    ]

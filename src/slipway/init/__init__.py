@@ -21,6 +21,9 @@ One module per concern:
   the workspace's members, ``--package``) and its :class:`Project`;
 - :mod:`~slipway.init.server`: how to start the server and migrate, inferred
   (uvicorn, gunicorn for Django, a project script);
+- :mod:`~slipway.init.python`: the image's Python (``.python-version``, else
+  the highest ``requires-python`` allows with an official slim image and a
+  wheel for every compiled package in uv.lock) and its Debian release;
 - :mod:`~slipway.init.inspecting`: :func:`inspect`, the flags and the
   project in one :class:`Project`;
 - :mod:`~slipway.init.rendering`: the templates filled in, :func:`files`;
@@ -36,12 +39,11 @@ from __future__ import annotations
 from slipway.init.flags import Flags
 from slipway.init.inspecting import inspect
 from slipway.init.project import Project
-from slipway.init.rendering import DEFAULT_UV, PYTHON, TEMPLATES, files
+from slipway.init.rendering import DEFAULT_UV, TEMPLATES, files
 from slipway.init.writing import Done, init, summary
 
 __all__ = [
     "DEFAULT_UV",
-    "PYTHON",
     "TEMPLATES",
     "Done",
     "Flags",

@@ -8,6 +8,7 @@ from pathlib import Path
 from slipway.init import project as uv
 from slipway.init.flags import Flags, check
 from slipway.init.project import Project
+from slipway.init.python import choose
 from slipway.init.server import server
 
 _INFER = Flags()  # every flag left to infer (frozen: one default for every call)
@@ -19,6 +20,7 @@ def inspect(root: Path, flags: Flags = _INFER) -> Project:
     given = check(flags)
     data = uv.pyproject(root)
     member, package_data = uv.package(root, data, flags.package)
+    python = choose(root, member, package_data)
     home = root / member
     found_migrate: tuple[str, ...] = ()
     if given.command:
@@ -39,4 +41,5 @@ def inspect(root: Path, flags: Flags = _INFER) -> Project:
         health_path=given.health_path,
         source=tuple(uv.below(member, item) for item in uv.source(home)),
         test_groups=tuple(g for g in ("test", "dev") if g in groups)[:1],
+        python=python,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from slipway.errors import UsageError
+from slipway.init.python import Choice
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Project:
     health_path: str
     source: tuple[str, ...]  # folders (and files) the dev loop syncs
     test_groups: tuple[str, ...]
+    python: Choice  # the image's Python, and why
 
 
 def pyproject(root: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from slipway.init.project import Project, below
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 DEFAULT_UV = "0.13.9"
-PYTHON = "3.13"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # Where each file goes: its template's name in TEMPLATES.
 _NAMES = {
@@ -65,7 +64,8 @@ def _values(project: Project) -> dict[str, str]:
         "dev_files": ", ".join([*base, "compose/dev.yaml"]),
         "unit_tests": ", ".join(unit),
         "uv_version": _uv_version(),
-        "python": PYTHON,
+        "python": project.python.version,
+        "debian": project.python.debian,
         "command": _exec_form(project.command),
         "dev_command": _exec_form(project.dev_command),
         # In a compose file: $$ is a $ compose leaves alone (exec form: no shell expands it).

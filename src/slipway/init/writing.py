@@ -59,6 +59,7 @@ def summary(done: Done, project: Project) -> str:
     lines += [
         f"serves with: {' '.join(project.command)} (port {project.port}, "
         f"health {project.health_path}); migrates with: {migrate}",
+        f"python: {project.python.version} on {project.python.image} ({project.python.why})",
         "next: slipway doctor, then slipway deploy",
     ]
     return "\n".join(lines)
