@@ -431,10 +431,11 @@ def test_prune_keeps_the_running_and_the_newest_good_releases_and_rollback_still
     assert http("GET", f"{live.url}/health")[0] == 200
 
 
-def test_an_env_file_or_compose_file_change_rolls_with_no_failed_request(live: Project) -> None:
+def test_an_env_file_compose_file_or_port_change_rolls_and_is_said(live: Project) -> None:
     """A deploy compares the configuration too: with the same image, an edited
     env file or compose file rolls by the same zero-downtime path, and the
-    new value is what the new containers have."""
+    new value is what the new containers have; a new published port is said
+    and served once the proxy is recreated (the one change with a gap)."""
     env_file, compose_file = live.root / "env/prod.env", live.root / "compose/prod.yaml"
     env_text, compose_text = env_file.read_text(), compose_file.read_text()
     live.ok("deploy")  # HEAD's release serves (the test before rolled back)
@@ -463,39 +464,30 @@ def test_an_env_file_or_compose_file_change_rolls_with_no_failed_request(live: P
         env_file.write_text(env_text)
         compose_file.write_text(compose_text)
 
-
-def test_a_new_published_port_is_said_and_served_after_the_proxy_is_recreated(
-    live: Project,
-) -> None:
-    live.ok("deploy")  # HEAD's clean release serves (the test before deployed a dirty tree)
+    # The files as committed again, and another port: the next test's deploy
+    # (on the fixture's port) puts it back.
     other = free_port()
-    try:
-        out = live.ok("deploy", APP_PORT=str(other))
-        assert "its configuration changed (" in out, out
-        assert f"the proxy's published port: 127.0.0.1:{live.port} -> 127.0.0.1:{other}" in out
-        assert "the proxy is recreated to apply its change" in out
-        assert f"prod is healthy at http://127.0.0.1:{other}" in out
-        assert http("GET", f"http://127.0.0.1:{other}/health")[0] == 200
-    finally:
-        live.ok("deploy")
-    assert http("GET", f"{live.url}/health")[0] == 200
+    out = live.ok("deploy", APP_PORT=str(other))
+    assert "its configuration changed (" in out, out
+    assert f"the proxy's published port: 127.0.0.1:{live.port} -> 127.0.0.1:{other}" in out
+    assert "the proxy is recreated to apply its change" in out
+    assert f"prod is healthy at http://127.0.0.1:{other}" in out
+    assert http("GET", f"http://127.0.0.1:{other}/health")[0] == 200
 
 
 def test_another_build_of_the_same_commit_never_moves_its_tag(live: Project) -> None:
     """A changed remote changes the source label, so the same commit builds to
     another image: it gets a tag of its own, and the old tag keeps its image."""
-    marker = Path("service/src/notes_service/_release.py")
-    commit_change(live, marker, f"# {uuid.uuid4().hex}\n", "a release to build twice")
-    live.ok("deploy")
-    tag = app(live).config.image
+    tag = app(live).config.image  # HEAD's release, deployed by the test before
     assert "-" not in tag.rpartition(":")[2], tag  # the commit's own tag: a clean tree
     before = docker.image.inspect(tag).id
     git(live.root, "config", "remote.origin.url", f"https://example.com/{uuid.uuid4().hex}.git")
 
-    out = live.ok("deploy")
+    out = live.ok("deploy")  # also back on the fixture's port
 
     assert f"{tag} already names another build of this commit ({before[7:19]})" in out
     assert docker.image.inspect(tag).id == before
+    assert http("GET", f"{live.url}/health")[0] == 200
     now = app(live)
     assert now.config.image.startswith(f"{tag}-"), now.config.image
     assert now.image == docker.image.inspect(now.config.image).id != before
