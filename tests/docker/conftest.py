@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +30,12 @@ import yaml
 from python_on_whales import Container, docker
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# A Python started with SIGINT ignored (a shell's background job) keeps it
+# ignored, and so does every `invoke` these tests start: a test's Ctrl-C
+# would do nothing. Handle it as Python does when started from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # The service's liveness route: a change here makes a release (un)healthy.
 HEALTH = Path("service/src/notes_service/routes/health.py")
 

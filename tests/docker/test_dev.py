@@ -196,8 +196,23 @@ def app_container(project: Project) -> Container | None:
     return containers[0] if containers else None
 
 
+def _watches(project: Project) -> list[str]:
+    """The `docker compose watch` processes of the project's dev stack."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:  # it ended meanwhile
+            continue
+        if b"watch" in argv and any(project.name.encode() in arg for arg in argv):
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
+
+
 def test_ctrl_c_stops_the_watch_cleanly(project: Project, dev_stack: DevStack) -> None:
     process, port = dev_stack.process, dev_stack.port
+    assert _watches(project), "compose watch should run while invoke dev does"
+    # To slipway alone (`kill -INT`): compose watch, its child, must stop too.
     process.send_signal(signal.SIGINT)
     process.wait(timeout=30)
     dev_stack.output.thread.join(timeout=10)
@@ -205,6 +220,7 @@ def test_ctrl_c_stops_the_watch_cleanly(project: Project, dev_stack: DevStack) -
     assert process.returncode == 0, out
     assert "watch stopped" in out
     assert "Traceback" not in out
+    assert _watches(project) == []
     # The stack itself keeps serving until `invoke down --env dev`.
     assert http("GET", f"http://127.0.0.1:{port}/health")[0] == 200
     project.ok("down", "--env", "dev")

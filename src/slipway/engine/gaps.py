@@ -8,10 +8,15 @@ as it comes), for the commands :func:`compose_run_argv` and
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from queue import Queue
 from typing import Any
 
 from python_on_whales import DockerClient
+from python_on_whales.utils import get_docker_exception_type, reader
 from python_on_whales.utils import run as _run
 from python_on_whales.utils import stream_stdout_and_stderr as _stream
 
@@ -48,8 +53,38 @@ def compose_watch(docker: DockerClient) -> Iterator[str]:
     python-on-whales 0.81 has no ``compose.watch``.
     """
     with docker_errors("docker compose watch"):
-        for _source, raw in _stream([*docker.docker_compose_cmd, "watch", "--no-up"]):
+        for _source, raw in _stopping([*docker.docker_compose_cmd, "watch", "--no-up"]):
             yield raw.decode(errors="replace").rstrip("\n")
+
+
+def _stopping(argv: list[str]) -> Iterator[tuple[str, bytes]]:
+    """python-on-whales' ``stream_stdout_and_stderr``, except that a command
+    whose reader stops early is stopped as Ctrl-C in a terminal would stop it
+    (SIGINT; SIGKILL after 10 s): slipway got a Ctrl-C the command did not
+    (``kill -INT`` of slipway alone). python-on-whales leaves it running."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: Queue[tuple[str, bytes] | None] = Queue()
+    for pipe, name in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+        threading.Thread(target=reader, args=[pipe, name, lines], daemon=True).start()
+    stderr, read = b"", False
+    try:
+        for _ in range(2):  # each reader ends with a None
+            for source, line in iter(lines.get, None):
+                yield source, line
+                stderr += line if source == "stderr" else b""
+        read = True
+    finally:
+        if not read and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    code = process.wait()
+    if code != 0:
+        raise get_docker_exception_type(stderr)(
+            command_launched=argv, return_code=code, stderr=stderr
+        )
 
 
 def compose_config_hashes(docker: DockerClient, services: Sequence[str]) -> dict[str, str]:
