@@ -6,9 +6,11 @@ below makes any attempt fail loudly instead of reaching a real engine.
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,6 +24,22 @@ from slipway.config import CONFIG_ENV, Config, load
 WriteConfig = Callable[[object], Path]
 MakeImage = Callable[..., BuiltImage]
 MakeDockerError = Callable[..., DockerException]
+
+# The Python files slipway ships into images (docker/healthcheck.py...).
+TEMPLATES = Path(__file__).resolve().parents[2] / "src/slipway/templates"
+
+
+def load_template(name: str) -> ModuleType:
+    """A Python template of slipway's, ``docker/NAME.py``, imported as a module."""
+    spec = importlib.util.spec_from_file_location(
+        f"slipway_{name}", TEMPLATES / f"docker/{name}.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # Files the valid test config names; each test project gets empty copies.
 PROJECT_FILES = ("compose/base.yaml", "compose/dev.yaml", "compose/prod.yaml", "docker/Dockerfile")

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "src/slipway/templates/docker/healthcheck.py"
+from tests.unit.conftest import load_template
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("slipway_healthcheck", TEMPLATE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-healthcheck = _load()
+healthcheck = load_template("healthcheck")
 
 
 @pytest.fixture(autouse=True)
