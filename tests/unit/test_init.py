@@ -453,9 +453,9 @@ def test_a_folder_or_file_git_ignores_is_kept_each_by_its_own_lines(
         "git ignored compose/base.yaml, compose/dev.yaml, compose/prod.yaml, slipway.yaml "
         "(.gitignore:2:*.yaml): added !/compose/base.yaml, !/compose/dev.yaml, "
         "!/compose/prod.yaml, !/slipway.yaml to .gitignore to keep them tracked",
-        "git ignored docker/Dockerfile, docker/healthcheck.py (.gitignore:1:docker): added "
-        "!/docker/, /docker/*, !/docker/Dockerfile, !/docker/healthcheck.py to .gitignore to "
-        "keep them tracked",
+        "git ignored docker/Dockerfile, docker/entrypoint.py, docker/healthcheck.py "
+        "(.gitignore:1:docker): added !/docker/, /docker/*, !/docker/Dockerfile, "
+        "!/docker/entrypoint.py, !/docker/healthcheck.py to .gitignore to keep them tracked",
     )
     written = list(init.files(init.inspect(fastapi_project)))
     assert _ignored(git, fastapi_project, *written, "docker/other") == ["docker/other"]

@@ -17,6 +17,7 @@ from slipway.cli.edge import edge
         "migrate": "the migration command, or 'none' (default: inferred: alembic, Django)",
         "port": "the port the server listens on in its container (default 8000)",
         "health-path": "the path that answers 200 while the server lives (default /health)",
+        "database": "'postgres': a PostgreSQL service, its secret password, backups (default none)",
     }
 )
 @edge
@@ -27,9 +28,12 @@ def init(
     migrate: str = "",
     port: int = 8000,
     health_path: str = "/health",
+    database: str = "",
 ) -> None:
     """Write slipway's files into this uv project; never overwrites one."""
     from slipway import init
 
-    project = init.inspect(Path.cwd(), init.Flags(package, command, migrate, port, health_path))
+    project = init.inspect(
+        Path.cwd(), init.Flags(package, command, migrate, port, health_path, database)
+    )
     print(init.summary(init.init(project), project))

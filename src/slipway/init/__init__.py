@@ -20,7 +20,10 @@ One module per concern:
 - :mod:`~slipway.init.project`: what the project is (pyproject.toml, uv.lock,
   the workspace's members, ``--package``) and its :class:`Project`;
 - :mod:`~slipway.init.server`: how to start the server and migrate, inferred
-  (uvicorn, gunicorn for Django, a project script);
+  (uvicorn, gunicorn for Django, a project script; the project's own
+  migration script);
+- :mod:`~slipway.init.database`: the PostgreSQL environment of ``--database
+  postgres`` (the driver's URL scheme), and the suggestion to ask for it;
 - :mod:`~slipway.init.python`: the image's Python (``.python-version``, else
   the highest ``requires-python`` allows with an official slim image and a
   wheel for every compiled package in uv.lock) and its Debian release;

@@ -22,6 +22,11 @@ class Flags:
     migrate: str = ""  # or "none"
     port: int = 8000
     health_path: str = "/health"
+    database: str = ""  # or one of DATABASES
+
+
+# What --database takes: the database init writes an environment for.
+DATABASES = ("postgres",)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Checked:
     command: tuple[str, ...]
     migrate: tuple[str, ...]  # () also for "none": see no_migrate
     no_migrate: bool
+    database: str = ""
 
 
 def check(flags: Flags) -> Checked:
@@ -41,7 +47,19 @@ def check(flags: Flags) -> Checked:
     health_path: str = check_flag("--health-path", HealthPath, flags.health_path)
     command = _argv("--command", flags.command) if flags.command else ()
     migrate = _argv("--migrate", flags.migrate) if flags.migrate not in ("", "none") else ()
-    return Checked(port, health_path, command, migrate, no_migrate=flags.migrate == "none")
+    if flags.database not in ("", *DATABASES):
+        raise UsageError(
+            f"--database: expected {' or '.join(DATABASES)}, got {flags.database!r} "
+            "(leave it out for none)"
+        )
+    return Checked(
+        port,
+        health_path,
+        command,
+        migrate,
+        no_migrate=flags.migrate == "none",
+        database=flags.database,
+    )
 
 
 def _argv(flag: str, value: str) -> tuple[str, ...]:

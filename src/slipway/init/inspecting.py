@@ -9,7 +9,7 @@ from slipway.init import project as uv
 from slipway.init.flags import Flags, check
 from slipway.init.project import Project
 from slipway.init.python import choose
-from slipway.init.server import server
+from slipway.init.server import migration_script, server
 
 _INFER = Flags()  # every flag left to infer (frozen: one default for every call)
 
@@ -27,7 +27,8 @@ def inspect(root: Path, flags: Flags = _INFER) -> Project:
         run = dev = given.command
     else:
         run, dev, found_migrate = server(home, package_data, given.port, uv.locked(root))
-    steps = () if given.no_migrate else given.migrate or found_migrate
+    # The project's own migration script wins over what init would infer.
+    steps = () if given.no_migrate else given.migrate or migration_script(home) or found_migrate
     groups = package_data.get("dependency-groups") or {}
     return Project(
         root=root,
@@ -42,4 +43,6 @@ def inspect(root: Path, flags: Flags = _INFER) -> Project:
         source=tuple(uv.below(member, item) for item in uv.source(home)),
         test_groups=tuple(g for g in ("test", "dev") if g in groups)[:1],
         python=python,
+        database=given.database,
+        dependencies=uv.dependencies(root, str(package_data["project"]["name"])),
     )

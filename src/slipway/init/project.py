@@ -30,6 +30,10 @@ class Project:
     source: tuple[str, ...]  # folders (and files) the dev loop syncs
     test_groups: tuple[str, ...]
     python: Choice  # the image's Python, and why
+    database: str = ""  # --database: "" for none, or "postgres"
+    # The package's locked dependencies (uv.lock, followed through): which
+    # database drivers it uses.
+    dependencies: frozenset[str] = frozenset()
 
 
 def pyproject(root: Path) -> dict[str, Any]:
@@ -135,6 +139,33 @@ def locked(root: Path) -> set[str]:
     """The names of every package in uv.lock."""
     lock = tomllib.loads((root / "uv.lock").read_text())
     return {str(p.get("name", "")).lower() for p in lock.get("package", [])}
+
+
+def dependencies(root: Path, name: str) -> frozenset[str]:
+    """Every package ``name`` needs at run time, as uv.lock says: its
+    dependencies followed through (with the extras asked for), not its
+    dependency groups. All of uv.lock when the package is not in it."""
+    lock = tomllib.loads((root / "uv.lock").read_text())
+    packages = {_pep503(str(p.get("name", ""))): p for p in lock.get("package", [])}
+    if _pep503(name) not in packages:
+        return frozenset(packages)
+    done: set[tuple[str, str]] = set()  # (package, extra or "" for its own)
+    todo = [(_pep503(name), "")]
+    while todo:
+        current, extra = todo.pop()
+        entry = packages.get(current)
+        if entry is None or (current, extra) in done:
+            continue
+        done.add((current, extra))
+        optional = (entry.get("optional-dependencies") or {}).get(extra, [])
+        for dep in optional if extra else entry.get("dependencies", []):
+            dep_name = _pep503(str(dep.get("name", "")))
+            todo += [(dep_name, ""), *((dep_name, str(e)) for e in dep.get("extra", ()))]
+    return frozenset(package for package, _ in done) - {_pep503(name)}
+
+
+def _pep503(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def python_files(root: Path) -> list[Path]:

@@ -11,16 +11,20 @@ from pathlib import Path
 
 from slipway.config import CONFIG_NAME, check_text
 from slipway.errors import ConfigError, UsageError
+from slipway.init import database
 from slipway.init.project import Project, below
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 DEFAULT_UV = "0.13.9"
+# Files copied as they are: Python that ships into the image.
+_VERBATIM = ("docker/healthcheck.py", "docker/entrypoint.py")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # Where each file goes: its template's name in TEMPLATES.
 _NAMES = {
     "slipway.yaml": "slipway.yaml",
     "docker/Dockerfile": "docker/Dockerfile",
     "docker/healthcheck.py": "docker/healthcheck.py",
+    "docker/entrypoint.py": "docker/entrypoint.py",
     "compose/base.yaml": "compose/base.yaml",
     "compose/prod.yaml": "compose/prod.yaml",
     "compose/dev.yaml": "compose/dev.yaml",
@@ -38,11 +42,13 @@ def files(project: Project) -> dict[str, str]:
     names = dict(_NAMES)
     if project.migrate:
         names["compose/migrate.yaml"] = "compose/migrate.yaml"
+    if project.database == "postgres":
+        names["compose/postgres.yaml"] = "compose/postgres.yaml"
     values = _values(project)
     out = {}
     for target, template in names.items():
         text = (TEMPLATES / template).read_text()
-        if template != "docker/healthcheck.py":
+        if template not in _VERBATIM:
             # One pass: a value holding {{...}} (a command's text) stays as it is.
             text = _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
         out[target] = text
@@ -53,6 +59,8 @@ def files(project: Project) -> dict[str, str]:
 def _values(project: Project) -> dict[str, str]:
     """What each template's ``{{name}}`` becomes."""
     base = ["compose/base.yaml", *(["compose/migrate.yaml"] if project.migrate else [])]
+    # The database's compose file last: it adds to the app and the migration.
+    db = ["compose/postgres.yaml"] if project.database == "postgres" else []
     tests = below(project.member, "tests")
     unit = [tests] if (project.root / tests).is_dir() else []
     return {
@@ -60,8 +68,8 @@ def _values(project: Project) -> dict[str, str]:
         "package": project.name,
         "port": str(project.port),
         "health_path": project.health_path,
-        "prod_files": ", ".join([*base, "compose/prod.yaml"]),
-        "dev_files": ", ".join([*base, "compose/dev.yaml"]),
+        "prod_files": ", ".join([*base, "compose/prod.yaml", *db]),
+        "dev_files": ", ".join([*base, "compose/dev.yaml", *db]),
         "unit_tests": ", ".join(unit),
         "uv_version": _uv_version(),
         "python": project.python.version,
@@ -73,6 +81,10 @@ def _values(project: Project) -> dict[str, str]:
         "test_groups": "".join(f" --group {g}" for g in project.test_groups),
         "watch": _watch(project),
         **_workspace(project),
+        "database_url": database.url(project.dependencies),
+        "migrate_database": (
+            (TEMPLATES / "compose/postgres-migrate.yaml").read_text() if project.migrate else ""
+        ),
     }
 
 

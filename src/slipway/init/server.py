@@ -13,6 +13,9 @@ from slipway.init.project import python_files
 
 # Assignments that make an ASGI app: `app = FastAPI(...)`, Starlette, Litestar.
 _ASGI = re.compile(r"^(\w+)\s*(?::\s*\w+\s*)?=\s*(FastAPI|Starlette|Litestar)\(", re.MULTILINE)
+# A project's own migration script, where such projects keep one (FastAPI's
+# full-stack template: scripts/prestart.sh running `alembic upgrade head`).
+MIGRATION_SCRIPTS = ("scripts/prestart.sh", "prestart.sh", "scripts/migrate.sh")
 _DJANGO_SETTINGS = re.compile(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)\.settings['\"]")
 
 
@@ -54,6 +57,17 @@ def _django(manage: Path, port: int, locked: set[str]) -> tuple[tuple[str, ...],
     command = ("gunicorn", wsgi, "--bind", f"0.0.0.0:{port}", "--access-logfile", "-")
     dev = ("python", "manage.py", "runserver", f"0.0.0.0:{port}")
     return command, dev, ("python", "manage.py", "migrate", "--noinput")
+
+
+def migration_script(root: Path) -> tuple[str, ...]:
+    """The project's own migration script, run by the shell its first line
+    names (bash, else sh); () when it has none."""
+    for name in MIGRATION_SCRIPTS:
+        path = root / name
+        if path.is_file():
+            first = path.read_text(errors="replace").partition("\n")[0]
+            return ("bash" if "bash" in first else "sh", name)
+    return ()
 
 
 def _module_of(root: Path, path: Path) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from slipway import state
 from slipway.config import publish_schema
 from slipway.errors import SlipwayError
-from slipway.init import tracking
+from slipway.init import database, tracking
 from slipway.init.project import Project
 from slipway.init.rendering import TEMPLATES, files
 
@@ -60,8 +60,16 @@ def summary(done: Done, project: Project) -> str:
         f"serves with: {' '.join(project.command)} (port {project.port}, "
         f"health {project.health_path}); migrates with: {migrate}",
         f"python: {project.python.version} on {project.python.image} ({project.python.why})",
-        "next: slipway doctor, then slipway deploy",
     ]
+    if project.database == "postgres":
+        lines.append(
+            f"database: PostgreSQL 17 (compose/postgres.yaml); the app reads DATABASE_URL="
+            f"{database.url(project.dependencies)} with the password of secrets/db_password "
+            "put in when its container starts (deploy creates the file)"
+        )
+    suggested = database.suggestion(project.database, project.dependencies)
+    lines += [f"suggestion: {suggested}"] if suggested else []
+    lines.append("next: slipway doctor, then slipway deploy")
     return "\n".join(lines)
 
 
