@@ -327,10 +327,15 @@ def foreign(
     try:
         yield project
     finally:
-        project.run(SLIPWAY, "down", "--volumes")
-        tags = [t for image in docker.image.list(name) for t in image.repo_tags]
-        if tags:
-            docker.image.remove(tags, force=True)
+        take_down(project)
+
+
+def take_down(project: Foreign) -> None:
+    """The project's stack and volumes down, and every image it built gone (by tag)."""
+    project.run(SLIPWAY, "down", "--volumes")
+    tags = [t for image in docker.image.list(project.name) for t in image.repo_tags]
+    if tags:
+        docker.image.remove(tags, force=True)
 
 
 def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreign) -> None:
