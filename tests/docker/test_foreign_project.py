@@ -436,7 +436,7 @@ def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -
     out = foreign.slipway("deploy")
     assert f"prod is healthy at {foreign.url}" in out
     assert http("GET", f"{foreign.url}/") == (200, {"hello": "world", "version": "1"})
-    served_by = foreign.run(SLIPWAY, "exec", "--", "python", "-c", PRINT_VERSION)
+    served_by = foreign.run(SLIPWAY, "exec", "--env", "prod", "--", "python", "-c", PRINT_VERSION)
     assert served_by.stdout.strip() == PYTHON[foreign.kind][0], served_by
     for n in range(3):
         status, body = http("POST", f"{foreign.url}/items", {"name": f"item {n}"})

@@ -564,6 +564,7 @@ def _streams(
             raise error
 
     monkeypatch.setattr(engine.gaps, "_stream", stream)
+    monkeypatch.setattr(engine.gaps, "_stopping", stream)
 
 
 def test_compose_watch_yields_its_lines_as_text_then_how_it_ended(
@@ -578,6 +579,25 @@ def test_compose_watch_yields_its_lines_as_text_then_how_it_ended(
 
     assert seen == ["Watch enabled", "caf\ufffd synced"]
     assert caught.value.return_code == 130
+
+
+def test_a_stream_that_ends_hands_over_its_lines_then_its_exit_code() -> None:
+    lines: list[tuple[str, bytes]] = []
+    with pytest.raises(DockerException) as caught:  # the typed error, as python-on-whales raises it
+        lines.extend(engine.gaps._stopping(["sh", "-c", "echo out; echo err >&2; exit 130"]))
+    assert sorted(lines) == [("stderr", b"err\n"), ("stdout", b"out\n")]
+    assert getattr(caught.value, "return_code", None) == 130
+
+
+def test_a_stream_left_early_stops_its_command_as_ctrl_c_would() -> None:
+    """Ctrl-C that reached slipway alone: the command (compose watch) must
+    not run on after it. Here, one that says where it runs, then waits."""
+    stream = engine.gaps._stopping(["sh", "-c", "echo $$; exec sleep 60"])
+    _, line = next(stream)
+    pid = int(line)
+    assert Path(f"/proc/{pid}").exists()
+    stream.close()  # what a KeyboardInterrupt in the reader does to it
+    assert not Path(f"/proc/{pid}").exists()  # stopped and reaped: SIGINT ends sleep
 
 
 def test_a_failing_stream_hands_over_its_output_before_the_failure(

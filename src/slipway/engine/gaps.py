@@ -80,6 +80,7 @@ def _stopping(argv: list[str]) -> Iterator[tuple[str, bytes]]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
     code = process.wait()
     if code != 0:
         raise get_docker_exception_type(stderr)(
