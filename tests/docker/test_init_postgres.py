@@ -91,7 +91,8 @@ class PgProject(Foreign):
 def _files(name: str) -> dict[str, str]:
     """The project: its table made by the Alembic migration its prestart.sh runs."""
     return {
-        "pyproject.toml": _pyproject(name, DEPENDENCIES, package=True),
+        # Below 3.14, whose image this engine cannot have: init picks 3.13.
+        "pyproject.toml": _pyproject(name, DEPENDENCIES, package=True, python=">=3.11,<3.14"),
         f"src/{name.replace('-', '_')}/__init__.py": "",
         "alembic.ini": "[alembic]\nscript_location = migrations\n",
         "migrations/env.py": ALEMBIC_ENV,
@@ -108,9 +109,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgProject]:
     _write(root, _files(name))
     git(root, "init", "-q")
     subprocess.run(["uv", "lock", "-q"], cwd=root, check=True, timeout=300)
-    # As `uv init` writes it, so that init picks a Python this engine has an
-    # image of; written after locking, which would look for 3.13 on this host.
-    (root / ".python-version").write_text("3.13\n")
     project = PgProject(root, name, "fastapi", free_port())
     project.release("1")
     said = project.slipway("init", "--database", "postgres")
