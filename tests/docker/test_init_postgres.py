@@ -206,3 +206,18 @@ def _in_image(ref: str, needle: str, tar: Path) -> bool:
     finally:
         tar.unlink(missing_ok=True)
     return False
+
+
+# What a command run with `slipway exec` sees: DATABASE_URL with the password
+# of the secret file (slipway's entrypoint runs it too), not the file's variable.
+SEES = (
+    "import os, urllib.parse; "
+    "url = urllib.parse.urlsplit(os.environ['DATABASE_URL']); "
+    "print(url.password == open('/run/secrets/db_password').read().strip(), "
+    "'DATABASE_PASSWORD_FILE' in os.environ)"
+)
+
+
+def test_slipway_exec_sees_the_url_the_server_sees(deployed: PgProject) -> None:
+    out = deployed.slipway("exec", "--env", "prod", "--", "python", "-c", SEES)
+    assert out.split() == ["True", "False"]

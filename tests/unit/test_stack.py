@@ -448,3 +448,48 @@ def test_clean_takes_down_environments_and_deletes_generated_folders(
     assert downed == ["prod"]
     assert not (project_root / ".nox").exists()
     assert not (project_root / "reports").exists()
+
+
+# --- execute: `slipway exec` and `shell` ------------------------------------------------
+# In the first running replica, through slipway's entrypoint when the image has
+# it (compose exec skips an image's entrypoint; the server's DATABASE_URL is made there).
+
+
+def _replica(number: int, entrypoint: list[str] | None, *, running: bool = True) -> Any:
+    return SimpleNamespace(
+        state=SimpleNamespace(running=running),
+        config=SimpleNamespace(labels={stack.NUMBER_LABEL: str(number)}, entrypoint=entrypoint),
+    )
+
+
+def fake_docker(*replicas: Any) -> tuple[Any, list[tuple[str, list[str], int, bool]]]:
+    ran: list[tuple[str, list[str], int, bool]] = []
+
+    def ps(services: list[str]) -> list[Any]:
+        assert services == ["app"]
+        return list(replicas)
+
+    def execute(service: str, argv: list[str], *, tty: bool, index: int) -> str:
+        ran.append((service, argv, index, tty))
+        return "done\n"
+
+    return SimpleNamespace(compose=SimpleNamespace(ps=ps, execute=execute)), ran
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "argv"),
+    [
+        (list(stack.ENTRYPOINT), [*stack.ENTRYPOINT, "alembic", "current"]),
+        (None, ["alembic", "current"]),
+        (["/docker-entrypoint.sh"], ["alembic", "current"]),
+    ],
+)
+def test_a_command_runs_in_the_first_running_replica_through_slipways_entrypoint(
+    entrypoint: list[str] | None, argv: list[str]
+) -> None:
+    client, ran = fake_docker(
+        _replica(3, entrypoint), _replica(2, entrypoint), _replica(1, entrypoint, running=False)
+    )
+    out = stack.execute(client, "app", ["alembic", "current"], tty=False)
+    assert out == "done\n"
+    assert ran == [("app", argv, 2, False)]

@@ -170,28 +170,45 @@ def logs(
             yield plain(text) if plain_text else text
 
 
+# slipway's entrypoint, as `slipway init` writes it (docker/entrypoint.py):
+# `docker compose exec` skips an image's entrypoint, so a command run in a
+# container of such an image goes through it too, and sees the environment
+# the server sees (DATABASE_URL with its password).
+ENTRYPOINT = ("python", "/usr/local/lib/slipway/entrypoint.py")
+
+
 def first_index(docker: DockerClient, service: str) -> int:
     """compose's number of the service's first running container.
 
     `compose exec` picks container 1 unless told otherwise, and after a
     rollout the replicas that serve are numbered on from the retired ones.
     """
+    first = _first_running(docker, service)
+    return _number(first) if first is not None else 1
+
+
+def _first_running(docker: DockerClient, service: str) -> Container | None:
     with docker_errors("docker compose ps"):
-        numbers = [
-            int((c.config.labels or {}).get(NUMBER_LABEL, "1"))
-            for c in docker.compose.ps(services=[service])
-            if c.state.running
-        ]
-    return min(numbers, default=1)
+        running = [c for c in docker.compose.ps(services=[service]) if c.state.running]
+    return min(running, key=_number, default=None)
+
+
+def _number(container: Container) -> int:
+    return int((container.config.labels or {}).get(NUMBER_LABEL, "1"))
 
 
 def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: bool) -> str:
-    """Run a command in the service's first running container; its output, when not a tty."""
-    index = first_index(docker, service)
+    """Run a command in the service's first running container (through
+    slipway's entrypoint when its image has it); its output, when not a tty."""
+    first = _first_running(docker, service)
+    index = _number(first) if first is not None else 1
+    argv = list(command)
+    if first is not None and tuple(first.config.entrypoint or ()) == ENTRYPOINT:
+        argv = [*ENTRYPOINT, *argv]
     shown = f"`{' '.join(command)}`"
     try:
         with docker_errors(f"{shown} in {service}"):
-            out = docker.compose.execute(service, list(command), tty=tty, index=index)
+            out = docker.compose.execute(service, argv, tty=tty, index=index)
     except NotRunning:
         raise DeployFailed(f"{service} is not running: start it first") from None
     except EngineError as exc:
