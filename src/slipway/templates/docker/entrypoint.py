@@ -29,7 +29,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-PASSWORD_FILE = "DATABASE_PASSWORD_FILE"  # noqa: S105 (a variable's name)
+PASSWORD_FILE = "DATABASE_PASSWORD_FILE"
 URL = "DATABASE_URL"
 EX_CONFIG = 78  # sysexits.h: a configuration error
 EX_NOTFOUND = 127  # as a shell says of a command it cannot find
@@ -90,7 +90,7 @@ def main(argv: list[str], environ: MutableMapping[str, str]) -> int:
         sys.stderr.write(f"entrypoint: {exc}\n")
         return EX_CONFIG
     try:
-        os.execvpe(argv[0], argv, env)  # noqa: S606 (the container's command, as given)
+        os.execvpe(argv[0], argv, env)
     except OSError as exc:
         sys.stderr.write(f"entrypoint: cannot run {argv[0]}: {exc.strerror}\n")
         return EX_NOTFOUND
