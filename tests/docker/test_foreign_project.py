@@ -421,15 +421,7 @@ def test_a_fresh_clone_passes_make_lint_and_make_test(
         assert "Session docker_tests was successful" in done.stderr
         assert "1 passed" in done.stdout + done.stderr
     assert "Session policy was successful" in done.stderr
-
-
-def test_the_generated_files_pass_lint_and_policy(foreign: Foreign) -> None:
-    done = foreign.run(
-        sys.executable, "-m", "nox", "--noxfile", "noxfile.py", "-s", "lint", "policy"
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "Session lint was successful" in done.stderr
-    assert "app: 12 rules pass" in done.stderr
+    assert "app: 12 rules pass" in done.stderr  # the generated compose files' hardening
 
 
 def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -> None:
