@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -460,34 +461,36 @@ def test_an_env_file_compose_file_or_port_change_rolls_and_is_said(live: Project
         assert all("NOTES_MIN_FREE_BYTES=2097152" in env for env in envs), envs
 
         assert "nothing to roll" in live.ok("deploy")
+
+        # Another port, the same release: said as it happens, served after.
+        # The next test's deploy (a new release, on the fixture's port) puts it back.
+        other = free_port()
+        out = live.ok("deploy", APP_PORT=str(other))
+        assert "its configuration changed (" in out, out
+        assert f"the proxy's published port: 127.0.0.1:{live.port} -> 127.0.0.1:{other}" in out
+        assert "the proxy is recreated to apply its change" in out
+        assert f"prod is healthy at http://127.0.0.1:{other}" in out
+        assert http("GET", f"http://127.0.0.1:{other}/health")[0] == 200
     finally:
         env_file.write_text(env_text)
         compose_file.write_text(compose_text)
 
-    # The files as committed again, and another port: the next test's deploy
-    # (on the fixture's port) puts it back.
-    other = free_port()
-    out = live.ok("deploy", APP_PORT=str(other))
-    assert "its configuration changed (" in out, out
-    assert f"the proxy's published port: 127.0.0.1:{live.port} -> 127.0.0.1:{other}" in out
-    assert "the proxy is recreated to apply its change" in out
-    assert f"prod is healthy at http://127.0.0.1:{other}" in out
-    assert http("GET", f"http://127.0.0.1:{other}/health")[0] == 200
-
 
 def test_another_build_of_the_same_commit_never_moves_its_tag(live: Project) -> None:
     """A changed remote changes the source label, so the same commit builds to
-    another image: it gets a tag of its own, and the old tag keeps its image."""
-    tag = app(live).config.image  # HEAD's release, deployed by the test before
-    assert "-" not in tag.rpartition(":")[2], tag  # the commit's own tag: a clean tree
+    another image: it gets a tag of its own, and the old tag keeps its image.
+    (HEAD's tag was built by the test before; a dirty tree's release runs.)"""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=live.root, capture_output=True, text=True, check=True
+    )
+    tag = f"{live.image}:{head.stdout.strip()[:12]}"
     before = docker.image.inspect(tag).id
     git(live.root, "config", "remote.origin.url", f"https://example.com/{uuid.uuid4().hex}.git")
 
-    out = live.ok("deploy")  # also back on the fixture's port
+    out = live.ok("deploy")
 
     assert f"{tag} already names another build of this commit ({before[7:19]})" in out
     assert docker.image.inspect(tag).id == before
-    assert http("GET", f"{live.url}/health")[0] == 200
     now = app(live)
     assert now.config.image.startswith(f"{tag}-"), now.config.image
     assert now.image == docker.image.inspect(now.config.image).id != before
@@ -495,3 +498,8 @@ def test_another_build_of_the_same_commit_never_moves_its_tag(live: Project) -> 
     rows = json.loads(live.ok("status", "--json"))
     assert {r["image_id"] for r in rows if r["service"] == "app"} == {now.image[7:19]}
     assert now.image[7:19] in live.ok("history").splitlines()[-1]
+    # A new release that also moves the proxy back to the fixture's port says
+    # the gap, as a configuration change alone does, and serves there.
+    assert "the proxy is recreated to apply its change (the proxy's published port: " in out
+    assert f"prod is healthy at {live.url}" in out
+    assert http("GET", f"{live.url}/health")[0] == 200

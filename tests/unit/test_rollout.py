@@ -488,6 +488,35 @@ def test_a_changed_proxy_port_is_said_before_the_proxy_is_recreated(
     assert docker.signals == []
 
 
+def test_a_new_release_with_a_changed_proxy_port_says_the_gap_and_recreates_the_proxy(
+    config: Config, prod: Environment
+) -> None:
+    """The port changes with the release: the proxy is recreated all the same
+    (it once stayed on the old port, and the recorded hashes hid it after)."""
+    docker = _serving_old(config, prod)
+    docker.hashes["proxy"] = "2d" * 32
+    docker.model = {
+        "services": {
+            "app": {},
+            "proxy": {
+                "ports": [{"target": proxy.PORT, "published": "18521", "host_ip": "127.0.0.1"}]
+            },
+        }
+    }
+    said: list[str] = []
+
+    rollout.roll(docker, config, prod, NEW, applied=APPLIED, migrations=False, report=said.append)
+
+    assert said[0] == (
+        "rolling slipway-prod to slipway/notes:abcdef012345: 1 new container(s) beside the old, "
+        "waiting up to 90s for health before the switch; the proxy is recreated to apply its "
+        "change (the proxy's published port: 127.0.0.1:18520 -> 127.0.0.1:18521), so requests "
+        "in flight to it fail ..."
+    )
+    assert docker.up_options[-1]["force_recreate"] is True
+    assert docker.signals == []
+
+
 def test_the_same_image_and_configuration_is_nothing_to_roll(
     config: Config, prod: Environment
 ) -> None:

@@ -61,17 +61,23 @@ def of(
     running = proxy.container(docker)
     if running is None:
         release.append("the proxy is not running")
+    want = hashes(docker, config) if applied is not None else {}
+    # A new release can come with a proxy change too: the gap is said either way.
+    stale = None
+    if (
+        running is not None
+        and applied is not None
+        and want.get(proxy.SERVICE) != applied.get(proxy.SERVICE)
+    ):
+        stale = _proxy_change(docker, running)
     if release:
-        return Changes(release=tuple(release))
+        return Changes(release=tuple(release), proxy_stale=stale)
     if applied is None:
         return Changes(configuration=("what it runs with was not recorded",))
-    want = hashes(docker, config)
     configuration: list[str] = []
     if want.get(config.service) != applied.get(config.service):
         configuration.append(_app_change(docker, config, app[0]))
-    stale = None
-    if running is not None and want.get(proxy.SERVICE) != applied.get(proxy.SERVICE):
-        stale = _proxy_change(docker, running)
+    if stale is not None:
         configuration.append(stale)
     return Changes(configuration=tuple(configuration), proxy_stale=stale)
 

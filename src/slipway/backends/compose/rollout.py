@@ -171,8 +171,10 @@ def _started_healthy(
 def _rolling(config: Config, env: Environment, ref: str, what: changes.Changes) -> str:
     """What a rollout says as it starts: why, when the release is the same."""
     why = "" if what.release else f": its configuration changed ({'; '.join(what.configuration)})"
+    # With a new release, the proxy's change is not in `why`: named here.
+    change = f" ({what.proxy_stale})" if what.release else ""
     gap = (
-        "; the proxy is recreated to apply its change, so requests in flight to it fail"
+        f"; the proxy is recreated to apply its change{change}, so requests in flight to it fail"
         if what.proxy_stale
         else ""
     )
