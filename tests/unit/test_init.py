@@ -318,6 +318,21 @@ def test_what_init_writes_loads(fastapi_project: Path) -> None:
     assert (config.port, config.health_path, config.project) == (65535, "/ready?x=%20", "hello-api")
 
 
+def test_the_python_init_writes_passes_ruff_as_a_project_configures_it_by_default(
+    fastapi_project: Path,
+) -> None:
+    """A project's own `make lint` runs ruff over what init wrote, with ruff's
+    defaults (line length 88) or the project's: never slipway's settings."""
+    init.init(init.inspect(fastapi_project, init.Flags(database="postgres")))
+    written = sorted(str(p) for p in fastapi_project.rglob("*.py"))
+    ruff = [sys.executable, "-m", "ruff"]
+    for argv in (["format", "--check"], ["check", "--extend-select", "RUF100,I"]):
+        done = subprocess.run(
+            [*ruff, *argv, "--isolated", *written], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_init_never_writes_through_a_symlink(
     fastapi_project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -60,7 +60,8 @@ def read_password(path: str) -> str:
         password = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(f"{PASSWORD_FILE}={path}: cannot be read ({reason})") from None
+        why = f"{PASSWORD_FILE}={path}: cannot be read ({reason})"
+        raise ConfigError(why) from None
     if not password:
         raise ConfigError(f"{PASSWORD_FILE}={path}: the file is empty")
     return password
@@ -74,7 +75,8 @@ def prepared(environ: Mapping[str, str]) -> dict[str, str]:
     if not path:
         return env
     if not env.get(URL):
-        raise ConfigError(f"{PASSWORD_FILE} is set but {URL} is not: set both, or neither")
+        why = f"{PASSWORD_FILE} is set but {URL} is not: set both, or neither"
+        raise ConfigError(why)
     env[URL] = with_password(env[URL], read_password(path))
     return env
 
