@@ -25,6 +25,8 @@ class DeployResult:
     # The release's CycloneDX SBOM, as shown to the user, and its sha256.
     sbom: str
     sbom_sha256: str
+    # Where the deploy's seconds went: (phase, seconds), from the process's start.
+    timeline: tuple[tuple[str, float], ...] = ()
 
 
 def deploy(handle: Handle) -> DeployResult:
@@ -35,20 +37,26 @@ def deploy(handle: Handle) -> DeployResult:
     is healthy (the backend's roll); if it never gets there, the old release
     has kept serving throughout and DeployFailed is raised.
     """
+    handle.timeline.mark("startup")
     with lock.held(handle, command=f"deploy --env {handle.env.name}"):
+        handle.timeline.mark("lock")
         return _deploy(handle)
 
 
 def _deploy(handle: Handle) -> DeployResult:
-    config, env, report = handle.config, handle.env, handle.report
+    config, env, report, mark = handle.config, handle.env, handle.report, handle.timeline.mark
     handle.backend.prepare(report)
+    mark("prepare")
     image = release.build(handle)
+    mark("build")
     budget = config.targets[env.target].size_budget_mb if env.target in config.targets else None
     results = image_checks(image, budget)
     failed = [r for r in results if not r.ok]
     if failed:
         raise CheckFailed("; ".join(r.detail for r in failed) + " (the running stack is untouched)")
+    mark("checks")
     bill = sbom.write(config, handle.docker, image.ref, image.id)
+    mark("sbom")
     report(
         f"wrote the SBOM {config.show(bill.path)}: {bill.python_packages} Python and "
         f"{bill.os_packages} OS packages (sha256 {bill.sha256[:12]})"
@@ -58,7 +66,14 @@ def _deploy(handle: Handle) -> DeployResult:
         _backup_before_migrating(handle)
     done = _roll_or_keep(handle, image, previous, sbom_sha256=bill.sha256)
     return DeployResult(
-        env.name, image, image.ref, results, done, config.show(bill.path), bill.sha256
+        env.name,
+        image,
+        image.ref,
+        results,
+        done,
+        config.show(bill.path),
+        bill.sha256,
+        tuple(handle.timeline.phases),
     )
 
 
@@ -73,6 +88,7 @@ def _backup_before_migrating(handle: Handle) -> None:
     if not any(r.service == handle.config.service for r in running):
         return
     saved = backup.backup(handle)
+    handle.timeline.mark("backup")
     handle.report(
         f"backed up {handle.env.name} to {handle.config.show(saved.path)} ({saved.detail})"
     )
@@ -86,11 +102,20 @@ def _roll_or_keep(
     Returns the URL the stack serves on.
     """
     config, env, ref = handle.config, handle.env, image.ref
+    timeline = handle.timeline
     try:
-        done = handle.backend.roll(ref, migrations=True, report=handle.report)
+        done = handle.backend.roll(ref, migrations=True, report=handle.report, mark=timeline.mark)
     except DeployFailed as failure:
+        timeline.mark("failed")
         history.record(
-            config, env, ref, image.id, history.FAILED, str(failure), sbom_sha256=sbom_sha256
+            config,
+            env,
+            ref,
+            image.id,
+            history.FAILED,
+            str(failure),
+            sbom_sha256=sbom_sha256,
+            timeline=timeline.phases,
         )
         raise _kept(handle, previous, failure) from None
     history.record(
@@ -101,8 +126,11 @@ def _roll_or_keep(
         history.OK,
         switch_seconds=done.switch_seconds,
         sbom_sha256=sbom_sha256,
+        timeline=timeline.phases,
     )
+    timeline.mark("record")
     pruned = retention.prune(handle)
+    timeline.mark("prune")
     if pruned.removed:
         handle.report(
             f"removed {len(pruned.removed)} old release image(s), keeping "

@@ -9,8 +9,10 @@ environment again or builds another client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from slipway.timeline import Timeline
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -33,6 +35,8 @@ class Handle:
     docker: DockerClient
     backend: Backend
     report: Report
+    # Where the command's seconds go (deploy marks its phases).
+    timeline: Timeline = field(default_factory=Timeline)
 
 
 def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:

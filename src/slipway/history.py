@@ -55,6 +55,8 @@ class Release:
     switch_seconds: float | None = None
     # sha256 of the release's SBOM file (.slipway/sbom/<tag>.cdx.json).
     sbom_sha256: str | None = None
+    # A deploy's phases up to this record, in order: (phase, seconds).
+    timeline: tuple[tuple[str, float], ...] = ()
 
 
 _REQUIRED = ("time", "environment", "image", "image_id", "outcome")
@@ -74,6 +76,7 @@ def record(  # noqa: PLR0913 (a history row's fields, the optional ones by keywo
     *,
     switch_seconds: float | None = None,
     sbom_sha256: str | None = None,
+    timeline: Sequence[tuple[str, float]] = (),
 ) -> Release:
     entry = Release(
         datetime.now(UTC).isoformat(timespec="seconds"),
@@ -84,6 +87,7 @@ def record(  # noqa: PLR0913 (a history row's fields, the optional ones by keywo
         detail,
         None if switch_seconds is None else round(switch_seconds, 3),
         sbom_sha256,
+        tuple((phase, round(seconds, 3)) for phase, seconds in timeline),
     )
     path = state.history_file(config)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +118,21 @@ class _Unreadable(Exception):
     """A history line that holds no release this version can read: why."""
 
 
+def _phases(value: Any) -> tuple[tuple[str, float], ...]:
+    """A row's timeline: [[phase, seconds], ...]; _Unreadable when it is not."""
+    pairs = value if isinstance(value, list) else None
+    if pairs is None or not all(
+        isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and isinstance(pair[1], int | float)
+        and not isinstance(pair[1], bool)
+        for pair in pairs
+    ):
+        raise _Unreadable("timeline not a list of [phase, seconds]")
+    return tuple((phase, float(seconds)) for phase, seconds in pairs)
+
+
 def _parse(row: Any) -> Release:
     """The release a line's JSON holds; _Unreadable saying what is wrong with it.
     Fields this version does not know (a newer slipway's) are left out."""
@@ -130,6 +149,7 @@ def _parse(row: Any) -> Release:
         raise _Unreadable("switch_seconds not a number")
     if not isinstance(known.get("sbom_sha256") or "", str):
         raise _Unreadable("sbom_sha256 not a string")
+    known["timeline"] = _phases(known.get("timeline") or [])
     try:
         outcome = Outcome(known["outcome"])
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 
 import pytest
 from python_on_whales import docker
@@ -62,6 +63,14 @@ def test_notes_survive_down_and_redeploy(project: Project) -> None:
     project.ok("deploy")
     assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
 
+    # That deploy started the stack again: its timeline has the rollout's steps.
+    timeline = project.ok("history", "--timeline").splitlines()
+    phases = [p.rsplit(" ", 1)[0] for p in timeline[-1].split("  ")[-1].split(", ")]
+    assert phases == [
+        *("startup", "lock", "prepare", "build", "checks", "sbom"),
+        *("migrate", "start", "health", "switch", "drain"),
+    ], timeline[-1]
+
 
 def test_second_deploy_without_changes_rebuilds_nothing_and_keeps_the_container(
     project: Project,
@@ -94,9 +103,19 @@ def test_bad_note_gets_422_from_the_deployed_service(project: Project) -> None:
 
 
 def test_json_output_parses_and_matches_the_tables(project: Project) -> None:
+    began = time.monotonic()
     result = project.invoke("deploy", "--json")
+    wall = time.monotonic() - began
     assert result.returncode == 0, result.stderr
     deployed = json.loads(result.stdout)
+    # Where the deploy's seconds went: its phases, in order, add up to its wall time.
+    phases = [phase for phase, _ in deployed["timeline"]]
+    assert phases[:6] == ["startup", "lock", "prepare", "build", "checks", "sbom"], phases
+    assert phases[-2:] == ["record", "prune"], phases
+    total = sum(seconds for _, seconds in deployed["timeline"])
+    print(f"deploy --json: {wall:.2f}s wall, phases {total:.2f}s: {deployed['timeline']}")  # noqa: T201
+    # (/proc counts the process start in ticks of 10 ms: a little slack above.)
+    assert 0.95 * wall <= total <= wall + 0.05
     assert deployed["url"] == project.url
     assert deployed["image"]["ref"].startswith(f"{project.image}:")
     assert "building " in result.stderr  # progress goes to stderr

@@ -20,6 +20,16 @@ def test_releases_before_any_deploy_are_none(config: Config) -> None:
     assert history.releases(config, config.environment("prod")) == []
 
 
+def test_a_deploys_timeline_is_kept_and_read_back(config: Config) -> None:
+    prod = config.environment("prod")
+    phases = [("startup", 0.61234), ("build", 2.5), ("switch", 0.4)]
+    recorded = history.record(config, prod, "notes:a", "sha256:a", history.OK, timeline=phases)
+    assert recorded.timeline == (("startup", 0.612), ("build", 2.5), ("switch", 0.4))
+    assert history.releases(config, prod) == [recorded]
+    line = json.loads(config.root.joinpath(".slipway/history.jsonl").read_text())
+    assert line["timeline"] == [["startup", 0.612], ["build", 2.5], ["switch", 0.4]]
+
+
 def test_recorded_releases_are_read_back_oldest_first_per_environment(config: Config) -> None:
     prod, dev = config.environment("prod"), config.environment("dev")
 
@@ -148,10 +158,23 @@ def write_history(project_root: Path, *lines: str) -> Path:
         (json.dumps({k: v for k, v in GOOD_LINE.items() if k != "image"}), "no image"),
         (json.dumps({**GOOD_LINE, "image": ["notes:x"]}), "image not a string"),
         (json.dumps({**GOOD_LINE, "switch_seconds": "fast"}), "switch_seconds not a number"),
+        (
+            json.dumps({**GOOD_LINE, "timeline": [["build", "2s"]]}),
+            "timeline not a list of [phase, seconds]",
+        ),
         ("null", "not a JSON object"),
         ("\udcff", "whole JSON"),
     ],
-    ids=["torn", "unknown outcome", "missing field", "wrong type", "bad number", "null", "bytes"],
+    ids=[
+        "torn",
+        "unknown outcome",
+        "missing field",
+        "wrong type",
+        "bad number",
+        "bad timeline",
+        "null",
+        "bytes",
+    ],
 )
 def test_an_unreadable_line_is_skipped_with_one_warning_naming_it(
     config: Config, project_root: Path, capsys: pytest.CaptureFixture[str], line: str, why: str

@@ -426,9 +426,11 @@ def test_healthy_new_release_takes_traffic_before_the_old_is_retired(
 
 def test_first_rollout_migrates_and_starts_the_proxy(config: Config, prod: Environment) -> None:
     docker = _Docker()
+    marked: list[str] = []
 
-    result = rollout.roll(docker, config, prod, NEW)
+    result = rollout.roll(docker, config, prod, NEW, mark=marked.append)
 
+    assert marked == ["migrate", "start", "health", "switch", "drain"]  # the timeline's steps
     assert result == rollout.Rollout(("slipway-prod-app-1",), (), result.switch_seconds)
     assert docker.runs == ["migrate"]
     assert docker.ups == [["app"], ["proxy"]]

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from slipway.timeline import Mark, mark_nothing
+
 if TYPE_CHECKING:
     from slipway.handle import Report
 
@@ -55,10 +57,13 @@ class Backend(Protocol):
     def in_place(self, ref: str) -> bool:
         """True when exactly ``ref`` runs, healthy, behind the proxy."""
 
-    def roll(self, ref: str, *, migrations: bool, report: Report) -> Rollout:
+    def roll(
+        self, ref: str, *, migrations: bool, report: Report, mark: Mark = mark_nothing
+    ) -> Rollout:
         """Roll the stack onto ``ref`` with no failed request, and record it as
         the release once it serves; DeployFailed, with the release before still
-        recorded and serving, if it never became healthy."""
+        recorded and serving, if it never became healthy. Each step, as it
+        ends, is ``mark``ed: migrate, start, health, switch, drain."""
 
     def status(self) -> list[ServiceStatus]:
         """Every container of the stack, running or not."""

@@ -56,16 +56,23 @@ def rollback(c: Context, env: str = "prod", to: str = "") -> None:
     print(f"{env} is healthy at {back.url} on {which}, {back.image}")
 
 
-@task(help={"env": ENV, "json": JSON})
+@task(
+    help={
+        "env": ENV,
+        "json": JSON,
+        "timeline": "each deploy's phases and the seconds each took",
+    }
+)
 @edge
-def history(c: Context, env: str = "prod", json: bool = False) -> None:
+def history(c: Context, env: str = "prod", json: bool = False, timeline: bool = False) -> None:
     """Show an environment's releases: when, which image, how it ended."""
     from slipway import history
     from slipway.cli import tables
 
     cfg = load()
     rows = history.releases(cfg, cfg.environment(env))
-    print(tables.as_json(rows) if json else tables.history_table(rows, env))
+    shown = tables.timeline_table(rows, env) if timeline else tables.history_table(rows, env)
+    print(tables.as_json(rows) if json else shown)
 
 
 @task(help={"env": ENV})

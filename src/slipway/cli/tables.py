@@ -71,6 +71,28 @@ def history_table(rows: Sequence[Release], env: str = "") -> str:
     )
 
 
+def timeline_table(rows: Sequence[Release], env: str = "") -> str:
+    """`invoke history --timeline`: each deploy's phases and their seconds,
+    from the command's start to the release's record (a deploy's last phases,
+    prune among them, come after it: `deploy --json` has them)."""
+    timed = [r for r in rows if r.timeline]
+    if not timed:
+        return f"{env}: no deploy with a timeline yet"
+    return table(
+        ("time", "image", "outcome", "total", "phases"),
+        [
+            (
+                r.time,
+                r.image,
+                r.outcome,
+                f"{sum(seconds for _, seconds in r.timeline):.2f}s",
+                ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in r.timeline),
+            )
+            for r in timed
+        ],
+    )
+
+
 def status_table(rows: Sequence[ServiceStatus], env: str = "") -> str:
     """`invoke status`: one line per container, the proxy and each replica."""
     if not rows:

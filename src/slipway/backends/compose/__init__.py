@@ -20,6 +20,7 @@ from slipway.backends.protocol import Rollout, ServiceStatus
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.handle import Report
+from slipway.timeline import Mark, mark_nothing
 
 
 class ComposeBackend:
@@ -44,7 +45,9 @@ class ComposeBackend:
         applied = state.applied(self.config, self.env)
         return rollout.in_place(self.docker, self.config, self.env, ref, applied)
 
-    def roll(self, ref: str, *, migrations: bool, report: Report) -> Rollout:
+    def roll(
+        self, ref: str, *, migrations: bool, report: Report, mark: Mark = mark_nothing
+    ) -> Rollout:
         # compose reads the staged release after the pointer: the new
         # containers run it, and the pointer moves only once it serves.
         config, env = self.config, self.env
@@ -52,7 +55,14 @@ class ComposeBackend:
         try:
             applied = state.applied(config, env)
             done = rollout.roll(
-                self.docker, config, env, ref, applied=applied, migrations=migrations, report=report
+                self.docker,
+                config,
+                env,
+                ref,
+                applied=applied,
+                migrations=migrations,
+                report=report,
+                mark=mark,
             )
             # What it serves with now, for the next deploy to compare.
             state.record_applied(config, env, changes.hashes(self.docker, config))

@@ -35,6 +35,7 @@ from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed, EngineError
 from slipway.handle import Report, quiet
+from slipway.timeline import Mark, mark_nothing
 
 MIGRATE_SERVICE = "migrate"
 # The line a traceback ends with: `sqlalchemy.exc.OperationalError: ...`.
@@ -149,7 +150,11 @@ def retire(docker: DockerClient, containers: Sequence[Container]) -> None:
 
 
 def _started_healthy(
-    docker: DockerClient, config: Config, env: Environment, old: Sequence[Container]
+    docker: DockerClient,
+    config: Config,
+    env: Environment,
+    old: Sequence[Container],
+    mark: Mark = mark_nothing,
 ) -> list[Container]:
     """``replicas`` new containers beside ``old``, healthy; DeployFailed, with
     none of them left, when they are not."""
@@ -160,8 +165,10 @@ def _started_healthy(
         before = {c.id for c in old}
         discard(docker, [c for c in app_containers(docker, config.service) if c.id not in before])
         raise DeployFailed(str(exc), details=exc.details) from None
+    mark("start")
     try:
         wait_healthy(docker, new, env.health_timeout, service=config.service)
+        mark("health")
     except DeployFailed:
         discard(docker, new)
         raise
@@ -185,7 +192,7 @@ def _rolling(config: Config, env: Environment, ref: str, what: changes.Changes) 
     )
 
 
-def roll(
+def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywords)
     docker: DockerClient,
     config: Config,
     env: Environment,
@@ -194,6 +201,7 @@ def roll(
     applied: Mapping[str, str] | None = None,
     migrations: bool = True,
     report: Report = quiet,
+    mark: Mark = mark_nothing,
 ) -> Rollout:
     """Move the environment onto ``ref`` (which compose reads as SLIPWAY_IMAGE),
     saying what happens; nothing moves when it is already in place, with the
@@ -211,12 +219,15 @@ def roll(
     report(_rolling(config, env, ref, what))
     if migrations and config.migrate:
         migrate(docker, config.migrate)
-    new = _started_healthy(docker, config, env, old)
+        mark("migrate")
+    new = _started_healthy(docker, config, env, old, mark)
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
     old_names = tuple(c.name for c in old)
     seconds = switch(docker, config, env, names, recreate=what.proxy_stale is not None)
+    mark("switch")
     retire(docker, old)
+    mark("drain")
     done = Rollout(tuple(names), old_names, seconds)
     report(
         f"switched the proxy to {', '.join(done.serving)} in {seconds:.2f}s"
