@@ -199,9 +199,16 @@ def remove_project(copy: Project) -> None:
 TEST_IMAGES = "slipway-test/notes"
 
 
+def _dangling() -> set[str]:
+    return {image.id for image in docker.image.list(filters=[("dangling", "true")])}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_images() -> Iterator[None]:
-    """Every image the session's tests built (slipway-test/...) goes when it ends."""
+    """Every image the session's tests built (slipway-test/...) goes when it
+    ends, and so does every image their builds left untagged (a `:prod` or
+    `:dev` tag moved to a newer build): only those, not the ones there before."""
+    before = _dangling()
     yield
     # By tag, not by id: an image also tagged otherwise (the checkout's own
     # slipway/notes:test shares the test stage's) keeps its other tags.
@@ -213,6 +220,9 @@ def _remove_test_images() -> Iterator[None]:
     ]
     if tags:
         docker.image.remove(tags, force=True)
+    left = sorted(_dangling() - before)
+    if left:
+        docker.image.remove(left, force=True)
 
 
 @pytest.fixture(scope="session")
