@@ -4,7 +4,7 @@ environment's deploy lock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slipway import history, lock, retention
 from slipway.build import images, release, sbom
@@ -40,7 +40,9 @@ def deploy(handle: Handle) -> DeployResult:
     handle.timeline.mark("startup")
     with lock.held(handle, command=f"deploy --env {handle.env.name}"):
         handle.timeline.mark("lock")
-        return _deploy(handle)
+        result = _deploy(handle)
+    handle.timeline.mark("unlock")
+    return replace(result, timeline=tuple(handle.timeline.phases))
 
 
 def _deploy(handle: Handle) -> DeployResult:
@@ -73,7 +75,6 @@ def _deploy(handle: Handle) -> DeployResult:
         done,
         config.show(bill.path),
         bill.sha256,
-        tuple(handle.timeline.phases),
     )
 
 
@@ -136,7 +137,9 @@ def _roll_or_keep(
             f"removed {len(pruned.removed)} old release image(s), keeping "
             f"{env.keep_releases} ({pruned.freed_bytes / 1e6:.1f} MB freed)"
         )
-    return handle.backend.url()
+    url = handle.backend.url()
+    timeline.mark("url")
+    return url
 
 
 def _kept(handle: Handle, previous: str | None, failure: DeployFailed) -> DeployFailed:

@@ -430,7 +430,7 @@ def test_first_rollout_migrates_and_starts_the_proxy(config: Config, prod: Envir
 
     result = rollout.roll(docker, config, prod, NEW, mark=marked.append)
 
-    assert marked == ["migrate", "start", "health", "switch", "drain"]  # the timeline's steps
+    assert marked == ["compare", "migrate", "start", "health", "switch", "drain"]
     assert result == rollout.Rollout(("slipway-prod-app-1",), (), result.switch_seconds)
     assert docker.runs == ["migrate"]
     assert docker.ups == [["app"], ["proxy"]]

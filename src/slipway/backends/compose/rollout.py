@@ -213,6 +213,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     """
     old = app_containers(docker, config.service)
     what = changes.of(docker, config, env, ref, old, applied)
+    mark("compare")
     if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
         return Rollout(tuple(proxy.servers_of(config, env)), (), None)
