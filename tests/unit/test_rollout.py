@@ -461,10 +461,8 @@ def test_an_env_file_change_rolls_the_same_image_naming_what_changed(
     assert docker.signals == ["SIGUSR2"]  # the proxy reloaded, not recreated
 
 
-def test_a_changed_proxy_port_is_said_before_the_proxy_is_recreated(
-    config: Config, prod: Environment
-) -> None:
-    docker = _serving_old(config, prod)
+def _proxy_port_moved(docker: _Docker) -> _Docker:
+    """The compose files now publish the proxy on 18521 (it runs on 18520)."""
     docker.hashes["proxy"] = "2d" * 32
     docker.model = {
         "services": {
@@ -474,6 +472,13 @@ def test_a_changed_proxy_port_is_said_before_the_proxy_is_recreated(
             },
         }
     }
+    return docker
+
+
+def test_a_changed_proxy_port_is_said_before_the_proxy_is_recreated(
+    config: Config, prod: Environment
+) -> None:
+    docker = _proxy_port_moved(_serving_old(config, prod))
     docker.new_image = OLD
     said: list[str] = []
 
@@ -495,16 +500,7 @@ def test_a_new_release_with_a_changed_proxy_port_says_the_gap_and_recreates_the_
 ) -> None:
     """The port changes with the release: the proxy is recreated all the same
     (it once stayed on the old port, and the recorded hashes hid it after)."""
-    docker = _serving_old(config, prod)
-    docker.hashes["proxy"] = "2d" * 32
-    docker.model = {
-        "services": {
-            "app": {},
-            "proxy": {
-                "ports": [{"target": proxy.PORT, "published": "18521", "host_ip": "127.0.0.1"}]
-            },
-        }
-    }
+    docker = _proxy_port_moved(_serving_old(config, prod))
     said: list[str] = []
 
     rollout.roll(docker, config, prod, NEW, applied=APPLIED, migrations=False, report=said.append)
