@@ -1,9 +1,12 @@
 """Secret files: the compose `secrets:` an environment reads, created when missing.
 
-Every secret reaches a container as a file under /run/secrets, mounted from
-the git-ignored ``secrets/`` folder; never as an environment value, an image
-layer or a build argument. (Named ``secretfiles`` so it does not shadow the
-standard library's ``secrets``, which it uses.)
+Every secret reaches a container as a file under /run/secrets, never as an
+environment value, an image layer or a build argument. Its value is the one
+the environment's engine keeps (:mod:`slipway.kept`): on the first deploy to
+an engine, the file in the git-ignored ``secrets/`` folder (made with a
+random value when missing) is sent there, and every later deploy, from this
+checkout or another, uses what the engine keeps. (Named ``secretfiles`` so
+it does not shadow the standard library's ``secrets``, which it uses.)
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-
+from slipway import engine
 from slipway.config import Config, Environment
+from slipway.engine import mounts
 from slipway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from slipway.handle import Report
+    from slipway.kept import Kept
 
 SECRETS_DIR = "secrets"
 # 48 random bytes, 64 URL-safe characters: safe in a URL, a shell and a DSN.
@@ -24,12 +32,14 @@ TOKEN_BYTES = 48
 
 # Host side, the folder is the lock: 0700, only its owner may even list it.
 DIR_MODE = 0o700
-# Compose ignores uid/gid/mode of file secrets and bind-mounts the host file
-# as it is, so the file must be readable by the container users (the app's
-# uid 10001, postgres's 999), which are not its owner on the host: 0644. The
-# 0700 folder keeps other host users out; inside a container only that
-# container's processes see the file.
+# The 0700 folder keeps other host users out. The file itself is 0644, as
+# what compose mounts from it was (before slipway sent secrets through the
+# engine), so that an older stack still running reads it.
 FILE_MODE = 0o644
+# On the engine: owned by root, readable by the container users (the app's
+# uid 10001, postgres's 999); each container sees only the secrets its
+# service declares, mounted one file at a time.
+KEPT_MODE = 0o444
 
 
 def generate() -> str:
@@ -38,29 +48,9 @@ def generate() -> str:
 
 
 def declared(compose_files: Iterable[Path]) -> list[Path]:
-    """The files behind the file-based `secrets:` of a set of compose files.
-
-    Relative paths are resolved as compose does: against the project
-    directory, the folder of the first file.
-    """
-    files = list(compose_files)
-    if not files:
-        return []
-    project_dir = files[0].parent
-    found: list[Path] = []
-    for file in files:
-        try:
-            model = yaml.safe_load(file.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{file.name}: cannot be read as YAML ({exc})") from None
-        top = model.get("secrets") if isinstance(model, dict) else None
-        for spec in (top if isinstance(top, dict) else {}).values():
-            if not isinstance(spec, dict) or not isinstance(spec.get("file"), str):
-                continue  # environment- or external-sourced: not a file we manage
-            path = (project_dir / spec["file"]).resolve()
-            if path not in found:
-                found.append(path)
-    return found
+    """The files behind the file-based `secrets:` of a set of compose files,
+    resolved as compose does (against the folder of the first file)."""
+    return list(dict.fromkeys(mounts.declared(compose_files).files.values()))
 
 
 def managed(config: Config, env: Environment | None = None) -> list[Path]:
@@ -102,3 +92,46 @@ def ensure(config: Config, env: Environment | None = None) -> list[Path]:
     for path in missing:
         create(path, generate())
     return missing
+
+
+def deliver(kept: Kept, config: Config, env: Environment, *, report: Report) -> None:
+    """Make sure the engine keeps every file secret the environment's
+    services mount, before anything is built or touched.
+
+    A secret the engine keeps is used as it is; a file of this checkout that
+    differs from it is refused (ConfigError), never silently used. One it
+    lacks is sent from the file here, which is made with a random value
+    first when it is missing and under ``secrets/``.
+    """
+    found = mounts.declared(env.compose_files)
+    used = sorted({name for names in found.mounted.values() for name in names})
+    if not used:
+        return
+    there = kept.read(mounts.SECRETS_FOLDER)
+    ours = (config.root / SECRETS_DIR).resolve()
+    send: dict[str, bytes] = {}
+    for name in used:
+        path = found.files[name]
+        here = path.read_bytes() if path.is_file() else None
+        if name in there:
+            if here is not None and here != there[name]:
+                raise ConfigError(
+                    f"{config.show(path)} differs from the secret {name} that "
+                    f"{env.name}'s engine ({engine.where(env)}) keeps: delete "
+                    f"{config.show(path)} to deploy with the engine's"
+                )
+            continue
+        if here is None:
+            if not path.is_relative_to(ours):
+                raise ConfigError(
+                    f"secret {name}: {config.show(path)} is missing: create it "
+                    f"(slipway makes only files under {SECRETS_DIR}/)"
+                )
+            create(path, generate())
+            report(f"created {config.show(path)} with a random value (git-ignored)")
+            here = path.read_bytes()
+        send[f"{mounts.SECRETS_FOLDER}/{name}"] = here
+    if send:
+        kept.write(send, mode=KEPT_MODE)
+        shown = ", ".join(p.rpartition("/")[2] for p in send)
+        report(f"{env.name}'s engine ({engine.where(env)}) now keeps the secret(s) {shown}")

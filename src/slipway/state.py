@@ -8,7 +8,8 @@ release pointer, which it alone reads and writes.
 | ``<env>.next.env`` | the release a rollout is moving to, while it does |
 | ``<env>.applied.json`` | each service's configuration hash the release was rolled out with |
 | ``<env>.settings.env`` | what slipway.yaml tells the environment's compose files |
-| ``<env>-proxy/`` | the proxy's configuration |
+| ``<env>.mounts.yaml`` | the compose file that mounts what slipway keeps on the engine |
+| ``<env>-proxy/`` | the proxy's configuration, as last sent to the engine |
 | ``history.jsonl`` | every deploy and rollback |
 | ``sbom/<tag>.cdx.json`` | each release's SBOM |
 | ``build/`` | the Dockerfile slipway builds, beside its ignore file |
@@ -51,6 +52,10 @@ def applied_file(config: Config, env: Environment) -> Path:
 
 def settings_file(config: Config, env: Environment) -> Path:
     return folder(config) / f"{env.name}.settings.env"
+
+
+def mounts_file(config: Config, env: Environment) -> Path:
+    return folder(config) / f"{env.name}.mounts.yaml"
 
 
 def proxy_folder(config: Config, env: Environment) -> Path:

@@ -3,6 +3,7 @@ and what the raw-argv commands' output reads as."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,6 +73,53 @@ def test_unreachable_daemon_without_docker_host_names_the_default_socket(
     assert str(caught.value) == (
         "cannot reach the Docker daemon at the default socket: start Docker, or fix DOCKER_HOST"
     )
+
+
+# The docker CLI's own words, captured here (docker CLI 28.2).
+_SSH_REFUSED = (
+    'error during connect: Get "http://docker.example.com/v1.50/version": command [ssh -o '
+    "ConnectTimeout=30 -T -l nobody -p 1 -- 127.0.0.1 docker system dial-stdio] has exited "
+    "with exit status 255, make sure the URL is valid, and Docker 18.09 or later is installed "
+    "on the remote host: stderr=ssh: connect to host 127.0.0.1 port 1: Connection refused"
+)
+_NO_CONTEXT = (
+    'Failed to initialize: unable to resolve docker endpoint: context "nope": context not '
+    "found: open /root/.docker/contexts/meta/ca37/meta.json: no such file or directory"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "stderr", "said"),
+    [
+        (
+            ("docker", "--host", "tcp://127.0.0.1:1", "version"),
+            "Cannot connect to the Docker daemon at tcp://127.0.0.1:1. Is the docker daemon "
+            "running?",
+            "cannot reach the Docker daemon at tcp://127.0.0.1:1: start it or make it "
+            "reachable from here, or fix engine: in slipway.yaml",
+        ),
+        (
+            ("docker", "--host", "ssh://nobody@127.0.0.1:1", "version"),
+            _SSH_REFUSED,
+            "cannot reach the Docker daemon at ssh://nobody@127.0.0.1:1 (ssh: connect to host "
+            "127.0.0.1 port 1: Connection refused): start it or make it reachable from here, "
+            "or fix engine: in slipway.yaml",
+        ),
+        (
+            ("docker", "--context", "nope", "version"),
+            _NO_CONTEXT,
+            "docker context nope does not exist here: `docker context ls` lists those there "
+            "are; fix engine: in slipway.yaml",
+        ),
+    ],
+)
+def test_an_engine_slipway_yaml_names_is_named_when_it_cannot_be_reached(
+    command: tuple[str, ...], stderr: str, said: str, docker_error: MakeDockerError
+) -> None:
+    with pytest.raises(DockerUnavailable) as caught:
+        _raise_inside("docker version", docker_error(stderr, command=command))
+
+    assert str(caught.value) == said
 
 
 @pytest.mark.parametrize(
@@ -418,8 +466,31 @@ def test_client_for_an_environment_names_its_compose_files_and_project(
     assert client.client_config.compose_files == [
         str(project_root / "compose/base.yaml"),
         str(project_root / "compose/prod.yaml"),
+        str(project_root / ".slipway/prod.mounts.yaml"),
     ]
     assert client.client_config.compose_project_name == "slipway-prod"
+    # The local engine: as the docker CLI decides (DOCKER_HOST, the context).
+    assert client.client_config.host is None
+    assert client.client_config.context is None
+
+
+@pytest.mark.parametrize(
+    ("address", "host", "context"),
+    [
+        ("tcp://127.0.0.1:12375", "tcp://127.0.0.1:12375", None),
+        ("ssh://deploy@server.example:2222", "ssh://deploy@server.example:2222", None),
+        ("staging-box", None, "staging-box"),
+    ],
+)
+def test_an_environment_s_engine_is_python_on_whales_own_host_or_context(
+    config: Config, address: str, host: str | None, context: str | None
+) -> None:
+    env = dataclasses.replace(config.environment("prod"), engine=address)
+
+    client_config = engine.client(config, env).client_config
+
+    assert (client_config.host, client_config.context) == (host, context)
+    assert engine.where(env) == (address if host else f"docker context {address}")
 
 
 def test_client_leaves_out_env_files_that_do_not_exist(config: Config, project_root: Path) -> None:

@@ -25,6 +25,7 @@ from slipway.build.images import BuiltImage
 from slipway.cli import releases, stacks
 from slipway.config import CONFIG_ENV, Config
 from slipway.handle import Handle
+from slipway.kept import Kept
 
 _ids = itertools.count(1)
 
@@ -37,6 +38,8 @@ class _World:
         self.images: set[str] = set()
         self.networks: list[Any] = []
         self.clients: list[_Client] = []
+        # The environment's volume on the engine (path: content).
+        self.kept: dict[str, bytes] = {}
 
 
 def _container(service: str, number: int, image: str) -> Any:
@@ -156,6 +159,20 @@ def world(monkeypatch: pytest.MonkeyPatch, config: Config, make_image: Any) -> _
         assert command.docker is world.clients[-1]
         return SimpleNamespace(path=config.root / "backups/prod.sqlite3", detail="1 table")
 
+    def read(kept: Kept, folder: str) -> dict[str, bytes]:
+        assert kept.docker is world.clients[-1]
+        prefix = f"{folder}/"
+        return {p.removeprefix(prefix): c for p, c in world.kept.items() if p.startswith(prefix)}
+
+    def write(kept: Kept, files: dict[str, bytes], *, mode: int) -> None:
+        assert kept.docker is world.clients[-1]
+        assert mode in {0o444, 0o644}
+        world.kept.update(files)
+
+    # What the environment's volume on the engine holds, through the command's client.
+    monkeypatch.setattr(Kept, "read", read)
+    monkeypatch.setattr(Kept, "write", write)
+    monkeypatch.setattr(Kept, "remove", lambda _kept, *, volume: None)  # noqa: ARG005
     monkeypatch.setattr(deploy.release, "build", build)
     monkeypatch.setattr(deploy.sbom, "write", write_sbom)
     monkeypatch.setattr(deploy.backup, "backup", backup)

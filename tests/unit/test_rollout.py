@@ -12,7 +12,7 @@ import pytest
 from python_on_whales.exceptions import DockerException
 
 from slipway import engine, proxy
-from slipway.backends.compose import health, rollout
+from slipway.backends.compose import changes, health, rollout
 from slipway.config import Config, Environment
 from slipway.errors import DeployFailed, DockerUnavailable
 
@@ -71,6 +71,8 @@ class _Docker:
 
     def __init__(self, *app: SimpleNamespace, proxy_running: bool = False) -> None:
         self.app = list(app)
+        # What the environment's volume on the engine holds (path: content).
+        self.kept: dict[str, bytes] = {}
         self.proxy = SimpleNamespace(
             name="slipway-prod-proxy-1",
             state=_state(),
@@ -151,8 +153,25 @@ class _Docker:
         self.app = [c for c in self.app if c not in containers]
 
 
+class _Kept:
+    """The environment's volume on the engine, as the fake client's dict."""
+
+    def __init__(self, docker: _Docker, _config: Config, _env: Environment) -> None:
+        self.files = docker.kept
+
+    def read(self, folder: str) -> dict[str, bytes]:
+        prefix = f"{folder}/"
+        return {p.removeprefix(prefix): c for p, c in self.files.items() if p.startswith(prefix)}
+
+    def write(self, files: dict[str, bytes], *, mode: int) -> None:
+        assert mode == 0o644
+        self.files.update(files)
+
+
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rollout, "Kept", _Kept)
+    monkeypatch.setattr(changes, "Kept", _Kept)
     monkeypatch.setattr(rollout.time, "sleep", lambda _seconds: None)
     monkeypatch.setattr(
         engine, "compose_config_hashes", lambda docker, _services: dict(docker.hashes)
@@ -166,8 +185,9 @@ def prod(config: Config) -> Environment:
 
 def _serving_old(config: Config, prod: Environment) -> _Docker:
     """OLD serves from one healthy container, behind a running proxy."""
-    proxy.write(config, prod, ["slipway-prod-app-1"])
-    return _Docker(_container(1, OLD, _state()), proxy_running=True)
+    docker = _Docker(_container(1, OLD, _state()), proxy_running=True)
+    proxy.write(config, prod, ["slipway-prod-app-1"], _Kept(docker, config, prod))
+    return docker
 
 
 # --- migrate ------------------------------------------------------------------------
@@ -411,7 +431,8 @@ def test_healthy_new_release_takes_traffic_before_the_old_is_retired(
 ) -> None:
     docker = _serving_old(config, prod)
     served_at_stop: list[list[str]] = []
-    docker.on_stop = lambda: served_at_stop.append(proxy.servers_of(config, prod))
+    kept = _Kept(docker, config, prod)
+    docker.on_stop = lambda: served_at_stop.append(proxy.servers_of(config, prod, kept))
 
     result = rollout.roll(docker, config, prod, NEW, migrations=False)
 
@@ -525,6 +546,23 @@ def test_the_same_image_and_configuration_is_nothing_to_roll(
 
     assert said == [f"{OLD} already serves on 1 healthy replica(s): nothing to roll"]
     assert docker.ups == []
+
+
+def test_what_the_proxy_serves_is_read_from_its_engine_not_this_checkout(
+    config: Config, prod: Environment
+) -> None:
+    """Another checkout switched the proxy since this one last did: its
+    engine's copy names another container, and the release is not in place."""
+    docker = _serving_old(config, prod)
+    cfg = "proxy/haproxy.cfg"
+    docker.kept[cfg] = docker.kept[cfg].replace(b"slipway-prod-app-1", b"slipway-prod-app-7")
+    said: list[str] = []
+
+    rollout.roll(docker, config, prod, OLD, applied=APPLIED, report=said.append)
+
+    assert "nothing to roll" not in said[0]
+    assert b"server slipway-prod-app-2 " in docker.kept[cfg]
+    assert proxy.servers_of(config, prod) == ["slipway-prod-app-2"]  # the copy here follows
 
 
 def test_a_release_whose_configuration_was_not_recorded_rolls_saying_so(

@@ -77,21 +77,17 @@ def test_missing_env_file_without_example_names_the_file_to_create(
 
 def _record(config: Config, env: Environment, ref: str, extra: Mapping[str, str] = {}) -> None:
     """What the compose backend records once a release serves."""
-    state.stage_release(config, env, {**stack.release_values(config, env, ref), **extra})
+    state.stage_release(config, env, {**stack.release_values(env, ref), **extra})
     state.commit_release(config, env)
 
 
-def test_record_image_writes_the_image_replicas_and_proxy_dir_into_the_state_file(
+def test_record_image_writes_the_image_and_replicas_into_the_state_file(
     config: Config, project_root: Path
 ) -> None:
     _record(config, config.environment("prod"), "slipway/notes:prod")
 
     state = project_root / ".slipway/prod.env"
-    assert state.read_text() == (
-        "SLIPWAY_IMAGE=slipway/notes:prod\n"
-        "SLIPWAY_REPLICAS=1\n"
-        f"SLIPWAY_PROXY_DIR={project_root / '.slipway/prod-proxy'}\n"
-    )
+    assert state.read_text() == ("SLIPWAY_IMAGE=slipway/notes:prod\nSLIPWAY_REPLICAS=1\n")
 
 
 def test_record_image_writes_the_environments_replicas_and_extra_values(
@@ -438,14 +434,17 @@ def test_clean_takes_down_environments_and_deletes_generated_folders(
     def client(_config: Config, env: Any = None) -> Any:
         compose = _FakeCompose([])
         compose.down = lambda **_options: downed.append(env.name)  # type: ignore[method-assign]
-        return _docker(compose)
+        docker = _docker(compose)
+        # The container that holds what the engine keeps goes too (not its volume).
+        docker.container = SimpleNamespace(remove=lambda name, **_o: downed.append(name))
+        return docker
 
     monkeypatch.setattr(engine, "client", client)
 
     done = stacks.cleaned(config)
 
     assert done == ["prod stack removed (volumes kept)", ".nox/ deleted", "reports/ deleted"]
-    assert downed == ["prod"]
+    assert downed == ["prod", "slipway-prod-state"]
     assert not (project_root / ".nox").exists()
     assert not (project_root / "reports").exists()
 

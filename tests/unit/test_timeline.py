@@ -15,15 +15,20 @@ def test_phases_follow_one_another_and_add_up_to_the_wall_time() -> None:
     time.sleep(0.05)
     timeline.mark("lock")
     time.sleep(0.1)
+    before = time.monotonic()
     timeline.mark("build")
     ended = time.monotonic()
 
     (first, startup), (second, build) = timeline.phases
     assert (first, second) == ("lock", "build")
-    assert 0.1 <= build < 0.2
+    assert build >= 0.1
     # The first phase runs from the process's start: this test's run so far.
-    assert startup >= 0.05 + (began - _process_start())
-    assert abs(startup + build - (ended - _process_start())) < 0.05
+    # /proc gives the start in clock ticks (10 ms), read again on each call.
+    tick = 0.02
+    assert startup >= 0.05 + (began - _process_start()) - tick
+    # Together they run to the last mark (no bound on how long a busy machine takes).
+    start = _process_start()
+    assert before - start - tick <= startup + build <= ended - start + tick
 
 
 def _process_start() -> float:

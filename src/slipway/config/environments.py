@@ -15,7 +15,7 @@ from pydantic import Field
 
 from slipway.config.problems import Problems
 from slipway.config.targets import Target
-from slipway.config.values import Count, FileNames, Section, Text
+from slipway.config.values import Count, Engine, FileNames, Section, Text
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,14 @@ class Environment:
     keep_releases: int = 5
     # How and where its stack runs (a name in slipway.backends.BACKENDS).
     backend: str = "compose"
+    # Where its stack runs: ssh://..., tcp://... or a docker context name;
+    # None is the local engine (DOCKER_HOST or the current context).
+    engine: str | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether its stack runs on an engine slipway.yaml names."""
+        return self.engine is not None
 
     @property
     def env_example(self) -> Path:
@@ -51,6 +59,13 @@ class EnvironmentSettings(Section):
     backend: Literal["compose"] = Field(
         "compose",
         description="How its stack runs: compose (a compose project on one engine)",
+    )
+    engine: Engine | None = Field(
+        None,
+        description=(
+            "Where its stack runs: ssh://user@host[:port], tcp://host:port or a docker "
+            "context name; unset, the local engine (DOCKER_HOST or the current context)"
+        ),
     )
 
 
@@ -99,6 +114,12 @@ def _environment(
     key = ("environments", name)
     if spec.target not in {t.value for t in targets}:
         raise problems.fail((*key, "target"), f"{spec.target!r} is not one of the targets above")
+    if spec.engine is not None and spec.target != Target.PROD.value:
+        raise problems.fail(
+            (*key, "engine"),
+            f"runs the {spec.target} target, which mounts this checkout: only an "
+            "environment of the prod target runs on another engine",
+        )
     files = tuple(root / f for f in spec.compose_files)
     for file, shown in zip(files, spec.compose_files, strict=True):
         if not file.is_file():
@@ -112,6 +133,7 @@ def _environment(
         replicas=spec.replicas,
         keep_releases=spec.keep_releases,
         backend=spec.backend,
+        engine=spec.engine,
     )
 
 

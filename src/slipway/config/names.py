@@ -57,6 +57,13 @@ CONTAINER = Rule(
     "a Docker container name (letters, digits, ., - and _, starting with a letter or digit)",
     SERVICE.pattern,
 )
+# Where an environment's stack runs: what the docker CLI takes as --host
+# (ssh://[user@]host[:port] or tcp://host:port) or as --context (a name).
+ENGINE = Rule(
+    "ssh://[user@]host[:port], tcp://host:port or a docker context name",
+    rf"^(?:ssh://(?:[A-Za-z0-9._-]+@)?{_HOST}|tcp://{_HOST_PART}(?:\.{_HOST_PART})*:[0-9]+"
+    r"|[a-zA-Z0-9][a-zA-Z0-9_.+-]*)$",
+)
 # The characters RFC 3986 allows in a path and query that mean nothing to
 # HAProxy's configuration parser: no quote, backslash, #, $ or space.
 URL_PATH_CHARACTERS = "-._~!&()*+,;=:@/?"

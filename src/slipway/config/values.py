@@ -87,6 +87,7 @@ Image = Annotated[str, Field(pattern=names.IMAGE.pattern), BeforeValidator(_name
 Service = Annotated[
     str, Field(pattern=names.SERVICE.pattern), BeforeValidator(_named(names.SERVICE))
 ]
+Engine = Annotated[str, Field(pattern=names.ENGINE.pattern), BeforeValidator(_named(names.ENGINE))]
 # A key: its pattern is published as the mapping's propertyNames (Settings.environments).
 EnvironmentName = Annotated[str, BeforeValidator(_named(names.ENVIRONMENT))]
 TargetName = Literal["dev", "test", "prod"]

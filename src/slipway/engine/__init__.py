@@ -23,9 +23,12 @@ from python_on_whales import DockerClient
 
 from slipway import state
 from slipway.config import Config, Environment
+from slipway.engine import mounts
 from slipway.engine.commands import compose_model, copy_out, ensure_engine, run_python
 from slipway.engine.errors import docker_errors, kind_of, message_of, unavailable
 from slipway.engine.gaps import (
+    archive_in,
+    archive_out,
     compose_config_hashes,
     compose_exec_argv,
     compose_run_argv,
@@ -37,16 +40,20 @@ from slipway.engine.gaps import (
 
 __all__ = [
     "EnvFiles",
+    "archive_in",
+    "archive_out",
     "client",
     "compose_config_hashes",
     "compose_exec_argv",
     "compose_model",
     "compose_run_argv",
     "compose_watch",
+    "context_of",
     "copy_out",
     "docker_errors",
     "ensure_engine",
     "feed",
+    "host_of",
     "image_history",
     "kind_of",
     "message_of",
@@ -55,6 +62,7 @@ __all__ = [
     "settings_file",
     "stream",
     "unavailable",
+    "where",
 ]
 
 
@@ -108,6 +116,9 @@ def client(
     """
     if env is None:
         return DockerClient()
+    # After the environment's own compose files: how slipway's files reach
+    # the containers (through the engine, never a bind mount of the checkout).
+    files = [*env.compose_files, mounts.write(config, env)]
     # Later files win: the environment's own, what slipway.yaml says, what
     # deploy recorded, then the release a rollout is moving to (while it does).
     env_files = EnvFiles(
@@ -119,7 +130,28 @@ def client(
         ]
     )
     return DockerClient(
-        compose_files=[str(f) for f in env.compose_files],
+        compose_files=[str(f) for f in files],
         compose_project_name=project_name(config, env),
         compose_env_files=env_files,
+        host=host_of(env),
+        context=context_of(env),
     )
+
+
+def host_of(env: Environment) -> str | None:
+    """python-on-whales' ``host`` for the environment's engine: an ssh:// or
+    tcp:// address; None for a context or the local engine (the docker
+    CLI's DOCKER_HOST or current context)."""
+    return env.engine if env.engine is not None and "://" in env.engine else None
+
+
+def context_of(env: Environment) -> str | None:
+    """python-on-whales' ``context``: the docker context slipway.yaml names."""
+    return env.engine if env.engine is not None and "://" not in env.engine else None
+
+
+def where(env: Environment) -> str:
+    """The environment's engine, as a message names it."""
+    if env.engine is None:
+        return "the local engine"
+    return env.engine if "://" in env.engine else f"docker context {env.engine}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from python_on_whales.client_config import ClientNotFoundError
@@ -72,11 +72,13 @@ _KINDS: tuple[tuple[type[EngineError], re.Pattern[str], tuple[type[DockerExcepti
         re.compile(r'exec: "[^"\n]*": (executable file not found|stat [^\n]*no such file)'),
         (),
     ),
-    # `No such image: x:y`, `No such object: x`, `network abc not found`
+    # `No such image: x:y`, `No such object: x`, `network abc not found`;
+    # docker cp: `Could not find the file /x in container y`
     (
         NotFound,
         re.compile(
             r"(?i)no such (container|image|network|volume|service|object)"
+            r"|could not find the file"
             r"|\b(container|image|network|volume)\b[^\n]*\bnot found"
         ),
         (NoSuchContainer, NoSuchImage, NoSuchNetwork, NoSuchPod, NoSuchService, NoSuchVolume),
@@ -127,13 +129,36 @@ def docker_errors(action: str) -> Iterator[None]:
         ) from None
 
 
+def _engine_named(argv: Sequence[object]) -> str | None:
+    """The engine a docker argv names with --host or --context, as shown."""
+    words = [str(word) for word in argv]
+    for flag, shown in (("--host", "{}"), ("-H", "{}"), ("--context", "docker context {}")):
+        if flag in words[:-1]:
+            return shown.format(words[words.index(flag) + 1])
+    return None
+
+
 def unavailable(exc: DockerException) -> DockerUnavailable | None:
     """The missing daemon or plugin behind a failed docker call, if that is the cause."""
     text = f"{exc.stderr or ''}\n{exc.stdout or ''}"
-    if any(marker in text for marker in _UNREACHABLE):
-        host = os.environ.get("DOCKER_HOST", "the default socket")
+    named = _engine_named(exc.docker_command or [])
+    if "context not found" in text and named is not None:
         return DockerUnavailable(
-            f"cannot reach the Docker daemon at {host}: start Docker, or fix DOCKER_HOST"
+            f"{named} does not exist here: `docker context ls` lists those there are; "
+            "fix engine: in slipway.yaml"
+        )
+    if any(marker in text for marker in _UNREACHABLE):
+        if named is None:
+            host = os.environ.get("DOCKER_HOST", "the default socket")
+            return DockerUnavailable(
+                f"cannot reach the Docker daemon at {host}: start Docker, or fix DOCKER_HOST"
+            )
+        # ssh's own reason (a refused key, an unknown host) is the last thing it said.
+        ssh = re.search(r"stderr=(ssh: .*|.*Permission denied.*)$", text.strip(), re.MULTILINE)
+        why = f" ({ssh.group(1).strip()})" if ssh else ""
+        return DockerUnavailable(
+            f"cannot reach the Docker daemon at {named}{why}: start it or make it "
+            "reachable from here, or fix engine: in slipway.yaml"
         )
     if "'compose' is not a docker command" in text or "unknown command: docker compose" in text:
         return DockerUnavailable(

@@ -150,3 +150,25 @@ def stream(argv: Sequence[str], *, action: str) -> Iterator[tuple[str, bytes]]:
     """
     with docker_errors(action):
         yield from _stream(list(argv))
+
+
+def archive_in(docker: DockerClient, container: str, dest: str, archive: bytes) -> None:
+    """Unpack a tar ``archive`` at ``dest`` in a container (`docker cp -
+    CONTAINER:DEST`): files written through the engine, with the modes the
+    archive gives them and owned by root, never staged in a file here.
+
+    python-on-whales 0.81's ``container.copy`` takes only paths on this host.
+    """
+    with docker_errors(f"writing into {container}"):
+        _run([*docker.docker_cmd, "cp", "-", f"{container}:{dest}"], input=archive)
+
+
+def archive_out(docker: DockerClient, container: str, path: str) -> bytes:
+    """``path`` in a container as a tar archive (`docker cp CONTAINER:PATH -`),
+    read through the engine into memory."""
+    chunks = []
+    with docker_errors(f"reading {path} in {container}"):
+        for source, chunk in _stream([*docker.docker_cmd, "cp", f"{container}:{path}", "-"]):
+            if source == "stdout":
+                chunks.append(chunk)
+    return b"".join(chunks)

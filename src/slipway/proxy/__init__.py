@@ -19,14 +19,18 @@ import os
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from python_on_whales import Container, DockerClient
 
 from slipway import state
 from slipway.config import Config, Environment
-from slipway.engine import docker_errors
+from slipway.engine import docker_errors, mounts
 from slipway.errors import DeployFailed
 from slipway.proxy.rendering import CONFIG_NAME, PORT, TEMPLATE, render
+
+if TYPE_CHECKING:
+    from slipway.kept import Kept
 
 # The compose service of the proxy; the port it listens on in its container
 # and the file it reads are rendering's (PORT, CONFIG_NAME).
@@ -42,6 +46,7 @@ __all__ = [
     "SERVICE",
     "TEMPLATE",
     "container",
+    "current",
     "reload",
     "render",
     "servers_of",
@@ -49,34 +54,43 @@ __all__ = [
 ]
 
 
-def servers_of(config: Config, env: Environment) -> list[str]:
-    """The containers the proxy's current configuration sends traffic to."""
+def current(config: Config, env: Environment, kept: Kept | None = None) -> str | None:
+    """The proxy's configuration as its engine keeps it (``kept``), else as
+    this checkout last wrote it; None when there is none."""
+    if kept is not None:
+        data = kept.read(mounts.PROXY_FOLDER).get(CONFIG_NAME)
+        return None if data is None else data.decode()
     path = state.proxy_folder(config, env) / CONFIG_NAME
-    if not path.is_file():
-        return []
-    return [
-        line.split()[1] for line in path.read_text().splitlines() if line.startswith("    server ")
-    ]
+    return path.read_text() if path.is_file() else None
 
 
-def write(config: Config, env: Environment, servers: Sequence[str]) -> bool:
+def servers_of(config: Config, env: Environment, kept: Kept | None = None) -> list[str]:
+    """The containers the proxy's current configuration sends traffic to."""
+    text = current(config, env, kept) or ""
+    return [line.split()[1] for line in text.splitlines() if line.startswith("    server ")]
+
+
+def write(
+    config: Config, env: Environment, servers: Sequence[str], kept: Kept | None = None
+) -> bool:
     """Point the proxy's configuration at ``servers``; True when it changed.
 
-    Written to a new file and renamed over the old one, so the proxy never
-    reads half a file; the folder (not the file) is mounted, so the
-    container sees the rename.
+    Sent to the engine's volume (``kept``), which the proxy mounts, and
+    written here too (renamed over the old file, so nothing reads half a
+    file). The proxy reads it only when reloaded, after this returns.
     """
+    text = render(servers, project=config.project, port=config.port, health_path=config.health_path)
+    if current(config, env, kept) == text:
+        return False
+    if kept is not None:
+        # HAProxy runs as uid 99: the file must be readable by others.
+        kept.write({f"{mounts.PROXY_FOLDER}/{CONFIG_NAME}": text.encode()}, mode=0o644)
     folder = state.proxy_folder(config, env)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CONFIG_NAME
-    text = render(servers, project=config.project, port=config.port, health_path=config.health_path)
-    if path.is_file() and path.read_text() == text:
-        return False
     scratch = folder / f".{CONFIG_NAME}.{os.getpid()}"
     scratch.write_text(text)
-    # HAProxy runs as uid 99: the file must be readable by others.
     scratch.chmod(0o644)
-    scratch.replace(path)
+    scratch.replace(folder / CONFIG_NAME)
     return True
 
 

@@ -20,6 +20,7 @@ from slipway.backends.protocol import Rollout, ServiceStatus
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.handle import Report
+from slipway.kept import Kept
 from slipway.timeline import Mark, mark_nothing
 
 
@@ -51,7 +52,7 @@ class ComposeBackend:
         # compose reads the staged release after the pointer: the new
         # containers run it, and the pointer moves only once it serves.
         config, env = self.config, self.env
-        state.stage_release(config, env, stack.release_values(config, env, ref))
+        state.stage_release(config, env, stack.release_values(env, ref))
         try:
             applied = state.applied(config, env)
             done = rollout.roll(
@@ -104,6 +105,8 @@ class ComposeBackend:
 
     def down(self, *, volumes: bool = False) -> None:
         stack.down(self.docker, volumes=volumes)
+        # What the engine keeps goes with the stack's own volumes.
+        Kept(self.docker, self.config, self.env).remove(volume=volumes)
 
     def url(self) -> str:
         return stack.url(self.docker)

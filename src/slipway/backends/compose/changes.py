@@ -28,6 +28,7 @@ from slipway.backends.compose import files
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import NotFound
+from slipway.kept import Kept
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def of(
     behind them the proxy, rolled out with the ``applied`` configuration
     hashes, and ``ref`` on ``env.replicas`` healthy replicas with the
     configuration compose resolves now."""
-    release = _release(config, env, ref, app) or _image_moved(docker, ref, app)
+    release = _release(docker, config, env, ref, app) or _image_moved(docker, ref, app)
     running = proxy.container(docker)
     if running is None:
         release.append("the proxy is not running")
@@ -87,7 +88,9 @@ def hashes(docker: DockerClient, config: Config) -> dict[str, str]:
     return engine.compose_config_hashes(docker, [config.service, proxy.SERVICE])
 
 
-def _release(config: Config, env: Environment, ref: str, app: Sequence[Container]) -> list[str]:
+def _release(
+    docker: DockerClient, config: Config, env: Environment, ref: str, app: Sequence[Container]
+) -> list[str]:
     names = sorted(c.name for c in app)
     if len(app) != env.replicas:
         return [f"{len(app)} app container(s) where {env.replicas} should serve"]
@@ -95,7 +98,7 @@ def _release(config: Config, env: Environment, ref: str, app: Sequence[Container
         return [f"the image is not {ref}"]
     if not all(_healthy(c) for c in app):
         return ["an app container is not healthy"]
-    if sorted(proxy.servers_of(config, env)) != names:
+    if sorted(proxy.servers_of(config, env, Kept(docker, config, env))) != names:
         return ["the proxy does not send requests to exactly these containers"]
     return []
 

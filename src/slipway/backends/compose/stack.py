@@ -25,6 +25,7 @@ from slipway.errors import (
     PortInUse,
 )
 from slipway.handle import Report
+from slipway.kept import Kept
 
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -47,14 +48,13 @@ def ensure_env_file(env: Environment) -> bool:
     return True
 
 
-def release_values(config: Config, env: Environment, image_ref: str) -> dict[str, str]:
+def release_values(env: Environment, image_ref: str) -> dict[str, str]:
     """What compose reads of a release: the image (SLIPWAY_IMAGE), how many
-    replicas, where the proxy's configuration lives, and for the dev stack the
+    replicas, and for the dev stack the
     host user's ids (compose's own rebuilds, develop.watch, need them too)."""
     values = {
         state.IMAGE_KEY: image_ref,
         "SLIPWAY_REPLICAS": str(env.replicas),
-        "SLIPWAY_PROXY_DIR": str(state.proxy_folder(config, env)),
     }
     if env.target is Target.DEV:
         uid, gid = images.dev_ids()
@@ -238,6 +238,8 @@ def prepare(docker: DockerClient, config: Config, env: Environment, *, report: R
     engine.ensure_engine(docker, compose=True)
     if ensure_env_file(env):
         report(f"created {config.show(env.env_file)} from its example")
-    for path in secretfiles.ensure(config, env):
-        report(f"created {config.show(path)} with a random value (git-ignored)")
-    ensure_port_free(docker, change=files.port_setting(config, env))
+    # Before anything is built: a secret this checkout has wrong stops here.
+    secretfiles.deliver(Kept(docker, config, env), config, env, report=report)
+    if not env.remote:
+        # A remote engine's ports are on its own host: compose says if taken.
+        ensure_port_free(docker, change=files.port_setting(config, env))

@@ -1,0 +1,130 @@
+"""What an environment keeps on its engine, written and read through it.
+
+The volume ``<project>-<env>-state`` holds the proxy's configuration
+(``proxy/haproxy.cfg``) and each file secret (``secrets/<name>``);
+:mod:`slipway.engine.mounts` mounts them into the containers. A container
+of the same name holds the volume so that slipway can write into it and
+read from it with `docker cp`: made from the proxy's image, never started,
+it runs nothing. On the local engine as on a remote one, nothing of the
+checkout is bind-mounted, and the engine, not the checkout, keeps what every
+checkout deploying there must share: a secret is made once, on the first
+deploy to an engine, and every later deploy from any checkout uses it.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Mapping
+
+from python_on_whales import DockerClient
+
+from slipway import engine
+from slipway.config import Config, Environment
+from slipway.engine import docker_errors, mounts
+from slipway.errors import AlreadyExists, ConfigError, NotFound
+
+# Where the holder mounts the volume (it never runs: only `docker cp` sees it).
+MOUNT = "/slipway"
+# Labels of the volume and its holder: the compose project they belong to.
+LABEL = "io.slipway.state"
+# Folders of the volume: readable by every container user (the proxy's uid
+# 99, the app's 10001, postgres's 999); each container sees only the files
+# mounted into it.
+FOLDER_MODE = 0o755
+
+
+class Kept:
+    """An environment's volume on its engine, through the command's client."""
+
+    def __init__(self, docker: DockerClient, config: Config, env: Environment) -> None:
+        self.docker, self.config, self.env = docker, config, env
+        self.name = mounts.volume_name(config, env)
+        self._held = False
+
+    def _holder(self) -> str:
+        """The holder's name, created (with the volume) if it is missing."""
+        if self._held:
+            return self.name
+        with docker_errors(f"inspecting {self.name}"):
+            exists = self.docker.container.exists(self.name)
+        if not exists:
+            self._create()
+        self._held = True
+        return self.name
+
+    def _create(self) -> None:
+        model = engine.compose_model(self.docker)
+        image = str((model.get("services") or {}).get(mounts.PROXY_SERVICE, {}).get("image", ""))
+        if not image:
+            raise ConfigError(
+                f"{self.env.name}'s compose files give the {mounts.PROXY_SERVICE} service no image"
+            )
+        labels = {LABEL: engine.project_name(self.config, self.env)}
+        try:
+            with docker_errors(f"creating the volume {self.name}"):
+                self.docker.volume.create(self.name, labels=labels)
+        except AlreadyExists:
+            pass
+        try:
+            with docker_errors(f"creating {self.name}"):
+                self.docker.container.create(
+                    image,
+                    name=self.name,
+                    volumes=[(self.name, MOUNT)],
+                    labels=labels,
+                    pull="never",
+                )
+        except AlreadyExists:
+            pass  # another command made it meanwhile
+        except NotFound:
+            raise ConfigError(
+                f"{image} is not on {engine.where(self.env)}: load or pull it there, then "
+                "deploy again"
+            ) from None
+
+    def write(self, files: Mapping[str, bytes], *, mode: int) -> None:
+        """Write ``files`` (path under the volume: content) with ``mode``, as
+        one archive: their folders are made as needed."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            folders = sorted({p.rpartition("/")[0] for p in files if "/" in p})
+            for folder in folders:
+                entry = tarfile.TarInfo(folder)
+                entry.type, entry.mode = tarfile.DIRTYPE, FOLDER_MODE
+                archive.addfile(entry)
+            for path, content in sorted(files.items()):
+                entry = tarfile.TarInfo(path)
+                entry.size, entry.mode = len(content), mode
+                archive.addfile(entry, io.BytesIO(content))
+        engine.archive_in(self.docker, self._holder(), MOUNT, buffer.getvalue())
+
+    def read(self, folder: str) -> dict[str, bytes]:
+        """The files of a folder of the volume (name: content); {} when there is none."""
+        try:
+            data = engine.archive_out(self.docker, self._holder(), f"{MOUNT}/{folder}")
+        except NotFound:
+            return {}
+        found = {}
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for entry in archive.getmembers():
+                content = archive.extractfile(entry) if entry.isfile() else None
+                if content is not None:
+                    found[entry.name.partition("/")[2]] = content.read()
+        return found
+
+    def remove(self, *, volume: bool) -> None:
+        """Remove the holder (it is made again when needed), and with
+        ``volume`` the volume: every secret and configuration kept there."""
+        try:
+            with docker_errors(f"removing {self.name}"):
+                self.docker.container.remove(self.name, force=True)
+        except NotFound:
+            pass
+        self._held = False
+        if volume:
+            try:
+                with docker_errors(f"removing the volume {self.name}"):
+                    self.docker.volume.remove(self.name)
+            except NotFound:
+                pass

@@ -1,0 +1,223 @@
+"""An environment on another engine (issue 21, its first part): `engine:` in
+slipway.yaml, nothing of the checkout bind-mounted, the secrets kept there.
+
+The remote is a docker:26-dind container on a network this module creates,
+reached from this host only over loopback (its API on a free 127.0.0.1
+port), with the base images the project builds on loaded into it. Requests
+to the remote's proxy go from a container the test runs in the remote's own
+network namespace: its proxy publishes on the remote's loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from python_on_whales import DockerClient, docker
+
+from tests.docker.conftest import Project, free_port, git, make_project, remove_project
+
+BASE_IMAGES = ("python:3.13-slim-trixie", "ghcr.io/astral-sh/uv:0.13.9", "haproxy:3.0")
+PYTHON = BASE_IMAGES[0]
+# The labels compose puts on every container it makes, with paths of the
+# machine compose ran on.
+COMPOSE_LABELS = ("config_files", "environment_file", "working_dir")
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A second engine: its address for slipway.yaml, and a client of it."""
+
+    address: str
+    client: DockerClient
+
+    def request(self, port: int, method: str, path: str, body: dict[str, str] | None = None):
+        """An HTTP request to the remote's 127.0.0.1:port, from a container in
+        the remote's network namespace: (status, JSON body)."""
+        code = (
+            "import json, sys, urllib.request as u\n"
+            f"r = u.Request('http://127.0.0.1:{port}{path}', method={method!r}, "
+            f"data={json.dumps(body).encode() if body else None!r}, "
+            "headers={'Content-Type': 'application/json'})\n"
+            "with u.urlopen(r, timeout=10) as a: print(a.status); print(a.read().decode())\n"
+        )
+        out = str(
+            self.client.run(
+                PYTHON, ["python", "-c", code], networks=["host"], remove=True, pull="never"
+            )
+        )
+        status, _, text = out.partition("\n")
+        return int(status), json.loads(text)
+
+
+def _wait_for(client: DockerClient, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            client.version()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+        else:
+            return
+
+
+@pytest.fixture(scope="module")
+def remote() -> Iterator[Remote]:
+    name = f"slipway-test-remote-{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    network = docker.network.create(name)
+    node = docker.run(
+        "docker:26-dind",
+        name=name,
+        privileged=True,
+        networks=[network],
+        publish=[(f"127.0.0.1:{port}", 2375)],
+        detach=True,
+        pull="never",
+    )
+    try:
+        client = DockerClient(host=f"tcp://127.0.0.1:{port}")
+        _wait_for(client)
+        # The base images, as a server that pulled them would have them.
+        save = subprocess.Popen(["docker", "save", *BASE_IMAGES], stdout=subprocess.PIPE)
+        subprocess.run(
+            ["docker", "--host", f"tcp://127.0.0.1:{port}", "load", "-q"],
+            stdin=save.stdout,
+            check=True,
+            capture_output=True,
+        )
+        assert save.wait() == 0
+        yield Remote(f"tcp://127.0.0.1:{port}", client)
+    finally:
+        docker.container.remove(node, force=True, volumes=True)
+        docker.network.remove(network)
+
+
+def _on(project: Project, engine: str, env: str = "prod") -> None:
+    """Point an environment of the copy at ``engine``, committed."""
+    path = project.root / "slipway.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["environments"][env]["engine"] = engine
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    git(project.root, "commit", "-qam", f"{env} runs on {engine}")
+
+
+@pytest.fixture(scope="module")
+def on_remote(remote: Remote, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    copy = make_project(tmp_path_factory.mktemp("remote"))
+    _on(copy, remote.address)
+    yield copy
+    remove_project(copy)
+
+
+@contextmanager
+def _changed(path: Path, text: str) -> Iterator[None]:
+    """``path`` holds ``text`` for the block, then what it held before."""
+    before = path.read_text()
+    path.write_text(text)
+    try:
+        yield
+    finally:
+        path.write_text(before)
+
+
+def _inspected(remote: Remote) -> str:
+    """Every container's `docker inspect` on the remote, as the CLI prints it."""
+    ids = [c.id for c in remote.client.container.list(all=True)]
+    argv = ["docker", "--host", remote.address, "container", "inspect", *ids]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def test_deploy_onto_a_remote_engine_serves_from_there_with_nothing_mounted_from_here(
+    remote: Remote, on_remote: Project
+) -> None:
+    out = on_remote.ok("deploy", "--env", "prod")
+
+    assert f"prod's engine ({remote.address}) now keeps the secret(s) secret_key" in out
+    assert "prod is healthy" in out
+    # Served by the remote's engine, and only there.
+    status, note = remote.request(on_remote.port, "POST", "/notes", {"text": "far away"})
+    assert status == 201
+    assert remote.request(on_remote.port, "GET", f"/notes/{note['id']}")[1]["text"] == "far away"
+    project = f"{on_remote.name}-prod"
+    here = docker.container.list(
+        all=True, filters=[("label", f"com.docker.compose.project={project}")]
+    )
+    assert here == []
+    names = {c.name for c in remote.client.container.list(all=True)}
+    assert {f"{project}-proxy-1", f"{project}-state"} <= names
+    # No path of the checkout, and no secret's value, in any container there.
+    inspected = _inspected(remote)
+    secret = (on_remote.root / "secrets/secret_key").read_text().strip()
+    assert secret not in inspected
+    # compose's own labels say where its files were on the machine that ran
+    # it (config_files, environment_file, working_dir): nothing else does.
+    paths = {ln.strip() for ln in inspected.splitlines() if str(on_remote.root) in ln}
+    assert paths, "compose labels its containers with its files"
+    assert {p.partition('":')[0] for p in paths} == {
+        f'"com.docker.compose.project.{label}' for label in COMPOSE_LABELS
+    }, paths
+    assert '"Type": "bind"' not in inspected
+    # slipway status answers from the remote.
+    rows = [ln.split() for ln in on_remote.ok("status", "--env", "prod").splitlines()]
+    proxy = next(row for row in rows if row[0] == "proxy")
+    assert proxy[1:4] == ["running", "healthy", "haproxy:3.0"]
+    assert proxy[-1] == f"127.0.0.1:{on_remote.port}->8080/tcp"
+    assert [row[1:3] for row in rows if row[0] == "app"] == [["running", "healthy"]] * 2
+
+
+def test_a_checkout_whose_secret_differs_from_the_remote_s_is_refused_before_anything_runs(
+    remote: Remote, on_remote: Project
+) -> None:
+    secret = on_remote.root / "secrets/secret_key"
+    running = sorted(c.id for c in remote.client.container.list())
+    with _changed(secret, "another value\n"):
+        result = on_remote.invoke("deploy", "--env", "prod")
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"slipway: secrets/secret_key differs from the secret secret_key that prod's engine "
+        f"({remote.address}) keeps: delete secrets/secret_key to deploy with the engine's"
+    ], result.stderr
+    assert sorted(c.id for c in remote.client.container.list()) == running
+    # Deleted here, the engine's value serves the next deploy from this checkout.
+    secret.unlink()
+    out = on_remote.ok("deploy", "--env", "prod")
+    assert "nothing to roll" in out
+    assert not secret.exists()
+
+
+@pytest.mark.parametrize(
+    ("engine", "said"),
+    [
+        ("tcp://127.0.0.1:{closed}", "cannot reach the Docker daemon at tcp://127.0.0.1:{closed}"),
+        ("no-such-context", "docker context no-such-context"),
+    ],
+)
+def test_an_engine_that_cannot_be_reached_is_one_line(
+    on_remote: Project, engine: str, said: str
+) -> None:
+    closed = free_port()
+    copy = Project(on_remote.root, on_remote.name, on_remote.image, on_remote.port)
+    path = copy.root / "slipway.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["environments"]["prod"]["engine"] = engine.format(closed=closed)
+    with _changed(path, yaml.safe_dump(settings, sort_keys=False)):
+        result = copy.invoke("deploy", "--env", "prod")
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert said.format(closed=closed) in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,176 @@
+"""What reaches the containers from the environment's volume on its engine
+(slipway.engine.mounts), and the secrets slipway sends there first
+(slipway.secretfiles.deliver)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slipway import secretfiles
+from slipway.config import Config
+from slipway.engine import mounts
+from slipway.errors import ConfigError
+
+BASE = """\
+services:
+  app:
+    secrets:
+      - secret_key
+      - {source: tls, target: certs/tls.pem}
+      - from_env
+  migrate: {}
+  proxy:
+    image: haproxy:3.0
+secrets:
+  secret_key:
+    file: ../secrets/secret_key
+  tls:
+    file: /etc/ssl/private/notes.pem
+  from_env:
+    environment: SOME_VARIABLE
+"""
+PROD = """\
+x-hardened: &hardened
+  read_only: true
+services:
+  migrate:
+    <<: *hardened
+    secrets: [secret_key]
+"""
+
+
+@pytest.fixture
+def project(config: Config) -> Config:
+    (config.root / "compose/base.yaml").write_text(BASE)
+    (config.root / "compose/prod.yaml").write_text(PROD)
+    return config
+
+
+def test_each_file_secret_a_service_declares_is_mounted_where_compose_would_put_it(
+    project: Config,
+) -> None:
+    found = mounts.declared(project.environment("prod").compose_files)
+
+    assert found.files == {
+        "secret_key": project.root / "secrets/secret_key",
+        "tls": Path("/etc/ssl/private/notes.pem"),
+    }
+    assert found.mounted == {
+        "app": {"secret_key": "/run/secrets/secret_key", "tls": "/run/secrets/certs/tls.pem"},
+        "migrate": {"secret_key": "/run/secrets/secret_key"},
+    }
+    assert found.others == {"app": ["from_env"]}
+
+
+def test_the_mounts_file_replaces_bind_mounts_with_the_environment_s_volume(
+    project: Config,
+) -> None:
+    prod = project.environment("prod")
+    text = mounts.text(project, prod)
+    # compose's own tags: PyYAML reads them as unknown; strip them to read the rest.
+    model = yaml.safe_load(text.replace("!override ", ""))
+
+    app = model["services"]["app"]
+    assert '    secrets: !override ["from_env"]\n' in text
+    assert app["secrets"] == ["from_env"]
+    assert app["volumes"] == [
+        {
+            "type": "volume",
+            "source": "slipway-state",
+            "target": "/run/secrets/secret_key",
+            "read_only": True,
+            "volume": {"subpath": "secrets/secret_key"},
+        },
+        {
+            "type": "volume",
+            "source": "slipway-state",
+            "target": "/run/secrets/certs/tls.pem",
+            "read_only": True,
+            "volume": {"subpath": "secrets/tls"},
+        },
+    ]
+    assert [v["target"] for v in model["services"]["proxy"]["volumes"]] == [
+        "/usr/local/etc/haproxy"
+    ]
+    assert model["volumes"] == {"slipway-state": {"name": "slipway-prod-state", "external": True}}
+    assert mounts.write(project, prod).read_text() == text
+
+
+class _Kept:
+    """The environment's volume on its engine, as a dict."""
+
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files = dict(files or {})
+        self.sent: list[dict[str, bytes]] = []
+
+    def read(self, folder: str) -> dict[str, bytes]:
+        prefix = f"{folder}/"
+        return {p.removeprefix(prefix): c for p, c in self.files.items() if p.startswith(prefix)}
+
+    def write(self, files: dict[str, bytes], *, mode: int) -> None:
+        assert mode == 0o444
+        self.sent.append(files)
+        self.files.update(files)
+
+
+@pytest.fixture
+def only_ours(project: Config) -> Config:
+    """The app declares only secret_key (the tls file is the user's, elsewhere)."""
+    (project.root / "compose/base.yaml").write_text(
+        BASE.replace("      - {source: tls, target: certs/tls.pem}\n", "")
+    )
+    return project
+
+
+def test_a_first_deploy_makes_the_secret_here_and_sends_it_to_the_engine(
+    only_ours: Config,
+) -> None:
+    kept, said = _Kept(), []
+
+    secretfiles.deliver(kept, only_ours, only_ours.environment("prod"), report=said.append)
+
+    value = (only_ours.root / "secrets/secret_key").read_bytes()
+    assert kept.sent == [{"secrets/secret_key": value}]
+    assert said == [
+        "created secrets/secret_key with a random value (git-ignored)",
+        "prod's engine (the local engine) now keeps the secret(s) secret_key",
+    ]
+
+
+def test_the_engine_s_secret_serves_a_checkout_without_the_file(only_ours: Config) -> None:
+    kept, said = _Kept({"secrets/secret_key": b"the engine's"}), []
+
+    secretfiles.deliver(kept, only_ours, only_ours.environment("prod"), report=said.append)
+
+    assert kept.sent == []
+    assert said == []
+    assert not (only_ours.root / "secrets/secret_key").exists()
+
+
+def test_a_file_that_differs_from_the_engine_s_secret_is_refused(only_ours: Config) -> None:
+    secretfiles.create(only_ours.root / "secrets/secret_key", "mine")
+    kept = _Kept({"secrets/secret_key": b"the engine's"})
+
+    with pytest.raises(ConfigError) as caught:
+        secretfiles.deliver(kept, only_ours, only_ours.environment("prod"), report=print)
+
+    assert str(caught.value) == (
+        "secrets/secret_key differs from the secret secret_key that prod's engine (the local "
+        "engine) keeps: delete secrets/secret_key to deploy with the engine's"
+    )
+    assert kept.sent == []
+
+
+def test_a_missing_secret_file_outside_secrets_is_the_user_s_to_make(project: Config) -> None:
+    kept = _Kept({"secrets/secret_key": b"kept"})
+
+    with pytest.raises(ConfigError) as caught:
+        secretfiles.deliver(kept, project, project.environment("prod"), report=print)
+
+    assert str(caught.value) == (
+        "secret tls: /etc/ssl/private/notes.pem is missing: create it (slipway makes only "
+        "files under secrets/)"
+    )
