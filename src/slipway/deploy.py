@@ -4,6 +4,8 @@ environment's deploy lock."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from slipway import history, lock, retention
@@ -38,11 +40,22 @@ def deploy(handle: Handle) -> DeployResult:
     has kept serving throughout and DeployFailed is raised.
     """
     handle.timeline.mark("startup")
-    with lock.held(handle, command=f"deploy --env {handle.env.name}"):
+    with lock.held(handle, command=f"deploy --env {handle.env.name}"), _shared(handle):
         handle.timeline.mark("lock")
         result = _deploy(handle)
     handle.timeline.mark("unlock")
     return replace(result, timeline=tuple(handle.timeline.phases))
+
+
+@contextmanager
+def _shared(handle: Handle) -> Iterator[None]:
+    """Under the deploy lock: the state the engine keeps, pulled into this
+    checkout before the block and pushed back after it, however it ends."""
+    handle.backend.pull()
+    try:
+        yield
+    finally:
+        handle.backend.push()
 
 
 def _deploy(handle: Handle) -> DeployResult:
@@ -187,7 +200,7 @@ def rollback(handle: Handle, *, to: str | None = None) -> RolledBack:
     """Put back the release served before the current one (a second rollback
     goes further back), or the healthy release ``to`` names, by the same
     zero-downtime path as a deploy."""
-    with lock.held(handle, command=f"rollback --env {handle.env.name}"):
+    with lock.held(handle, command=f"rollback --env {handle.env.name}"), _shared(handle):
         return _rollback(handle, to)
 
 

@@ -44,14 +44,24 @@ class Kept:
 
     def _holder(self) -> str:
         """The holder's name, created (with the volume) if it is missing."""
-        if self._held:
-            return self.name
-        with docker_errors(f"inspecting {self.name}"):
-            exists = self.docker.container.exists(self.name)
-        if not exists:
-            self._create()
-        self._held = True
+        if not self._held:
+            if not self._exists():
+                self._create()
+            self._held = True
         return self.name
+
+    def _exists(self) -> bool:
+        with docker_errors(f"inspecting {self.name}"):
+            return bool(self.docker.container.exists(self.name))
+
+    def _nothing_kept(self) -> bool:
+        """No holder and no volume: nothing is kept yet (a reader then leaves
+        the engine as it found it)."""
+        if self._held or self._exists():
+            self._held = True
+            return False
+        with docker_errors(f"inspecting the volume {self.name}"):
+            return not self.docker.volume.exists(self.name)
 
     def _create(self) -> None:
         model = engine.compose_model(self.docker)
@@ -101,6 +111,8 @@ class Kept:
 
     def read(self, folder: str) -> dict[str, bytes]:
         """The files of a folder of the volume (name: content); {} when there is none."""
+        if self._nothing_kept():
+            return {}
         try:
             data = engine.archive_out(self.docker, self._holder(), f"{MOUNT}/{folder}")
         except NotFound:

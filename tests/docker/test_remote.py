@@ -11,6 +11,7 @@ network namespace: its proxy publishes on the remote's loopback.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import uuid
@@ -23,7 +24,16 @@ import pytest
 import yaml
 from python_on_whales import DockerClient, docker
 
-from tests.docker.conftest import Project, free_port, git, make_project, remove_project
+from tests.docker.conftest import (
+    Project,
+    commit_change,
+    free_port,
+    git,
+    make_project,
+    remove_project,
+)
+
+pytestmark = pytest.mark.docker
 
 BASE_IMAGES = ("python:3.13-slim-trixie", "ghcr.io/astral-sh/uv:0.13.9", "haproxy:3.0")
 PYTHON = BASE_IMAGES[0]
@@ -138,10 +148,16 @@ def _inspected(remote: Remote) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
+@pytest.fixture(scope="module")
+def first_deploy(on_remote: Project) -> str:
+    """The copy's first deploy onto the remote: what it printed."""
+    return on_remote.ok("deploy", "--env", "prod")
+
+
 def test_deploy_onto_a_remote_engine_serves_from_there_with_nothing_mounted_from_here(
-    remote: Remote, on_remote: Project
+    remote: Remote, on_remote: Project, first_deploy: str
 ) -> None:
-    out = on_remote.ok("deploy", "--env", "prod")
+    out = first_deploy
 
     assert f"prod's engine ({remote.address}) now keeps the secret(s) secret_key" in out
     assert "prod is healthy" in out
@@ -176,6 +192,7 @@ def test_deploy_onto_a_remote_engine_serves_from_there_with_nothing_mounted_from
     assert [row[1:3] for row in rows if row[0] == "app"] == [["running", "healthy"]] * 2
 
 
+@pytest.mark.usefixtures("first_deploy")
 def test_a_checkout_whose_secret_differs_from_the_remote_s_is_refused_before_anything_runs(
     remote: Remote, on_remote: Project
 ) -> None:
@@ -196,6 +213,55 @@ def test_a_checkout_whose_secret_differs_from_the_remote_s_is_refused_before_any
     out = on_remote.ok("deploy", "--env", "prod")
     assert "nothing to roll" in out
     assert not secret.exists()
+
+
+def _tag(project: Project) -> str:
+    """The release the copy's HEAD builds: <image>:<commit, 12 hex digits>."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return f"{project.image}:{head}"
+
+
+@pytest.mark.usefixtures("first_deploy")
+def test_a_second_checkout_sees_the_remote_s_secrets_history_and_rollback_target(
+    remote: Remote, on_remote: Project, tmp_path: Path
+) -> None:
+    first = _tag(on_remote)
+    _, note = remote.request(on_remote.port, "POST", "/notes", {"text": "from the first"})
+    subprocess.run(
+        ["git", "clone", "-q", str(on_remote.root), str(tmp_path / "second")], check=True
+    )
+    second = Project(tmp_path / "second", on_remote.name, on_remote.image, on_remote.port)
+    commit_change(second, Path("service/CHANGES.md"), "A second release.\n", "a second release")
+
+    out = second.ok("deploy", "--env", "prod")
+
+    # Its secret is the remote's: nothing made here, nothing sent.
+    assert "secret" not in out
+    assert not (second.root / "secrets").exists()
+    assert remote.request(on_remote.port, "GET", f"/notes/{note['id']}")[1]["text"] == (
+        "from the first"
+    )
+    history = json.loads(second.ok("history", "--env", "prod", "--json"))
+    assert [(row["image"], row["outcome"]) for row in history][-2:] == [
+        (first, "ok"),
+        (_tag(second), "ok"),
+    ]
+    # Rolled back from the second checkout: to the first one's release.
+    assert f"rolling back to {first}" in second.ok("rollback", "--env", "prod")
+
+    # The first checkout's .slipway/ gone, nothing is lost: the engine keeps it.
+    shutil.rmtree(on_remote.root / ".slipway")
+    history = json.loads(on_remote.ok("history", "--env", "prod", "--json"))
+    assert [(row["image"], row["outcome"]) for row in history][-1] == (first, "rollback")
+    refused = on_remote.invoke("rollback", "--env", "prod")
+    assert refused.returncode == 1
+    assert f"prod has no release before {first} to roll back to" in refused.stderr
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,16 @@
 """What reaches the containers from the environment's volume on its engine
-(slipway.engine.mounts), and the secrets slipway sends there first
-(slipway.secretfiles.deliver)."""
+(slipway.engine.mounts), the secrets slipway sends there first
+(slipway.secretfiles.deliver), and the state kept there (slipway.shared)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from slipway import secretfiles
+from slipway import secretfiles, shared, state
 from slipway.config import Config
 from slipway.engine import mounts
 from slipway.errors import ConfigError
@@ -111,7 +112,7 @@ class _Kept:
         return {p.removeprefix(prefix): c for p, c in self.files.items() if p.startswith(prefix)}
 
     def write(self, files: dict[str, bytes], *, mode: int) -> None:
-        assert mode == 0o444
+        assert mode == (0o644 if all(p.startswith("state/") for p in files) else 0o444)
         self.sent.append(files)
         self.files.update(files)
 
@@ -174,3 +175,60 @@ def test_a_missing_secret_file_outside_secrets_is_the_user_s_to_make(project: Co
         "secret tls: /etc/ssl/private/notes.pem is missing: create it (slipway makes only "
         "files under secrets/)"
     )
+
+
+# --- the state the engine keeps (slipway.shared) -----------------------------------------
+
+
+def _history(*rows: tuple[str, str]) -> bytes:
+    return b"".join(
+        json.dumps({"environment": env, "image": image}).encode() + b"\n" for env, image in rows
+    )
+
+
+def test_pull_makes_the_checkout_hold_what_the_engine_keeps(config: Config) -> None:
+    prod = config.environment("prod")
+    state.history_file(config).parent.mkdir(parents=True)
+    state.history_file(config).write_bytes(_history(("dev", "d:1"), ("prod", "p:stale")))
+    state.release_file(config, prod).write_text("SLIPWAY_IMAGE=p:stale\n")
+    kept = _Kept(
+        {
+            "state/release.env": b"SLIPWAY_IMAGE=p:2\n",
+            "state/applied.json": b"",
+            "state/history.jsonl": _history(("prod", "p:1"), ("prod", "p:2")),
+        }
+    )
+
+    assert shared.pull(kept, config, prod) is True
+
+    assert state.release(config, prod) == "p:2"
+    assert not state.applied_file(config, prod).exists()
+    # Other environments' lines stay; this one's are the engine's.
+    assert state.history_file(config).read_bytes() == _history(
+        ("dev", "d:1"), ("prod", "p:1"), ("prod", "p:2")
+    )
+
+
+def test_an_engine_that_keeps_nothing_yet_leaves_the_checkout_as_it_is(config: Config) -> None:
+    prod = config.environment("prod")
+    state.release_file(config, prod).parent.mkdir(parents=True)
+    state.release_file(config, prod).write_text("SLIPWAY_IMAGE=p:1\n")
+
+    assert shared.pull(_Kept(), config, prod) is False
+
+    assert state.release(config, prod) == "p:1"
+
+
+def test_push_sends_the_environment_s_pointer_and_its_history_lines_only(config: Config) -> None:
+    prod = config.environment("prod")
+    state.history_file(config).parent.mkdir(parents=True)
+    state.history_file(config).write_bytes(_history(("prod", "p:1"), ("dev", "d:1")))
+    kept = _Kept()
+
+    shared.push(kept, config, prod)
+
+    assert kept.files == {
+        "state/release.env": b"",
+        "state/applied.json": b"",
+        "state/history.jsonl": _history(("prod", "p:1")),
+    }

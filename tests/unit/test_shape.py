@@ -58,3 +58,14 @@ def _quoted(text: str) -> set[str]:
             words |= {f"`{part}/`" for part in parts[:-1] or parts}
             words.add(f"`{parts[-1].removesuffix('.py')}`")
     return words
+
+
+def test_every_engine_test_module_is_marked_docker() -> None:
+    """`nox -s docker_tests` selects `-m docker`: a module without the mark
+    would never run in CI, and nothing would say so."""
+    unmarked = [
+        path.name
+        for path in sorted((SRC.parents[1] / "tests/docker").glob("test_*.py"))
+        if "pytestmark = pytest.mark.docker" not in path.read_text()
+    ]
+    assert unmarked == []

@@ -54,6 +54,15 @@ class Backend(Protocol):
     def forget(self) -> None:
         """The environment runs no release any more (its stack was taken down)."""
 
+    def pull(self) -> None:
+        """Bring the state the environment's engine keeps (the release pointer,
+        the configuration it was rolled out with, the history) into this
+        checkout's cache, before a command reads it."""
+
+    def push(self) -> None:
+        """Send this checkout's state of the environment back to its engine,
+        after a command changed it under the deploy lock."""
+
     def in_place(self, ref: str) -> bool:
         """True when exactly ``ref`` runs, healthy, behind the proxy."""
 

@@ -66,11 +66,13 @@ def rollback(c: Context, env: str = "prod", to: str = "") -> None:
 @edge
 def history(c: Context, env: str = "prod", json: bool = False, timeline: bool = False) -> None:
     """Show an environment's releases: when, which image, how it ended."""
-    from slipway import history
+    from slipway import handle, history
     from slipway.cli import tables
 
-    cfg = load()
-    rows = history.releases(cfg, cfg.environment(env))
+    # What the environment's engine keeps, whichever checkout deployed there.
+    stack = handle.of(load(), env)
+    stack.backend.pull()
+    rows = history.releases(stack.config, stack.env)
     shown = tables.timeline_table(rows, env) if timeline else tables.history_table(rows, env)
     print(tables.as_json(rows) if json else shown)
 

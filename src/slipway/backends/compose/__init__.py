@@ -14,7 +14,7 @@ from typing import Any
 
 from python_on_whales import DockerClient
 
-from slipway import engine, proxy, state
+from slipway import engine, proxy, shared, state
 from slipway.backends.compose import changes, files, rollout, stack
 from slipway.backends.protocol import Rollout, ServiceStatus
 from slipway.config import Config, Environment
@@ -41,6 +41,12 @@ class ComposeBackend:
     def forget(self) -> None:
         state.drop_staged(self.config, self.env)
         state.forget_release(self.config, self.env)
+
+    def pull(self) -> None:
+        shared.pull(Kept(self.docker, self.config, self.env), self.config, self.env)
+
+    def push(self) -> None:
+        shared.push(Kept(self.docker, self.config, self.env), self.config, self.env)
 
     def in_place(self, ref: str) -> bool:
         applied = state.applied(self.config, self.env)
