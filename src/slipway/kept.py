@@ -42,6 +42,11 @@ class Kept:
         self.name = mounts.volume_name(config, env)
         self._held = False
 
+    def ensure(self) -> None:
+        """Make the volume and its holder, if missing: compose refuses to
+        start a stack whose external volume does not exist."""
+        self._holder()
+
     def _holder(self) -> str:
         """The holder's name, created (with the volume) if it is missing."""
         if not self._held:

@@ -232,3 +232,13 @@ def test_push_sends_the_environment_s_pointer_and_its_history_lines_only(config:
         "state/applied.json": b"",
         "state/history.jsonl": _history(("prod", "p:1")),
     }
+
+
+def test_a_stack_with_nothing_to_mount_gets_an_empty_mounts_file(config: Config) -> None:
+    """No proxy and no file secret (a project's own prod.yaml alone)."""
+    (config.root / "compose/base.yaml").write_text("services:\n  app:\n    image: tiny/app\n")
+    (config.root / "compose/prod.yaml").write_text("services:\n  migrate: {}\n")
+
+    text = mounts.text(config, config.environment("prod"))
+
+    assert yaml.safe_load(text) == {"services": {}}

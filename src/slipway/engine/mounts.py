@@ -117,12 +117,12 @@ def _mount(target: str, subpath: str) -> str:
 def text(config: Config, env: Environment) -> str:
     """The compose file that mounts the environment's volume."""
     found = declared(env.compose_files)
-    out = [
+    head = (
         "# Written by slipway, passed to compose after the environment's own files:\n"
         "# the proxy's configuration and the file secrets reach the containers from\n"
         "# a volume slipway writes through the engine, not from this checkout.\n"
-        "services:\n"
-    ]
+    )
+    out = []
     for service in sorted(found.services):
         mounts = found.mounted.get(service, {})
         if service != PROXY_SERVICE and not mounts:
@@ -137,11 +137,14 @@ def text(config: Config, env: Environment) -> str:
         out.extend(
             _mount(target, f"{SECRETS_FOLDER}/{name}") for name, target in sorted(mounts.items())
         )
+    if not out:
+        # Nothing to mount (no proxy, no file secret): no volume either.
+        return f"{head}services: {{}}\n"
     out.append(
         f"volumes:\n  {KEY}:\n    name: {json.dumps(volume_name(config, env))}\n"
         "    external: true\n"
     )
-    return "".join(out)
+    return "".join([head, "services:\n", *out])
 
 
 def write(config: Config, env: Environment) -> Path:

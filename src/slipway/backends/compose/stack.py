@@ -238,8 +238,10 @@ def prepare(docker: DockerClient, config: Config, env: Environment, *, report: R
     engine.ensure_engine(docker, compose=True)
     if ensure_env_file(env):
         report(f"created {config.show(env.env_file)} from its example")
+    kept = Kept(docker, config, env)
+    kept.ensure()
     # Before anything is built: a secret this checkout has wrong stops here.
-    secretfiles.deliver(Kept(docker, config, env), config, env, report=report)
+    secretfiles.deliver(kept, config, env, report=report)
     if not env.remote:
         # A remote engine's ports are on its own host: compose says if taken.
         ensure_port_free(docker, change=files.port_setting(config, env))
