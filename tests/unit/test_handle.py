@@ -173,7 +173,7 @@ def world(monkeypatch: pytest.MonkeyPatch, config: Config, make_image: Any) -> _
     monkeypatch.setattr(Kept, "read", read)
     monkeypatch.setattr(Kept, "write", write)
     monkeypatch.setattr(Kept, "remove", lambda _kept, *, volume: None)  # noqa: ARG005
-    monkeypatch.setattr(Kept, "ensure", lambda kept: None)
+    monkeypatch.setattr(Kept, "ensure", lambda _kept: None)
     monkeypatch.setattr(deploy.release, "build", build)
     monkeypatch.setattr(deploy.sbom, "write", write_sbom)
     monkeypatch.setattr(deploy.backup, "backup", backup)
