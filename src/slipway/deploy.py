@@ -232,6 +232,9 @@ def _target(handle: Handle, current: str | None, to: str | None) -> tuple[histor
 
 def _rollback(handle: Handle, to: str | None) -> RolledBack:
     config, env = handle.config, handle.env
+    # What the stack needs, checked as a deploy checks it (a secret file
+    # here that differs from the engine's is refused before anything moves).
+    handle.backend.prepare(handle.report)
     current = handle.backend.release()
     target, why = _target(handle, current, to)
     handle.report(f"rolling back to {target.image}, {why}")

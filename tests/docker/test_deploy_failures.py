@@ -94,13 +94,18 @@ def new_release(project: Project) -> None:
 
 @pytest.fixture
 def short_secret_key(failing: Project) -> Iterator[None]:
-    """The secret key file holds a value the app refuses (as after a bad
-    rotation); running containers read theirs at start and keep serving."""
+    """The secret key holds a value the app refuses (as after a bad rotation),
+    here and where the engine keeps it (the volume that every deploy's
+    containers mount it from); running containers read theirs at start and
+    keep serving."""
     path = failing.root / "secrets/secret_key"
+    holder = f"{failing.name}-prod-state"
     good = path.read_text()
     path.write_text(SHORT_KEY)
+    docker.container.copy(path, (holder, "/slipway/secrets/secret_key"))
     yield
     path.write_text(good)
+    docker.container.copy(path, (holder, "/slipway/secrets/secret_key"))
 
 
 @pytest.fixture
