@@ -11,6 +11,7 @@ network namespace: its proxy publishes on the remote's loopback.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -42,12 +43,41 @@ PYTHON = BASE_IMAGES[0]
 COMPOSE_LABELS = ("config_files", "environment_file", "working_dir")
 
 
+# The remote: the docker:26-dind stand-in with an SSH server beside its
+# engine, so the same engine answers over tcp:// and over ssh://.
+SSH_NODE = """\
+FROM docker:26-dind
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends openssh-server \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh
+COPY --chmod=755 <<'SH' /usr/local/bin/dockerd-and-sshd
+#!/bin/sh
+/usr/sbin/sshd -e
+exec dockerd-entrypoint.sh "$@"
+SH
+ENTRYPOINT ["dockerd-and-sshd"]
+"""
+# The `ssh` the docker CLI runs, first on PATH: this test's key, no host key
+# to trust (a new node each run), never a prompt. The user's own ~/.ssh is
+# left alone.
+SSH_WRAPPER = """\
+#!/bin/sh
+exec /usr/bin/ssh -i {key} -o IdentitiesOnly=yes -o BatchMode=yes \\
+  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"
+"""
+
+
 @dataclass(frozen=True)
 class Remote:
-    """A second engine: its address for slipway.yaml, and a client of it."""
+    """A second engine: its addresses for slipway.yaml, a client of it, and
+    the PATH under which ssh uses the key it trusts (or one it refuses)."""
 
     address: str
+    ssh: str
     client: DockerClient
+    ssh_path: str
+    wrong_key_path: str
 
     def request(self, port: int, method: str, path: str, body: dict[str, str] | None = None):
         """An HTTP request to the remote's 127.0.0.1:port, from a container in
@@ -81,23 +111,40 @@ def _wait_for(client: DockerClient, seconds: float = 60) -> None:
             return
 
 
+def _ssh_path(folder: Path, name: str) -> str:
+    """A PATH whose `ssh` uses a new key ``name`` in ``folder``; the key's
+    public half is ``folder/name.pub``."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", folder / name], check=True)
+    bin_dir = folder / f"{name}-bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(SSH_WRAPPER.format(key=folder / name))
+    (bin_dir / "ssh").chmod(0o755)
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
 @pytest.fixture(scope="module")
-def remote() -> Iterator[Remote]:
+def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     name = f"slipway-test-remote-{uuid.uuid4().hex[:6]}"
-    port = free_port()
+    folder = tmp_path_factory.mktemp("ssh")
+    (folder / "Dockerfile").write_text(SSH_NODE)
+    image = f"slipway-test/dind-ssh:{name.rpartition('-')[2]}"
+    docker.build(folder, tags=[image], progress=False)
+    ssh_path, wrong_key_path = _ssh_path(folder, "key"), _ssh_path(folder, "wrong")
+    port, ssh_port = free_port(), free_port()
     network = docker.network.create(name)
     node = docker.run(
-        "docker:26-dind",
+        image,
         name=name,
         privileged=True,
         networks=[network],
-        publish=[(f"127.0.0.1:{port}", 2375)],
+        publish=[(f"127.0.0.1:{port}", 2375), (f"127.0.0.1:{ssh_port}", 22)],
         detach=True,
         pull="never",
     )
     try:
         client = DockerClient(host=f"tcp://127.0.0.1:{port}")
         _wait_for(client)
+        docker.container.copy(folder / "key.pub", (node, "/root/.ssh/authorized_keys"))
         # The base images, as a server that pulled them would have them.
         save = subprocess.Popen(["docker", "save", *BASE_IMAGES], stdout=subprocess.PIPE)
         subprocess.run(
@@ -107,7 +154,13 @@ def remote() -> Iterator[Remote]:
             capture_output=True,
         )
         assert save.wait() == 0
-        yield Remote(f"tcp://127.0.0.1:{port}", client)
+        yield Remote(
+            f"tcp://127.0.0.1:{port}",
+            f"ssh://root@127.0.0.1:{ssh_port}",
+            client,
+            ssh_path,
+            wrong_key_path,
+        )
     finally:
         docker.container.remove(node, force=True, volumes=True)
         docker.network.remove(network)
@@ -228,18 +281,18 @@ def _tag(project: Project) -> str:
 
 
 @pytest.mark.usefixtures("first_deploy")
-def test_a_second_checkout_sees_the_remote_s_secrets_history_and_rollback_target(
+def test_a_second_checkout_over_ssh_sees_the_remote_s_secrets_history_and_rollback_target(
     remote: Remote, on_remote: Project, tmp_path: Path
 ) -> None:
     first = _tag(on_remote)
     _, note = remote.request(on_remote.port, "POST", "/notes", {"text": "from the first"})
-    subprocess.run(
-        ["git", "clone", "-q", str(on_remote.root), str(tmp_path / "second")], check=True
-    )
+    subprocess.run(["git", "clone", "-q", on_remote.root, tmp_path / "second"], check=True)
     second = Project(tmp_path / "second", on_remote.name, on_remote.image, on_remote.port)
+    # The same engine, reached over ssh:// this time.
+    _on(second, remote.ssh)
     commit_change(second, Path("service/CHANGES.md"), "A second release.\n", "a second release")
 
-    out = second.ok("deploy", "--env", "prod")
+    out = second.ok("deploy", "--env", "prod", PATH=remote.ssh_path)
 
     # Its secret is the remote's: nothing made here, nothing sent.
     assert "secret" not in out
@@ -247,13 +300,14 @@ def test_a_second_checkout_sees_the_remote_s_secrets_history_and_rollback_target
     assert remote.request(on_remote.port, "GET", f"/notes/{note['id']}")[1]["text"] == (
         "from the first"
     )
-    history = json.loads(second.ok("history", "--env", "prod", "--json"))
+    history = json.loads(second.ok("history", "--env", "prod", "--json", PATH=remote.ssh_path))
     assert [(row["image"], row["outcome"]) for row in history][-2:] == [
         (first, "ok"),
         (_tag(second), "ok"),
     ]
     # Rolled back from the second checkout: to the first one's release.
-    assert f"rolling back to {first}" in second.ok("rollback", "--env", "prod")
+    rolled = second.ok("rollback", "--env", "prod", PATH=remote.ssh_path)
+    assert f"rolling back to {first}" in rolled
 
     # The first checkout's .slipway/ gone, nothing is lost: the engine keeps it.
     shutil.rmtree(on_remote.root / ".slipway")
@@ -268,22 +322,24 @@ def test_a_second_checkout_sees_the_remote_s_secrets_history_and_rollback_target
     ("engine", "said"),
     [
         ("tcp://127.0.0.1:{closed}", "cannot reach the Docker daemon at tcp://127.0.0.1:{closed}"),
-        ("no-such-context", "docker context no-such-context"),
+        ("no-such-context", "docker context no-such-context does not exist here"),
+        ("{ssh}", "{ssh} refused this machine's SSH key (root@127.0.0.1: Permission denied"),
     ],
 )
 def test_an_engine_that_cannot_be_reached_is_one_line(
-    on_remote: Project, engine: str, said: str
+    remote: Remote, on_remote: Project, engine: str, said: str
 ) -> None:
     closed = free_port()
     copy = Project(on_remote.root, on_remote.name, on_remote.image, on_remote.port)
     path = copy.root / "slipway.yaml"
     settings = yaml.safe_load(path.read_text())
-    settings["environments"]["prod"]["engine"] = engine.format(closed=closed)
+    settings["environments"]["prod"]["engine"] = engine.format(closed=closed, ssh=remote.ssh)
     with _changed(path, yaml.safe_dump(settings, sort_keys=False)):
-        result = copy.invoke("deploy", "--env", "prod")
+        # ssh offers a key the remote does not trust.
+        result = copy.invoke("deploy", "--env", "prod", PATH=remote.wrong_key_path)
 
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert said.format(closed=closed) in lines[0]
+    assert said.format(closed=closed, ssh=remote.ssh) in lines[0]
     assert "Traceback" not in result.stdout + result.stderr

@@ -82,6 +82,12 @@ _SSH_REFUSED = (
     "with exit status 255, make sure the URL is valid, and Docker 18.09 or later is installed "
     "on the remote host: stderr=ssh: connect to host 127.0.0.1 port 1: Connection refused"
 )
+_SSH_KEY_REFUSED = (
+    'error during connect: Get "http://docker.example.com/v1.50/version": command [ssh -o '
+    "ConnectTimeout=30 -T -l root -p 12422 -- 127.0.0.1 docker system dial-stdio] has exited "
+    "with exit status 255, make sure the URL is valid, and Docker 18.09 or later is installed "
+    "on the remote host: stderr=root@127.0.0.1: Permission denied (publickey,password).\n"
+)
 _NO_CONTEXT = (
     'Failed to initialize: unable to resolve docker endpoint: context "nope": context not '
     "found: open /root/.docker/contexts/meta/ca37/meta.json: no such file or directory"
@@ -104,6 +110,13 @@ _NO_CONTEXT = (
             "cannot reach the Docker daemon at ssh://nobody@127.0.0.1:1 (ssh: connect to host "
             "127.0.0.1 port 1: Connection refused): start it or make it reachable from here, "
             "or fix engine: in slipway.yaml",
+        ),
+        (
+            ("docker", "--host", "ssh://root@127.0.0.1:12422", "version"),
+            _SSH_KEY_REFUSED,
+            "ssh://root@127.0.0.1:12422 refused this machine's SSH key (root@127.0.0.1: "
+            "Permission denied (publickey,password)): add the key to the server's "
+            "authorized_keys, or fix engine: in slipway.yaml",
         ),
         (
             ("docker", "--context", "nope", "version"),

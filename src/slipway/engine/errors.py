@@ -138,27 +138,39 @@ def _engine_named(argv: Sequence[object]) -> str | None:
     return None
 
 
-def unavailable(exc: DockerException) -> DockerUnavailable | None:
-    """The missing daemon or plugin behind a failed docker call, if that is the cause."""
-    text = f"{exc.stderr or ''}\n{exc.stdout or ''}"
-    named = _engine_named(exc.docker_command or [])
-    if "context not found" in text and named is not None:
+def _unreachable(named: str, text: str) -> DockerUnavailable:
+    """Why the engine slipway.yaml names (``engine:``) did not answer."""
+    if "context not found" in text:
         return DockerUnavailable(
             f"{named} does not exist here: `docker context ls` lists those there are; "
             "fix engine: in slipway.yaml"
         )
-    if any(marker in text for marker in _UNREACHABLE):
-        if named is None:
-            host = os.environ.get("DOCKER_HOST", "the default socket")
-            return DockerUnavailable(
-                f"cannot reach the Docker daemon at {host}: start Docker, or fix DOCKER_HOST"
-            )
-        # ssh's own reason (a refused key, an unknown host) is the last thing it said.
-        ssh = re.search(r"stderr=(ssh: .*|.*Permission denied.*)$", text.strip(), re.MULTILINE)
-        why = f" ({ssh.group(1).strip()})" if ssh else ""
+    # ssh's own reason (a refused key, a refused connection) is what it said last.
+    ssh = re.search(r"stderr=(.*)$", text.strip(), re.MULTILINE)
+    why = ssh.group(1).strip().rstrip(".") if ssh else ""
+    if "Permission denied" in why:
         return DockerUnavailable(
-            f"cannot reach the Docker daemon at {named}{why}: start it or make it "
-            "reachable from here, or fix engine: in slipway.yaml"
+            f"{named} refused this machine's SSH key ({why}): add the key to the "
+            "server's authorized_keys, or fix engine: in slipway.yaml"
+        )
+    return DockerUnavailable(
+        f"cannot reach the Docker daemon at {named}{f' ({why})' if why else ''}: start "
+        "it or make it reachable from here, or fix engine: in slipway.yaml"
+    )
+
+
+def unavailable(exc: DockerException) -> DockerUnavailable | None:
+    """The missing daemon or plugin behind a failed docker call, if that is the cause."""
+    text = f"{exc.stderr or ''}\n{exc.stdout or ''}"
+    named = _engine_named(exc.docker_command or [])
+    if named is not None and (
+        "context not found" in text or any(marker in text for marker in _UNREACHABLE)
+    ):
+        return _unreachable(named, text)
+    if any(marker in text for marker in _UNREACHABLE):
+        host = os.environ.get("DOCKER_HOST", "the default socket")
+        return DockerUnavailable(
+            f"cannot reach the Docker daemon at {host}: start Docker, or fix DOCKER_HOST"
         )
     if "'compose' is not a docker command" in text or "unknown command: docker compose" in text:
         return DockerUnavailable(
