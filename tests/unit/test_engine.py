@@ -536,6 +536,7 @@ def test_the_settings_file_says_what_slipway_yaml_says_and_follows_it(
     path = engine.settings_file(config, config.environment("dev"))
     assert path.read_text() == (
         "SLIPWAY_IMAGE=slipway/notes:dev\nSLIPWAY_PORT=8000\nSLIPWAY_HEALTH_PATH=/health\n"
+        "SLIPWAY_LISTEN=127.0.0.1\n"
     )
 
     config_data["port"] = 9000

@@ -15,7 +15,10 @@ from pydantic import Field
 
 from slipway.config.problems import Problems
 from slipway.config.targets import Target
-from slipway.config.values import Count, Engine, FileNames, Section, Text
+from slipway.config.values import Address, Count, Engine, FileNames, Section, Text
+
+# Where the proxy publishes unless slipway.yaml says otherwise.
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Environment:
     # Where its stack runs: ssh://..., tcp://... or a docker context name;
     # None is the local engine (DOCKER_HOST or the current context).
     engine: str | None = None
+    # The address of the engine's host the proxy publishes on.
+    listen: str = LOOPBACK
 
     @property
     def remote(self) -> bool:
@@ -65,6 +70,13 @@ class EnvironmentSettings(Section):
         description=(
             "Where its stack runs: ssh://user@host[:port], tcp://host:port or a docker "
             "context name; unset, the local engine (DOCKER_HOST or the current context)"
+        ),
+    )
+    listen: Address = Field(
+        LOOPBACK,
+        description=(
+            "The address of the engine's host the proxy publishes on (0.0.0.0: every "
+            "interface); put TLS in front of anything but loopback"
         ),
     )
 
@@ -134,6 +146,7 @@ def _environment(
         keep_releases=spec.keep_releases,
         backend=spec.backend,
         engine=spec.engine,
+        listen=spec.listen,
     )
 
 

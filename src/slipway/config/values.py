@@ -6,6 +6,7 @@ command's flag is checked by the same rule (:func:`check_flag`).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -59,6 +60,14 @@ def _port(value: object) -> object:
     return value
 
 
+def _address(value: object) -> object:
+    try:
+        ipaddress.ip_address(_text(value))  # type: ignore[arg-type]
+    except ValueError:
+        raise _invalid("expected an IP address (127.0.0.1, 0.0.0.0, ::1...)", value) from None
+    return value
+
+
 def _named(rule: names.Rule) -> Callable[[object], object]:
     """A validator of a non-empty string that ``rule`` allows."""
 
@@ -87,6 +96,8 @@ Image = Annotated[str, Field(pattern=names.IMAGE.pattern), BeforeValidator(_name
 Service = Annotated[
     str, Field(pattern=names.SERVICE.pattern), BeforeValidator(_named(names.SERVICE))
 ]
+# An address of the engine's host the proxy publishes on.
+Address = Annotated[str, Field(min_length=1), BeforeValidator(_address)]
 Engine = Annotated[str, Field(pattern=names.ENGINE.pattern), BeforeValidator(_named(names.ENGINE))]
 # A key: its pattern is published as the mapping's propertyNames (Settings.environments).
 EnvironmentName = Annotated[str, BeforeValidator(_named(names.ENVIRONMENT))]

@@ -84,6 +84,7 @@ def settings_file(config: Config, env: Environment) -> Path:
         "SLIPWAY_IMAGE": config.image_ref(env.target),
         "SLIPWAY_PORT": str(config.port),
         "SLIPWAY_HEALTH_PATH": config.health_path,
+        "SLIPWAY_LISTEN": env.listen,
     }
     text = "".join(f"{key}={value}\n" for key, value in values.items())
     if not path.is_file() or path.read_text() != text:

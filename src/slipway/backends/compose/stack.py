@@ -15,6 +15,7 @@ from slipway.backends.compose import files
 from slipway.backends.protocol import ServiceStatus
 from slipway.build import images
 from slipway.config import Config, Environment, Target
+from slipway.config.environments import LOOPBACK
 from slipway.engine import docker_errors
 from slipway.errors import (
     CommandFailed,
@@ -99,6 +100,19 @@ def ensure_port_free(docker: DockerClient, *, change: str = files.ANOTHER_PORT) 
     raise PortInUse(
         f"port {host}:{port} is already in use by another program: stop it, or {change}"
     )
+
+
+def ensure_listening(docker: DockerClient, env: Environment) -> None:
+    """Refuse, before anything is built, when slipway.yaml's ``listen:`` is not
+    where the compose files publish the proxy (they must say it through
+    ``${SLIPWAY_LISTEN}``, as `slipway init` writes them)."""
+    address = published_port(docker)
+    if address is not None and address[0] != env.listen:
+        raise ConfigError(
+            f"{env.name} has listen: {env.listen} in slipway.yaml, but its compose files "
+            f"publish the proxy on {address[0]}: publish it on "
+            '"${SLIPWAY_LISTEN:-127.0.0.1}:<port>:8080" as slipway init writes it'
+        )
 
 
 def down(docker: DockerClient, *, volumes: bool = False) -> None:
@@ -242,6 +256,8 @@ def prepare(docker: DockerClient, config: Config, env: Environment, *, report: R
     kept.ensure()
     # Before anything is built: a secret this checkout has wrong stops here.
     secretfiles.deliver(kept, config, env, report=report)
+    if env.listen != LOOPBACK:
+        ensure_listening(docker, env)
     if not env.remote:
         # A remote engine's ports are on its own host: compose says if taken.
         ensure_port_free(docker, change=files.port_setting(config, env))
