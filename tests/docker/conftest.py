@@ -29,6 +29,8 @@ import pytest
 import yaml
 from python_on_whales import Container, docker
 
+from bench.traffic import Traffic
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A Python started with SIGINT ignored (a shell's background job) keeps it
@@ -123,6 +125,16 @@ def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int
             return exc.code, json.loads(body or b"null")
         except ValueError:  # the proxy's own error pages are HTML
             return exc.code, body.decode(errors="replace")
+
+
+def assert_no_request_failed(load: Traffic, project: Project) -> None:
+    """0 failed requests, and every acknowledged POST readable afterwards."""
+    print(f"under load: {load.summary()}")  # noqa: T201 (the figures for the record)
+    assert len(load.outcomes) > 500
+    assert {o.method for o in load.outcomes} == {"GET", "POST"}
+    assert not load.failed, load.summary()
+    for note in load.acknowledged:
+        assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
 
 
 def copy_repository(dest: Path) -> None:

@@ -25,11 +25,14 @@ import pytest
 import yaml
 from python_on_whales import DockerClient, docker
 
+from bench.traffic import Traffic
 from tests.docker.conftest import (
     Project,
+    assert_no_request_failed,
     commit_change,
     free_port,
     git,
+    http,
     make_project,
     remove_project,
 )
@@ -78,6 +81,9 @@ class Remote:
     client: DockerClient
     ssh_path: str
     wrong_key_path: str
+    # A port the remote publishes on its own host, which this host reaches
+    # on its loopback (the remote's proxy listens there with listen: 0.0.0.0).
+    app_port: int
 
     def request(self, port: int, method: str, path: str, body: dict[str, str] | None = None):
         """An HTTP request to the remote's 127.0.0.1:port, from a container in
@@ -130,14 +136,18 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     image = f"slipway-test/dind-ssh:{name.rpartition('-')[2]}"
     docker.build(folder, tags=[image], progress=False)
     ssh_path, wrong_key_path = _ssh_path(folder, "key"), _ssh_path(folder, "wrong")
-    port, ssh_port = free_port(), free_port()
+    port, ssh_port, app_port = free_port(), free_port(), free_port()
     network = docker.network.create(name)
     node = docker.run(
         image,
         name=name,
         privileged=True,
         networks=[network],
-        publish=[(f"127.0.0.1:{port}", 2375), (f"127.0.0.1:{ssh_port}", 22)],
+        publish=[
+            (f"127.0.0.1:{port}", 2375),
+            (f"127.0.0.1:{ssh_port}", 22),
+            (f"127.0.0.1:{app_port}", app_port),
+        ],
         detach=True,
         pull="never",
     )
@@ -160,6 +170,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
             client,
             ssh_path,
             wrong_key_path,
+            app_port,
         )
     finally:
         docker.container.remove(node, force=True, volumes=True)
@@ -167,17 +178,19 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
 
 
 def _on(project: Project, engine: str, env: str = "prod") -> None:
-    """Point an environment of the copy at ``engine``, committed."""
+    """Point an environment of the copy at ``engine``, its proxy published on
+    every address of the engine's host, committed."""
     path = project.root / "slipway.yaml"
     settings = yaml.safe_load(path.read_text())
-    settings["environments"][env]["engine"] = engine
+    settings["environments"][env].update(engine=engine, listen="0.0.0.0")
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
     git(project.root, "commit", "-qam", f"{env} runs on {engine}")
 
 
 @pytest.fixture(scope="module")
 def on_remote(remote: Remote, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    copy = make_project(tmp_path_factory.mktemp("remote"))
+    made = make_project(tmp_path_factory.mktemp("remote"))
+    copy = Project(made.root, made.name, made.image, remote.app_port)
     _on(copy, remote.address)
     yield copy
     remove_project(copy)
@@ -241,7 +254,10 @@ def test_deploy_onto_a_remote_engine_serves_from_there_with_nothing_mounted_from
     rows = [ln.split() for ln in on_remote.ok("status", "--env", "prod").splitlines()]
     proxy = next(row for row in rows if row[0] == "proxy")
     assert proxy[1:4] == ["running", "healthy", "haproxy:3.0"]
-    assert proxy[-1] == f"127.0.0.1:{on_remote.port}->8080/tcp"
+    assert proxy[-1] == f"0.0.0.0:{on_remote.port}->8080/tcp"
+    # listen: 0.0.0.0 publishes it beyond the remote's loopback: this host
+    # reaches it through the port the remote's own host publishes.
+    assert http("GET", f"{on_remote.url}/notes/{note['id']}") == (200, note)
     assert [row[1:3] for row in rows if row[0] == "app"] == [["running", "healthy"]] * 2
 
 
@@ -292,7 +308,11 @@ def test_a_second_checkout_over_ssh_sees_the_remote_s_secrets_history_and_rollba
     _on(second, remote.ssh)
     commit_change(second, Path("service/CHANGES.md"), "A second release.\n", "a second release")
 
-    out = second.ok("deploy", "--env", "prod", PATH=remote.ssh_path)
+    # A redeploy onto a new committed release under load, from this host
+    # through the remote's published port.
+    with Traffic(second.url, clients=4) as load:
+        out = second.ok("deploy", "--env", "prod", PATH=remote.ssh_path)
+    assert_no_request_failed(load, second)
 
     # Its secret is the remote's: nothing made here, nothing sent.
     assert "secret" not in out

@@ -27,6 +27,7 @@ from tests.docker.conftest import (
     HEALTH,
     Project,
     app_containers,
+    assert_no_request_failed,
     commit_change,
     free_port,
     git,
@@ -60,16 +61,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 def app(project: Project) -> Container:
     """The first of the environment's app containers."""
     return app_containers(project)[0]
-
-
-def assert_no_request_failed(load: Traffic, project: Project) -> None:
-    """0 failed requests, and every acknowledged POST readable afterwards."""
-    print(f"under load: {load.summary()}")  # noqa: T201 (the figures for the record)
-    assert len(load.outcomes) > 500
-    assert {o.method for o in load.outcomes} == {"GET", "POST"}
-    assert not load.failed, load.summary()
-    for note in load.acknowledged:
-        assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
 
 
 def test_unhealthy_release_never_takes_traffic_and_the_old_one_serves_throughout(
