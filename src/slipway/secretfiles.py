@@ -94,6 +94,21 @@ def ensure(config: Config, env: Environment | None = None) -> list[Path]:
     return missing
 
 
+def used(env: Environment) -> dict[str, Path]:
+    """The file secrets the environment's services mount: name and file here."""
+    found = mounts.declared(env.compose_files)
+    names = sorted({name for names in found.mounted.values() for name in names})
+    return {name: found.files[name] for name in names}
+
+
+def mismatch(config: Config, env: Environment, name: str, path: Path) -> str:
+    """What a differing secret file is told, in one line."""
+    return (
+        f"{config.show(path)} differs from the secret {name} that {env.name}'s engine "
+        f"({engine.where(env)}) keeps: delete {config.show(path)} to deploy with the engine's"
+    )
+
+
 def deliver(kept: Kept, config: Config, env: Environment, *, report: Report) -> None:
     """Make sure the engine keeps every file secret the environment's
     services mount, before anything is built or touched.
@@ -103,23 +118,17 @@ def deliver(kept: Kept, config: Config, env: Environment, *, report: Report) -> 
     lacks is sent from the file here, which is made with a random value
     first when it is missing and under ``secrets/``.
     """
-    found = mounts.declared(env.compose_files)
-    used = sorted({name for names in found.mounted.values() for name in names})
-    if not used:
+    wanted = used(env)
+    if not wanted:
         return
     there = kept.read(mounts.SECRETS_FOLDER)
     ours = (config.root / SECRETS_DIR).resolve()
     send: dict[str, bytes] = {}
-    for name in used:
-        path = found.files[name]
+    for name, path in wanted.items():
         here = path.read_bytes() if path.is_file() else None
         if name in there:
             if here is not None and here != there[name]:
-                raise ConfigError(
-                    f"{config.show(path)} differs from the secret {name} that "
-                    f"{env.name}'s engine ({engine.where(env)}) keeps: delete "
-                    f"{config.show(path)} to deploy with the engine's"
-                )
+                raise ConfigError(mismatch(config, env, name, path))
             continue
         if here is None:
             if not path.is_relative_to(ours):

@@ -251,6 +251,13 @@ def test_deploy_onto_a_remote_engine_serves_from_there_with_nothing_mounted_from
     }, paths
     assert '"Type": "bind"' not in inspected
     # slipway status answers from the remote.
+    # doctor checks the remote itself: its engine, images, disk and secrets.
+    doctor = {r["name"]: r for r in json.loads(on_remote.ok("doctor", "--env", "prod", "--json"))}
+    assert doctor["engine prod"]["detail"].endswith(f" at {remote.address}")
+    assert doctor["image haproxy:3.0 on prod"]["detail"] == "present"
+    assert doctor["secrets prod"]["detail"] == "the engine keeps secret_key"
+    assert "secret secrets/secret_key" not in doctor  # the engine's copy counts
+    assert all(r["ok"] for r in doctor.values()), doctor
     rows = [ln.split() for ln in on_remote.ok("status", "--env", "prod").splitlines()]
     proxy = next(row for row in rows if row[0] == "proxy")
     assert proxy[1:4] == ["running", "healthy", "haproxy:3.0"]
@@ -277,6 +284,11 @@ def test_a_checkout_whose_secret_differs_from_the_remote_s_is_refused_before_any
         f"({remote.address}) keeps: delete secrets/secret_key to deploy with the engine's"
     ], result.stderr
     assert sorted(c.id for c in remote.client.container.list()) == running
+    with _changed(secret, "another value\n"):
+        doctor = on_remote.invoke("doctor", "--env", "prod", "--json")
+    assert doctor.returncode == 1
+    (row,) = [r for r in json.loads(doctor.stdout) if r["name"] == "secrets prod"]
+    assert (row["ok"], row["detail"]) == (False, lines[0].removeprefix("slipway: "))
     # Deleted here, the engine's value serves the next deploy from this checkout.
     secret.unlink()
     out = on_remote.ok("deploy", "--env", "prod")

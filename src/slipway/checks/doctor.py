@@ -59,7 +59,8 @@ def diagnose(config: Config, env_name: str | None = None) -> list[CheckResult]:
         results.append(CheckResult("dockerfile", False, f"{config.show(config.dockerfile)}: {exc}"))
     results += uv_rows(config, built_from) + python_row(config, built_from)
     results += [env_file_row(config, env) for env in envs]
-    results += secret_rows(config, envs)
+    # A remote environment's secrets are the ones its engine keeps (target_rows).
+    results += secret_rows(config, [env for env in envs if not env.remote])
     models = {env.name: _model(config, env) for env in envs} if compose_ok else {}
     results += [port_row(config, env, models.get(env.name)) for env in envs]
     refs, unlisted = list(built_from), []
@@ -78,10 +79,14 @@ def diagnose(config: Config, env_name: str | None = None) -> list[CheckResult]:
     results.append(
         disk_row(docker, present) if engine_ok else CheckResult("disk", False, f"disk: {NO_ENGINE}")
     )
+    # Imported here: its rows are made of this module's.
+    from slipway.checks.target import remote_rows  # noqa: PLC0415
+
+    results += remote_rows(config, envs, built_from, models)
     return results
 
 
-def _call(action: str, call: Callable[[], T]) -> T | SlipwayError:
+def call(action: str, call: Callable[[], T]) -> T | SlipwayError:
     """One docker call through the engine's error handling: its result, or the error."""
     try:
         with engine.docker_errors(action):
@@ -95,7 +100,7 @@ def _call(action: str, call: Callable[[], T]) -> T | SlipwayError:
 
 def tool_rows(docker: DockerClient) -> tuple[bool, bool, list[CheckResult]]:
     """Engine, buildx and compose rows; whether the engine and compose answered."""
-    server = _call("docker version", lambda: docker.version().server)
+    server = call("docker version", lambda: docker.version().server)
     if isinstance(server, SlipwayError):
         engine_row = CheckResult("engine", False, str(server))
     elif server is None or not server.version:
@@ -104,9 +109,9 @@ def tool_rows(docker: DockerClient) -> tuple[bool, bool, list[CheckResult]]:
         engine_row = CheckResult(
             "engine", True, f"Docker Engine {server.version} (API {server.api_version})"
         )
-    _, buildx_row = _plugin("buildx", _call("docker buildx version", docker.buildx.version))
+    _, buildx_row = _plugin("buildx", call("docker buildx version", docker.buildx.version))
     compose, compose_row = _plugin(
-        "compose", _call("docker compose version", docker.compose.version)
+        "compose", call("docker compose version", docker.compose.version)
     )
     rows = [
         engine_row,
@@ -147,7 +152,7 @@ def _feature(
 # --- ports ------------------------------------------------------------------------------
 
 
-def _compose_client(config: Config, env: Environment) -> DockerClient:
+def compose_client(config: Config, env: Environment) -> DockerClient:
     # A missing env file is read as its example: what deploy would create it from.
     return engine.client(
         config, env, env_file=env.env_file if env.env_file.is_file() else env.env_example
@@ -155,8 +160,8 @@ def _compose_client(config: Config, env: Environment) -> DockerClient:
 
 
 def _model(config: Config, env: Environment) -> Model | SlipwayError:
-    docker = _compose_client(config, env)
-    return _call("docker compose config", functools.partial(engine.compose_model, docker))
+    docker = compose_client(config, env)
+    return call("docker compose config", functools.partial(engine.compose_model, docker))
 
 
 def port_row(config: Config, env: Environment, model: Model | SlipwayError | None) -> CheckResult:
@@ -177,6 +182,9 @@ def port_row(config: Config, env: Environment, model: Model | SlipwayError | Non
     if address is None:
         return CheckResult(name, True, f"{env.name} publishes no host port")
     host, port = address
+    if env.remote:
+        # Published on the engine's own host: compose says there if it is taken.
+        return CheckResult(name, True, f"{host}:{port} on {engine.where(env)}'s host")
     if not stack.port_taken(host, port):
         return CheckResult(name, True, f"{host}:{port} free")
     return _taken_row(config, env, address, compose=model is not None)
@@ -191,9 +199,7 @@ def _taken_row(
     fix = f"stop it, or {port_setting(config, env)}"
     if not compose:
         return CheckResult(name, False, f"{in_use} (by whom: {NO_COMPOSE}): {fix}")
-    ours = _call(
-        "docker compose ps", lambda: stack.held_by_stack(_compose_client(config, env), port)
-    )
+    ours = call("docker compose ps", lambda: stack.held_by_stack(compose_client(config, env), port))
     if isinstance(ours, SlipwayError):
         return CheckResult(name, False, f"{in_use} (by whom: not checked: {ours}): {fix}")
     if ours:
@@ -226,7 +232,7 @@ def image_rows(
         return [], [CheckResult(f"image {ref}", False, f"{ref}: {NO_ENGINE}") for ref in refs]
     present, rows = [], []
     for ref in refs:
-        found = _call(f"docker image inspect {ref}", functools.partial(docker.image.exists, ref))
+        found = call(f"docker image inspect {ref}", functools.partial(docker.image.exists, ref))
         if isinstance(found, SlipwayError):
             rows.append(CheckResult(f"image {ref}", False, str(found)))
         elif found:
@@ -276,7 +282,7 @@ def disk_row(docker: DockerClient, images: Sequence[str]) -> CheckResult:
     first image that has a `df` is used; pull never, no network.
     """
     for ref in images:
-        out = _call(f"df in {ref}", functools.partial(_df, docker, ref))
+        out = call(f"df in {ref}", functools.partial(_df, docker, ref))
         free = None if isinstance(out, SlipwayError) else available_bytes(out)
         if free is None:
             continue
