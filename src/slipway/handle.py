@@ -37,6 +37,9 @@ class Handle:
     report: Report
     # Where the command's seconds go (deploy marks its phases).
     timeline: Timeline = field(default_factory=Timeline)
+    # The engine that builds the release: the environment's own (None), or
+    # this machine's for `build: local`, which then ships it there.
+    builder: DockerClient | None = None
 
 
 def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:
@@ -48,4 +51,5 @@ def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:
 
     env = config.environment(env_name)
     docker = engine.client(config, env)
-    return Handle(config, env, docker, backends.of(docker, config, env), report)
+    builder = engine.client(config) if env.remote and env.build == "local" else None
+    return Handle(config, env, docker, backends.of(docker, config, env), report, builder=builder)

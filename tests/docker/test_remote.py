@@ -375,3 +375,23 @@ def test_an_engine_that_cannot_be_reached_is_one_line(
     assert len(lines) == 1, result.stderr
     assert said.format(closed=closed, ssh=remote.ssh) in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.usefixtures("first_deploy")
+def test_build_local_builds_here_and_ships_the_release_to_the_remote(
+    remote: Remote, on_remote: Project
+) -> None:
+    path = on_remote.root / "slipway.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["environments"]["prod"]["build"] = "local"
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    git(on_remote.root, "commit", "-qam", "prod is built here")
+    ref = _tag(on_remote)
+
+    out = on_remote.ok("deploy", "--env", "prod")
+
+    assert f"shipped {ref} to {remote.address} in " in out
+    # Built by this engine, run by the remote's, the same image on both.
+    assert docker.image.inspect(ref).id == remote.client.image.inspect(ref).id
+    rows = json.loads(on_remote.ok("status", "--env", "prod", "--json"))
+    assert {r["image"] for r in rows if r["service"] == "app"} == {ref}

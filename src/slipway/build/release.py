@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from python_on_whales import DockerClient
 
+from slipway import engine
 from slipway.build import images
 from slipway.build.images import BuiltImage
 from slipway.engine import docker_errors
@@ -130,14 +132,20 @@ def build(handle: Handle) -> BuiltImage:
     """Build the environment's target from the working tree, labelled with its
     source, and tag it immutably (``<image>:<sha12>``); the release to roll to."""
     config, env, docker, report = handle.config, handle.env, handle.docker, handle.report
+    # `build: local` builds with this machine's engine, then ships the release.
+    builder = handle.builder or docker
     report(f"building {config.image_ref(env.target)} ...")
     src = source(config.root)
     # Build logs are shown only when a build fails (in the error's details).
     image = images.build(
-        docker, config, env.target, report=quiet, labels=labels(src, config.project)
+        builder, config, env.target, report=quiet, labels=labels(src, config.project)
     )
     ref = tag_of(image, src, config.image)
-    ref = _unmoved(docker, image, ref, report)
-    tag(docker, image, ref)
+    ref = _unmoved(builder, image, ref, report)
+    tag(builder, image, ref)
     report(f"built {ref} ({image.short_id}, {image.size / 1e6:.1f} MB)")
+    if builder is not docker:
+        started = time.monotonic()
+        if engine.ship(builder, docker, ref, image.id):
+            report(f"shipped {ref} to {engine.where(env)} in {time.monotonic() - started:.1f}s")
     return images.BuiltImage(ref, image.id, image.size, image.user, image.has_healthcheck)

@@ -39,6 +39,9 @@ class Environment:
     engine: str | None = None
     # The address of the engine's host the proxy publishes on.
     listen: str = LOOPBACK
+    # Where its release is built: "target" (its engine) or "local" (this
+    # machine's engine, then shipped to its own).
+    build: str = "target"
 
     @property
     def remote(self) -> bool:
@@ -70,6 +73,13 @@ class EnvironmentSettings(Section):
         description=(
             "Where its stack runs: ssh://user@host[:port], tcp://host:port or a docker "
             "context name; unset, the local engine (DOCKER_HOST or the current context)"
+        ),
+    )
+    build: Literal["target", "local"] = Field(
+        "target",
+        description=(
+            "Where its release is built: target (by its engine, from this checkout's "
+            "context) or local (by this machine's engine, then shipped to its own)"
         ),
     )
     listen: Address = Field(
@@ -147,6 +157,7 @@ def _environment(
         backend=spec.backend,
         engine=spec.engine,
         listen=spec.listen,
+        build=spec.build,
     )
 
 

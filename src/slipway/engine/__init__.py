@@ -35,6 +35,7 @@ from slipway.engine.gaps import (
     compose_watch,
     feed,
     image_history,
+    ship,
     stream,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "project_name",
     "run_python",
     "settings_file",
+    "ship",
     "stream",
     "unavailable",
     "where",

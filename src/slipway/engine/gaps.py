@@ -172,3 +172,27 @@ def archive_out(docker: DockerClient, container: str, path: str) -> bytes:
             if source == "stdout":
                 chunks.append(chunk)
     return b"".join(chunks)
+
+
+def ship(source: DockerClient, target: DockerClient, ref: str, image_id: str) -> bool:
+    """Copy image ``ref`` from one engine to another (`docker save | docker
+    load`, streamed, nothing written here); False when the target already
+    has that very image (the same id), which is then not sent again."""
+    with docker_errors(f"inspecting {ref} on the target"):
+        if target.image.exists(ref) and target.image.inspect(ref).id == image_id:
+            return False
+    save_argv = [*source.docker_cmd, "save", ref]
+    load_argv = [*target.docker_cmd, "load", "-q"]
+    with docker_errors(f"shipping {ref}"):
+        with subprocess.Popen(save_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as save:
+            load = subprocess.run(load_argv, stdin=save.stdout, capture_output=True, check=False)
+            _, saved_err = save.communicate()
+        for argv, code, err in (
+            (save_argv, save.returncode, saved_err),
+            (load_argv, load.returncode, load.stderr),
+        ):
+            if code != 0:
+                raise get_docker_exception_type(err)(
+                    command_launched=argv, return_code=code, stderr=err
+                )
+    return True
