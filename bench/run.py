@@ -1,6 +1,6 @@
 """`invoke bench`: run the benchmarks, print a table, write bench/results.json.
 
-    python -m bench.run [--runs 5] [--only cold,warm,noop,cli,size,health,load,rollout,tests]
+    python -m bench.run [--runs 5] [--only cold,warm,noop,cli,size,health,load,rollout,tests,remote]
 
 Every timed figure is the median of `--runs` runs, with min and max. A run
 with --only replaces those sections in results.json and keeps the others.
@@ -24,6 +24,7 @@ from bench import (
     image_sizes,
     load,
     machine,
+    remote,
     rollout,
     slipway_command,
     tests_session,
@@ -44,6 +45,7 @@ SECTIONS: dict[str, Section] = {
     "load": load.measure,
     "rollout": rollout.measure,
     "tests": tests_session.measure,
+    "remote": remote.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MIN_RUNS = 5

@@ -121,7 +121,10 @@ class Workspace:
     def compose(self, *args: str) -> list[str]:
         """`docker compose` on the same files, project and env files slipway uses."""
         env = self.env
-        files = [a for f in env.compose_files for a in ("--file", self.config.show(f))]
+        # With slipway's own mounts file: the proxy's configuration and the
+        # secrets come from the environment's volume on the engine.
+        compose_files = [*env.compose_files, state.mounts_file(self.config, env)]
+        files = [a for f in compose_files for a in ("--file", self.config.show(f))]
         env_files = [env.env_file, state.release_file(self.config, env)]
         env_args = [
             a for f in env_files if f.is_file() for a in ("--env-file", self.config.show(f))
