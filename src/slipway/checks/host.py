@@ -200,8 +200,9 @@ def secret_rows(config: Config, envs: Sequence[Environment] | None = None) -> li
 
 
 def secret_row(config: Config, path: Path, users: Sequence[str]) -> CheckResult:
-    """Present, readable, and readable by the container users too: compose
-    mounts the host file as it is (see secretfiles.FILE_MODE)."""
+    """Present and readable here. Its mode does not matter to the containers:
+    deploy sends its value to the engine, readable by every container user
+    (see secretfiles.KEPT_MODE)."""
     shown = config.show(path)
     name, for_whom = f"secret {shown}", f"needed by {', '.join(users)}"
     ours = path.is_relative_to((config.root / secretfiles.SECRETS_DIR).resolve())
@@ -220,10 +221,6 @@ def secret_row(config: Config, path: Path, users: Sequence[str]) -> CheckResult:
         path.read_bytes()
     except OSError as exc:
         return CheckResult(name, False, f"{shown} cannot be read ({exc.strerror}): fix its owner")
-    if not path.stat().st_mode & 0o004:
-        return CheckResult(
-            name, False, f"{shown} is not readable by the container users: chmod 644 {shown}"
-        )
     return CheckResult(name, True, f"present and readable ({for_whom})")
 
 
