@@ -3,6 +3,7 @@ a compose stack shows."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import stat
 from collections.abc import Callable, Mapping
@@ -492,3 +493,21 @@ def test_a_command_runs_in_the_first_running_replica_through_slipways_entrypoint
     out = stack.execute(client, "app", ["alembic", "current"], tty=False)
     assert out == "done\n"
     assert ran == [("app", argv, 2, False)]
+
+
+def test_a_listen_address_the_compose_files_do_not_follow_is_refused(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    server = dataclasses.replace(config.environment("prod"), listen="0.0.0.0")
+    monkeypatch.setattr(stack, "published_port", lambda _docker: ("127.0.0.1", 8000))
+
+    with pytest.raises(ConfigError) as caught:
+        stack.ensure_listening(_docker(_FakeCompose([])), server)
+
+    assert str(caught.value) == (
+        "prod has listen: 0.0.0.0 in slipway.yaml, but its compose files publish the proxy on "
+        '127.0.0.1: publish it on "${SLIPWAY_LISTEN:-127.0.0.1}:<port>:8080" as slipway init '
+        "writes it"
+    )
+    monkeypatch.setattr(stack, "published_port", lambda _docker: ("0.0.0.0", 8000))
+    stack.ensure_listening(_docker(_FakeCompose([])), server)
