@@ -34,13 +34,34 @@ LABEL = "io.slipway.state"
 FOLDER_MODE = 0o755
 
 
+# Each client's Kept of each environment (the client kept with them, so that
+# its id is not reused while they live).
+_made: dict[int, tuple[DockerClient, dict[str, Kept]]] = {}
+
+
 class Kept:
-    """An environment's volume on its engine, through the command's client."""
+    """An environment's volume on its engine, through the command's client.
+
+    :meth:`of` gives every part of a command the same one, which reads the
+    volume once (one `docker cp` of the whole of it, a few kilobytes) and
+    keeps what it writes: a deploy asks for the secrets, the state and the
+    proxy's configuration at several steps.
+    """
 
     def __init__(self, docker: DockerClient, config: Config, env: Environment) -> None:
         self.docker, self.config, self.env = docker, config, env
         self.name = mounts.volume_name(config, env)
         self._held = False
+        # Every file of the volume (path: content), once read.
+        self._files: dict[str, bytes] | None = None
+
+    @classmethod
+    def of(cls, docker: DockerClient, config: Config, env: Environment) -> Kept:
+        """The command's one Kept of ``env`` through ``docker``."""
+        client, kept = _made.setdefault(id(docker), (docker, {}))
+        if client is not docker:  # an id reused after a client was freed
+            _made[id(docker)] = client, kept = docker, {}
+        return kept.setdefault(env.name, cls(docker, config, env))
 
     def ensure(self) -> None:
         """Make the volume and its holder, if missing: compose refuses to
@@ -113,13 +134,26 @@ class Kept:
                 entry.size, entry.mode = len(content), mode
                 archive.addfile(entry, io.BytesIO(content))
         engine.archive_in(self.docker, self._holder(), MOUNT, buffer.getvalue())
+        if self._files is not None:
+            self._files.update(files)
 
     def read(self, folder: str) -> dict[str, bytes]:
         """The files of a folder of the volume (name: content); {} when there is none."""
+        if self._files is None:
+            self._files = self._everything()
+        prefix = f"{folder}/"
+        return {
+            path.removeprefix(prefix): content
+            for path, content in self._files.items()
+            if path.startswith(prefix) and "/" not in path.removeprefix(prefix)
+        }
+
+    def _everything(self) -> dict[str, bytes]:
+        """Every file of the volume, read in one archive."""
         if self._nothing_kept():
             return {}
         try:
-            data = engine.archive_out(self.docker, self._holder(), f"{MOUNT}/{folder}")
+            data = engine.archive_out(self.docker, self._holder(), MOUNT)
         except NotFound:
             return {}
         found = {}
@@ -127,6 +161,7 @@ class Kept:
             for entry in archive.getmembers():
                 content = archive.extractfile(entry) if entry.isfile() else None
                 if content is not None:
+                    # "slipway/proxy/haproxy.cfg": the volume's own path.
                     found[entry.name.partition("/")[2]] = content.read()
         return found
 
@@ -138,7 +173,7 @@ class Kept:
                 self.docker.container.remove(self.name, force=True)
         except NotFound:
             pass
-        self._held = False
+        self._held, self._files = False, None
         if volume:
             try:
                 with docker_errors(f"removing the volume {self.name}"):

@@ -4,16 +4,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
-from slipway import secretfiles, shared, state
+from slipway import engine, secretfiles, shared, state
 from slipway.config import Config
 from slipway.engine import mounts
 from slipway.errors import ConfigError
+from slipway.kept import Kept
 
 BASE = """\
 services:
@@ -242,3 +246,30 @@ def test_a_stack_with_nothing_to_mount_gets_an_empty_mounts_file(config: Config)
     text = mounts.text(config, config.environment("prod"))
 
     assert yaml.safe_load(text) == {"services": {}}
+
+
+def test_a_command_reads_the_engine_s_volume_once_and_keeps_what_it_writes(
+    monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, content in {"slipway/secrets/k": b"v", "slipway/state/release.env": b"X"}.items():
+            entry = tarfile.TarInfo(path)
+            entry.size = len(content)
+            archive.addfile(entry, io.BytesIO(content))
+    calls: list[str] = []
+    monkeypatch.setattr(
+        engine, "archive_out", lambda _d, _c, path: calls.append(path) or buffer.getvalue()
+    )
+    monkeypatch.setattr(engine, "archive_in", lambda _d, _c, dest, _a: calls.append(dest))
+    docker = SimpleNamespace(container=SimpleNamespace(exists=lambda _name: True))
+    prod = config.environment("prod")
+
+    kept = Kept.of(docker, config, prod)  # type: ignore[arg-type]
+
+    assert Kept.of(docker, config, prod) is kept  # type: ignore[arg-type]
+    assert kept.read("secrets") == {"k": b"v"}
+    assert kept.read("state") == {"release.env": b"X"}
+    kept.write({"proxy/haproxy.cfg": b"cfg"}, mode=0o644)
+    assert kept.read("proxy") == {"haproxy.cfg": b"cfg"}
+    assert calls == ["/slipway", "/slipway"]  # one read of everything, one write

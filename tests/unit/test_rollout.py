@@ -159,6 +159,10 @@ class _Kept:
     def __init__(self, docker: _Docker, _config: Config, _env: Environment) -> None:
         self.files = docker.kept
 
+    @classmethod
+    def of(cls, docker: _Docker, config: Config, env: Environment) -> _Kept:
+        return cls(docker, config, env)
+
     def read(self, folder: str) -> dict[str, bytes]:
         prefix = f"{folder}/"
         return {p.removeprefix(prefix): c for p, c in self.files.items() if p.startswith(prefix)}

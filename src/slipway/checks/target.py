@@ -71,7 +71,7 @@ def _kept_secrets_row(docker: DockerClient, config: Config, env: Environment) ->
     wanted = secretfiles.used(env)
     there = call(
         "reading the secrets the engine keeps",
-        lambda: Kept(docker, config, env).read(mounts.SECRETS_FOLDER),
+        lambda: Kept.of(docker, config, env).read(mounts.SECRETS_FOLDER),
     )
     if isinstance(there, SlipwayError):
         return CheckResult(name, False, str(there))

@@ -43,10 +43,10 @@ class ComposeBackend:
         state.forget_release(self.config, self.env)
 
     def pull(self) -> None:
-        shared.pull(Kept(self.docker, self.config, self.env), self.config, self.env)
+        shared.pull(Kept.of(self.docker, self.config, self.env), self.config, self.env)
 
     def push(self) -> None:
-        shared.push(Kept(self.docker, self.config, self.env), self.config, self.env)
+        shared.push(Kept.of(self.docker, self.config, self.env), self.config, self.env)
 
     def in_place(self, ref: str) -> bool:
         applied = state.applied(self.config, self.env)
@@ -112,7 +112,7 @@ class ComposeBackend:
     def down(self, *, volumes: bool = False) -> None:
         stack.down(self.docker, volumes=volumes)
         # What the engine keeps goes with the stack's own volumes.
-        Kept(self.docker, self.config, self.env).remove(volume=volumes)
+        Kept.of(self.docker, self.config, self.env).remove(volume=volumes)
 
     def url(self) -> str:
         return stack.url(self.docker)

@@ -98,7 +98,7 @@ def _release(
         return [f"the image is not {ref}"]
     if not all(_healthy(c) for c in app):
         return ["an app container is not healthy"]
-    if sorted(proxy.servers_of(config, env, Kept(docker, config, env))) != names:
+    if sorted(proxy.servers_of(config, env, Kept.of(docker, config, env))) != names:
         return ["the proxy does not send requests to exactly these containers"]
     return []
 

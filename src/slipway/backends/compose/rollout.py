@@ -122,7 +122,7 @@ def switch(
     ``recreate`` the proxy's own configuration changed, which only a new
     proxy container applies."""
     started = time.monotonic()
-    changed = proxy.write(config, env, serving, Kept(docker, config, env))
+    changed = proxy.write(config, env, serving, Kept.of(docker, config, env))
     running = proxy.container(docker)
     if running is None or recreate:
         with docker_errors("starting the proxy"):
@@ -217,7 +217,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     mark("compare")
     if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
-        return Rollout(tuple(proxy.servers_of(config, env, Kept(docker, config, env))), (), None)
+        return Rollout(tuple(proxy.servers_of(config, env, Kept.of(docker, config, env))), (), None)
     report(_rolling(config, env, ref, what))
     if migrations and config.migrate:
         migrate(docker, config.migrate)

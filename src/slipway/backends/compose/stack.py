@@ -252,7 +252,7 @@ def prepare(docker: DockerClient, config: Config, env: Environment, *, report: R
     engine.ensure_engine(docker, compose=True)
     if ensure_env_file(env):
         report(f"created {config.show(env.env_file)} from its example")
-    kept = Kept(docker, config, env)
+    kept = Kept.of(docker, config, env)
     kept.ensure()
     # Before anything is built: a secret this checkout has wrong stops here.
     secretfiles.deliver(kept, config, env, report=report)
