@@ -1,8 +1,9 @@
 """What an environment keeps on its engine, written and read through it.
 
 The volume ``<project>-<env>-state`` holds the proxy's configuration
-(``proxy/haproxy.cfg``) and each file secret (``secrets/<name>``);
-:mod:`slipway.engine.mounts` mounts them into the containers. A container
+(``proxy/haproxy.cfg``), each file secret (``secrets/<name>``), which
+:mod:`slipway.engine.mounts` mounts into the containers, and the
+environment's state (``state/``, :mod:`slipway.shared`). A container
 of the same name holds the volume so that slipway can write into it and
 read from it with `docker cp`: made from the proxy's image, never started,
 it runs nothing. On the local engine as on a remote one, nothing of the
@@ -34,8 +35,8 @@ LABEL = "io.slipway.state"
 FOLDER_MODE = 0o755
 
 
-# Each client's Kept of each environment (the client kept with them, so that
-# its id is not reused while they live).
+# Each client's Kept of each environment, by the client's id (the client is
+# kept with them: alive, its id is never another object's).
 _made: dict[int, tuple[DockerClient, dict[str, Kept]]] = {}
 
 
@@ -58,9 +59,7 @@ class Kept:
     @classmethod
     def of(cls, docker: DockerClient, config: Config, env: Environment) -> Kept:
         """The command's one Kept of ``env`` through ``docker``."""
-        client, kept = _made.setdefault(id(docker), (docker, {}))
-        if client is not docker:  # an id reused after a client was freed
-            _made[id(docker)] = client, kept = docker, {}
+        _, kept = _made.setdefault(id(docker), (docker, {}))
         return kept.setdefault(env.name, cls(docker, config, env))
 
     def ensure(self) -> None:
