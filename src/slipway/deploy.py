@@ -40,7 +40,7 @@ def deploy(handle: Handle) -> DeployResult:
     has kept serving throughout and DeployFailed is raised.
     """
     handle.timeline.mark("startup")
-    with lock.held(handle, command=f"deploy --env {handle.env.name}"), _shared(handle):
+    with under_lock(handle, command=f"deploy --env {handle.env.name}"):
         handle.timeline.mark("lock")
         result = _deploy(handle)
     handle.timeline.mark("unlock")
@@ -48,14 +48,16 @@ def deploy(handle: Handle) -> DeployResult:
 
 
 @contextmanager
-def _shared(handle: Handle) -> Iterator[None]:
-    """Under the deploy lock: the state the engine keeps, pulled into this
-    checkout before the block and pushed back after it, however it ends."""
-    handle.backend.pull()
-    try:
-        yield
-    finally:
-        handle.backend.push()
+def under_lock(handle: Handle, *, command: str) -> Iterator[None]:
+    """The environment's deploy lock held for the block, and the state the
+    engine keeps pulled into this checkout first and pushed back after it,
+    however it ends."""
+    with lock.held(handle, command=command):
+        handle.backend.pull()
+        try:
+            yield
+        finally:
+            handle.backend.push()
 
 
 def _deploy(handle: Handle) -> DeployResult:
@@ -200,7 +202,7 @@ def rollback(handle: Handle, *, to: str | None = None) -> RolledBack:
     """Put back the release served before the current one (a second rollback
     goes further back), or the healthy release ``to`` names, by the same
     zero-downtime path as a deploy."""
-    with lock.held(handle, command=f"rollback --env {handle.env.name}"), _shared(handle):
+    with under_lock(handle, command=f"rollback --env {handle.env.name}"):
         return _rollback(handle, to)
 
 

@@ -78,6 +78,16 @@ def create(path: Path, value: str) -> None:
         out.write(value)
 
 
+def replace(path: Path, value: bytes) -> None:
+    """Give an existing secret file a new value, whole (renamed over it), mode FILE_MODE."""
+    scratch = path.with_name(f".{path.name}.new")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), FILE_MODE)
+        out.write(value)
+    scratch.replace(path)
+
+
 def ensure(config: Config, env: Environment | None = None) -> list[Path]:
     """Create every missing secret file of ``env`` (default: of all environments).
 

@@ -139,3 +139,19 @@ def record_applied(config: Config, env: Environment, hashes: Mapping[str, str]) 
     path = applied_file(config, env)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(hashes), indent=2, sort_keys=True) + "\n")
+
+
+# The key of ``<env>.applied.json`` naming the secrets rotated since the
+# release was rolled out (comma-separated): the running containers read the
+# old values, so the next rollout of the same release is not "nothing to roll".
+ROTATED = "rotated secrets"
+
+
+def mark_rotated(config: Config, env: Environment, name: str) -> None:
+    """The secret ``name`` was rotated since the running release rolled out
+    (nothing to mark when no rollout was recorded: the next one rolls anyway)."""
+    hashes = applied(config, env)
+    if hashes is None:
+        return
+    names = {n for n in hashes.get(ROTATED, "").split(", ") if n} | {name}
+    record_applied(config, env, {**hashes, ROTATED: ", ".join(sorted(names))})

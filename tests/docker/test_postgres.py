@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from python_on_whales import docker
+from python_on_whales import Container, DockerException, docker
 
 from bench.traffic import Traffic
 from tests.docker.conftest import Project, app_containers, git, http
@@ -66,3 +66,56 @@ def test_redeploy_on_postgres_under_load_fails_no_request(pg_project: Project) -
     for note in load.acknowledged:
         assert http("GET", f"{pg_project.url}/notes/{note['id']}") == (200, note)
     assert not before & {c.id for c in app_containers(pg_project, "prod-pg")}
+
+
+def _connects(db: Container, password: str) -> bool:
+    """Whether PostgreSQL lets notes in with ``password`` over the network, as
+    the app connects (its own loopback is trusted without one)."""
+    script = 'PGPASSWORD="$1" psql -X -q -h "$(hostname -i)" -U notes -d notes -c "SELECT 1"'
+    try:
+        docker.container.execute(db, ["sh", "-c", script, "sh", password])
+    except DockerException:
+        return False
+    return True
+
+
+def test_rotating_the_database_password_changes_it_in_postgres_and_rolls_the_app(
+    pg_project: Project,
+) -> None:
+    secret = pg_project.root / "secrets/db_password"
+    old = secret.read_text()
+    _, note = http("POST", f"{pg_project.url}/notes", {"text": "written before the rotation"})
+    before = {c.id for c in app_containers(pg_project, "prod-pg")}
+    (tag,) = {c.config.image for c in app_containers(pg_project, "prod-pg")}
+
+    out = pg_project.ok("secrets", "--env", "prod-pg", "--rotate", "db_password")
+
+    new = secret.read_text()
+    assert new != old
+    assert len(new) == 64
+    assert "PostgreSQL's role notes has the new db_password" in out
+    assert "the local engine keeps the new db_password, and so does secrets/db_password" in out
+    assert f"rotated db_password of prod-pg: {tag} runs with it" in out
+    assert old not in out
+    assert new not in out
+    (db,) = docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={pg_project.name}-prod-pg"),
+            ("label", "com.docker.compose.service=db"),
+        ]
+    )
+    assert _connects(db, new)
+    assert not _connects(db, old)
+    # The app rolled onto it: new containers, which reach the database with it.
+    after = app_containers(pg_project, "prod-pg")
+    assert not before & {c.id for c in after}
+    assert http("GET", f"{pg_project.url}/notes/{note['id']}") == (200, note)
+    assert http("GET", f"{pg_project.url}/ready")[0] == 200
+    # Rolled already: the next deploy of the same release has nothing to do.
+    assert "nothing to roll" in pg_project.ok("deploy", "--env", "prod-pg")
+    refused = pg_project.invoke("secrets", "--env", "prod-pg", "--rotate", "nope")
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [
+        "slipway: prod-pg's services read no secret nope (theirs: db_password, secret_key): "
+        "name one of them"
+    ]

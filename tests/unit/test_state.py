@@ -87,3 +87,23 @@ def test_a_staged_release_that_is_dropped_leaves_the_pointer_where_it_was(config
 
     assert state.release(config, prod) == "slipway/notes:old"
     assert not state.staged_release_file(config, prod).exists()
+
+
+def test_a_rotated_secret_is_marked_on_the_recorded_configuration_until_the_next_rollout(
+    config: Config,
+) -> None:
+    prod = config.environment("prod")
+    state.mark_rotated(config, prod, "secret_key")
+    assert state.applied(config, prod) is None  # no rollout recorded: the next one rolls anyway
+
+    state.record_applied(config, prod, {"app": "h1", "proxy": "h2"})
+    state.mark_rotated(config, prod, "secret_key")
+    state.mark_rotated(config, prod, "db_password")
+    state.mark_rotated(config, prod, "secret_key")
+    assert state.applied(config, prod) == {
+        "app": "h1",
+        "proxy": "h2",
+        state.ROTATED: "db_password, secret_key",
+    }
+    state.record_applied(config, prod, {"app": "h3", "proxy": "h2"})  # what a rollout records
+    assert state.ROTATED not in (state.applied(config, prod) or {})

@@ -83,14 +83,42 @@ def cleaned(cfg: Config) -> list[str]:
     return done
 
 
-@task(help={"env": "only this environment's secrets (default: every environment's)"})
+@task(
+    help={
+        "env": "only this environment's secrets (default: every environment's)",
+        "rotate": "give this secret of --env a new value, there and wherever it is used",
+    }
+)
 @edge
-def secrets(c: Context, env: str = "") -> None:
-    """Create missing secret files in secrets/ with strong random values."""
+def secrets(c: Context, env: str = "", rotate: str = "") -> None:
+    """Create missing secret files in secrets/ with strong random values (or --rotate one)."""
     from slipway import secretfiles
 
     cfg = load()
+    if rotate:
+        _rotate(cfg, env, rotate)
+        return
     created = secretfiles.ensure(cfg, cfg.environment(env) if env else None)
     for path in created:
         print(f"created {cfg.show(path)} (random value, git-ignored)")
     print(f"{len(created)} secret file(s) created; existing ones are never changed")
+
+
+def _rotate(cfg: Config, env: str, name: str) -> None:
+    from slipway import handle, rotation
+    from slipway.cli import progress
+    from slipway.errors import UsageError, command
+
+    if not env:
+        raise UsageError(
+            f"--rotate needs the environment whose secret it is: "
+            f"`{command(f'secrets --env prod --rotate {name}')}`"
+        )
+    with progress.steps() as report:
+        done = rotation.rotate(handle.of(cfg, env, report=report), name)
+    then = (
+        f"{done.rolled} runs with it"
+        if done.rolled
+        else f"the next `{command(f'deploy --env {env}')}` starts with it"
+    )
+    print(f"rotated {name} of {env}: {then}")

@@ -23,7 +23,7 @@ from typing import Any
 
 from python_on_whales import Container, DockerClient
 
-from slipway import engine, proxy
+from slipway import engine, proxy, state
 from slipway.backends.compose import files
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
@@ -80,6 +80,8 @@ def of(
         configuration.append(_app_change(docker, config, app[0]))
     if stale is not None:
         configuration.append(stale)
+    if applied.get(state.ROTATED):
+        configuration.append(f"the secret(s) {applied[state.ROTATED]} rotated")
     return Changes(configuration=tuple(configuration), proxy_stale=stale)
 
 
