@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,7 +40,12 @@ from tests.docker.conftest import (
 
 pytestmark = pytest.mark.docker
 
-BASE_IMAGES = ("python:3.13-slim-trixie", "ghcr.io/astral-sh/uv:0.13.9", "haproxy:3.0")
+BASE_IMAGES = (
+    "python:3.13-slim-trixie",
+    "ghcr.io/astral-sh/uv:0.13.9",
+    "haproxy:3.0",
+    "postgres:17",
+)
 PYTHON = BASE_IMAGES[0]
 # The labels compose puts on every container it makes, with paths of the
 # machine compose ran on.
@@ -378,6 +384,30 @@ def test_an_engine_that_cannot_be_reached_is_one_line(
 
 
 @pytest.mark.usefixtures("first_deploy")
+def test_a_base_image_the_remote_lacks_and_cannot_pull_is_one_line_naming_it(
+    remote: Remote, on_remote: Project
+) -> None:
+    running = sorted(c.id for c in remote.client.container.list())
+    dockerfile = on_remote.root / "docker/Dockerfile"
+    # An image this machine has, and the remote does not.
+    base = "python:3.11-slim-bookworm"
+    docker.image.inspect(base)
+    with _changed(dockerfile, dockerfile.read_text().replace(PYTHON, base)):
+        result = on_remote.invoke("deploy", "--env", "prod")
+
+    assert result.returncode == 1, result.stderr
+    # The failing step's output above, its one line last.
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"slipway: building target prod failed at `load metadata for {base}`")
+    assert line.endswith(
+        f"hint: the base image {base} is not on prod's engine ({remote.address}) and its "
+        "registry cannot be reached from it: load it there (docker load), or change the "
+        "Dockerfile's FROM to an image the engine has (docker image ls)"
+    ), line
+    assert sorted(c.id for c in remote.client.container.list()) == running
+
+
+@pytest.mark.usefixtures("first_deploy")
 def test_build_local_builds_here_and_ships_the_release_to_the_remote(
     remote: Remote, on_remote: Project
 ) -> None:
@@ -395,3 +425,82 @@ def test_build_local_builds_here_and_ships_the_release_to_the_remote(
     assert docker.image.inspect(ref).id == remote.client.image.inspect(ref).id
     rows = json.loads(on_remote.ok("status", "--env", "prod", "--json"))
     assert {r["image"] for r in rows if r["service"] == "app"} == {ref}
+
+
+def _plugins_folder(plugin: str) -> str:
+    """The folder the docker CLI here finds ``plugin`` in."""
+    listed = subprocess.run(
+        ["docker", "info", "--format", "{{range .ClientInfo.Plugins}}{{.Path}}\n{{end}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return next(str(Path(p).parent) for p in listed if Path(p).name == f"docker-{plugin}")
+
+
+@pytest.mark.usefixtures("first_deploy")
+def test_a_machine_without_the_buildx_plugin_is_one_line_and_touches_nothing(
+    remote: Remote, on_remote: Project
+) -> None:
+    running = sorted(c.id for c in remote.client.container.list())
+    # This machine as one without the CLI's plugins: an empty folder over
+    # theirs, in a mount namespace of the command's own (nothing else sees it).
+    hide = 'mount -t tmpfs slipway-test "$0" && exec "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide]
+    argv += [_plugins_folder("buildx"), sys.executable, "-m", "invoke", "deploy", "--env", "prod"]
+    result = subprocess.run(
+        argv, cwd=on_remote.root, env=on_remote.env(), capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "slipway: the docker buildx plugin is missing: install docker-buildx-plugin"
+    ], result.stderr
+    assert sorted(c.id for c in remote.client.container.list()) == running
+
+
+@pytest.mark.usefixtures("first_deploy")
+def test_a_second_checkout_deploys_postgres_onto_the_remote_with_the_database_s_password(
+    remote: Remote, on_remote: Project, tmp_path: Path
+) -> None:
+    # The PostgreSQL environment, on the same remote beside prod. (Last of the
+    # module: its first deploy makes this checkout a secret_key file for
+    # prod-pg's engine, where prod's keeps another one.)
+    first = Project(on_remote.root, on_remote.name, on_remote.image, free_port())
+    _on(first, remote.address, env="prod-pg")
+    first.ok("deploy", "--env", "prod-pg")
+    _, note = remote.request(first.port, "POST", "/notes", {"text": "kept in postgres"})
+    subprocess.run(["git", "clone", "-q", first.root, tmp_path / "second"], check=True)
+    second = Project(tmp_path / "second", first.name, first.image, first.port)
+    commit_change(second, Path("service/CHANGES.md"), "A release on postgres.\n", "on postgres")
+
+    out = second.ok("deploy", "--env", "prod-pg")
+
+    # The database's password is the one the remote keeps: none made here, the
+    # backup before the migration and the migration itself reached the
+    # database with it, and the first checkout's note is there.
+    assert "secret" not in out
+    assert not (second.root / "secrets").exists()
+    assert "backed up prod-pg to " in out
+    assert "prod-pg is healthy" in out
+    assert remote.request(first.port, "GET", f"/notes/{note['id']}") == (200, note)
+    history = json.loads(second.ok("history", "--env", "prod-pg", "--json"))
+    assert [(row["image"], row["outcome"]) for row in history] == [
+        (_tag(first), "ok"),
+        (_tag(second), "ok"),
+    ]
+    # The other commands follow the environment to its engine: the backup
+    # taken before the migration landed here, exec and logs answer from there.
+    (dump,) = (second.root / "backups").glob("prod-pg-*.pgdump")
+    assert dump.read_bytes().startswith(b"PGDMP")
+    said = second.ok("exec", "--env", "prod-pg", "--", "python", "-c", "print('over there')")
+    assert said.strip() == "over there"
+    assert "app-" in second.ok("logs", "--env", "prod-pg", "--tail", "5")
+    bill = json.loads(second.ok("sbom", "--env", "prod-pg"))
+    assert bill["metadata"]["component"]["version"] == _tag(second).rpartition(":")[2]
+    # Restored from the file here: the note written after the backup is gone.
+    remote.request(first.port, "POST", "/notes", {"text": "after the backup"})
+    second.ok("restore", str(dump), "--env", "prod-pg")
+    assert remote.request(first.port, "GET", "/notes") == (200, [note])
+    assert "prod-pg is down" in second.ok("down", "--env", "prod-pg")
+    assert json.loads(second.ok("status", "--env", "prod-pg", "--json")) == []

@@ -169,8 +169,17 @@ def test_missing_compose_plugin_says_what_to_install(
     )
 
 
-def test_missing_buildx_plugin_says_what_to_install(docker_error: MakeDockerError) -> None:
-    error = docker_error("docker: 'buildx' is not a docker command.\nSee 'docker --help'")
+@pytest.mark.parametrize(
+    "said",
+    [
+        "docker: 'buildx' is not a docker command.\nSee 'docker --help'",
+        "docker: unknown command: docker buildx\n\nRun 'docker --help' for more information",
+    ],
+)
+def test_missing_buildx_plugin_says_what_to_install(
+    docker_error: MakeDockerError, said: str
+) -> None:
+    error = docker_error(said)
 
     with pytest.raises(DockerUnavailable) as caught:
         _raise_inside("docker buildx version", error)

@@ -85,8 +85,8 @@ ONE_LINE = {
     "base-unreachable": "building target prod failed at `load metadata for python:3.99-slim`: "
     "failed to do request: … dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: "
     "no such host; hint: the base image python:3.99-slim is not on this engine and its "
-    "registry cannot be reached: load it (docker load), or change the Dockerfile's FROM "
-    "to an image the engine has (docker image ls)",
+    "registry cannot be reached from it: load it there (docker load), or change the "
+    "Dockerfile's FROM to an image the engine has (docker image ls)",
     # A cause slipway does not know: the step's last error line, no hint.
     "python-traceback": 'building target prod failed at `RUN echo "checking settings" && '
     'python -c "import notes_settings" && echo done`: '
@@ -116,6 +116,15 @@ def test_a_base_image_the_registry_refuses_says_to_check_the_name() -> None:
         "hint: the base image python:3.99-slim is not on this engine and cannot be pulled: "
         "check the Dockerfile's FROM (the name and tag), or log in to its registry (docker login)"
     )
+
+
+def test_a_build_on_an_environments_own_engine_names_that_engine_in_its_hint() -> None:
+    engine = "prod's engine (ssh://deploy@notes.example)"
+
+    line = failures.message("prod", log("base-unreachable"), "", engine=engine)
+
+    assert line == ONE_LINE["base-unreachable"].replace(" this engine ", f" {engine} ")
+    assert f"is not on {engine} and its registry cannot be reached from it" in line
 
 
 # --- the rules behind it --------------------------------------------------------------

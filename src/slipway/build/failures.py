@@ -39,6 +39,9 @@ _RUN_FLAGS = re.compile(r"^RUN(?:\s+--\S+)+\s+")
 # Docker Hub's prefix on an official image: docker.io/library/python:3.13.
 _DOCKER_HUB = r"(?:docker\.io/)?(?:library/)?"
 
+# The engine that built, as hints name it (a remote one is named instead).
+THIS_ENGINE = "this engine"
+
 # How long the parts of the one line may grow.
 STEP_WIDTH = 80
 SAID_WIDTH = 160
@@ -91,16 +94,18 @@ def failing_step(lines: Sequence[str]) -> tuple[str, str]:
     return step.title, "\n".join(step.lines[-30:])
 
 
-def message(stage: str, lines: Sequence[str], reason: str) -> str:
+def message(stage: str, lines: Sequence[str], reason: str, *, engine: str = THIS_ENGINE) -> str:
     """The one line of a failed build of ``stage``: where it failed and why.
 
     ``reason`` is what the build command itself said last, for a build that
-    failed before any step ran (a Dockerfile it cannot read or parse)."""
+    failed before any step ran (a Dockerfile it cannot read or parse);
+    ``engine`` names the engine that built, in hints about what it has."""
     step = failed_step(lines)
     if step is None:
         return f"building target {stage} failed: {reason}"
     where = f" at `{short_step(step.title)}`" if step.title else ""
-    return f"building target {stage} failed{where}: {cause(step, lines)}"
+    said = cause(step, lines).replace(f" {THIS_ENGINE}", f" {engine}")
+    return f"building target {stage} failed{where}: {said}"
 
 
 def cause(step: Step, lines: Sequence[str]) -> str:
@@ -277,12 +282,12 @@ def _base_image(step: Step, line: str, _lines: Sequence[str]) -> str:
     image = _image(match.group(1))
     if any(_UNREACHABLE.search(ln) for ln in step.output):
         return (
-            f"the base image {image} is not on this engine and its registry cannot be "
-            "reached: load it (docker load), or change the Dockerfile's FROM to an image "
-            "the engine has (docker image ls)"
+            f"the base image {image} is not on {THIS_ENGINE} and its registry cannot be "
+            "reached from it: load it there (docker load), or change the Dockerfile's FROM "
+            "to an image the engine has (docker image ls)"
         )
     return (
-        f"the base image {image} is not on this engine and cannot be pulled: check the "
+        f"the base image {image} is not on {THIS_ENGINE} and cannot be pulled: check the "
         "Dockerfile's FROM (the name and tag), or log in to its registry (docker login)"
     )
 

@@ -92,6 +92,7 @@ def build(
     report: Report | None = None,
     cache: bool = True,
     labels: Mapping[str, str] | None = None,
+    engine: str = failures.THIS_ENGINE,
 ) -> BuiltImage:
     """Build one target with BuildKit (or, by name, any stage of the
     Dockerfile: the internal ones too), tag it ``<image>:<stage>``, return it.
@@ -126,7 +127,8 @@ def build(
     except EngineError as exc:
         # The one line names the cause; the failing step's output goes above it.
         raise BuildFailed(
-            failures.message(stage, lines, exc.reason), details=failures.failing_step(lines)[1]
+            failures.message(stage, lines, exc.reason, engine=engine),
+            details=failures.failing_step(lines)[1],
         ) from None
     with docker_errors(f"inspecting {ref}"):
         return describe(docker.image.inspect(ref), ref)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from python_on_whales import DockerClient
 
 from slipway import engine
-from slipway.build import images
+from slipway.build import failures, images
 from slipway.build.images import BuiltImage
 from slipway.engine import docker_errors
 from slipway.errors import NotFound
@@ -137,8 +137,15 @@ def build(handle: Handle) -> BuiltImage:
     report(f"building {config.image_ref(env.target)} ...")
     src = source(config.root)
     # Build logs are shown only when a build fails (in the error's details).
+    # A build on the environment's own remote engine names it in its hints.
+    remote = env.remote and builder is docker
     image = images.build(
-        builder, config, env.target, report=quiet, labels=labels(src, config.project)
+        builder,
+        config,
+        env.target,
+        report=quiet,
+        labels=labels(src, config.project),
+        engine=f"{env.name}'s engine ({engine.where(env)})" if remote else failures.THIS_ENGINE,
     )
     ref = tag_of(image, src, config.image)
     ref = _unmoved(builder, image, ref, report)

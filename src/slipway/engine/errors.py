@@ -172,12 +172,16 @@ def unavailable(exc: DockerException) -> DockerUnavailable | None:
         return DockerUnavailable(
             f"cannot reach the Docker daemon at {host}: start Docker, or fix DOCKER_HOST"
         )
-    if "'compose' is not a docker command" in text or "unknown command: docker compose" in text:
-        return DockerUnavailable(
-            "the docker compose v2 plugin is missing: install docker-compose-plugin"
-        )
-    if "'buildx' is not a docker command" in text:
-        return DockerUnavailable(
-            "the docker buildx plugin is missing: install docker-buildx-plugin"
-        )
+    # Docker 24 says "docker: 'buildx' is not a docker command.", Docker 28
+    # "docker: unknown command: docker buildx".
+    for plugin, package in (
+        ("compose", "docker-compose-plugin"),
+        ("buildx", "docker-buildx-plugin"),
+    ):
+        if (
+            f"'{plugin}' is not a docker command" in text
+            or f"unknown command: docker {plugin}" in text
+        ):
+            what = "compose v2" if plugin == "compose" else plugin
+            return DockerUnavailable(f"the docker {what} plugin is missing: install {package}")
     return None
