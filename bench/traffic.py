@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import ssl
 import statistics
 import threading
 import time
@@ -47,6 +48,8 @@ class Traffic:
     pause: float = 0.01
     # Given, each client loops GETs of these paths instead (any HTTP service).
     gets: tuple[str, ...] = ()
+    # For an https:// url: what verifies the proxy's certificate.
+    context: ssl.SSLContext | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     acknowledged: list[dict[str, object]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -84,7 +87,15 @@ class Traffic:
         payload = None if body is None else json.dumps(body).encode()
         answer: object = None
         try:
-            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+            conn = (
+                http.client.HTTPSConnection(
+                    parts.hostname or "localhost", parts.port, timeout=10, context=self.context
+                )
+                if parts.scheme == "https"
+                else http.client.HTTPConnection(
+                    parts.hostname or "127.0.0.1", parts.port, timeout=10
+                )
+            )
             try:
                 conn.request(
                     method, path, body=payload, headers={"Content-Type": "application/json"}

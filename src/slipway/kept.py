@@ -118,9 +118,10 @@ class Kept:
                 "deploy again"
             ) from None
 
-    def write(self, files: Mapping[str, bytes], *, mode: int) -> None:
-        """Write ``files`` (path under the volume: content) with ``mode``, as
-        one archive: their folders are made as needed."""
+    def write(self, files: Mapping[str, bytes], *, mode: int, owner: int = 0) -> None:
+        """Write ``files`` (path under the volume: content) with ``mode``, owned
+        by the uid and gid ``owner`` (root unless said), as one archive: their
+        folders are made as needed (root's)."""
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as archive:
             folders = sorted({p.rpartition("/")[0] for p in files if "/" in p})
@@ -131,6 +132,7 @@ class Kept:
             for path, content in sorted(files.items()):
                 entry = tarfile.TarInfo(path)
                 entry.size, entry.mode = len(content), mode
+                entry.uid = entry.gid = owner
                 archive.addfile(entry, io.BytesIO(content))
         engine.archive_in(self.docker, self._holder(), MOUNT, buffer.getvalue())
         if self._files is not None:

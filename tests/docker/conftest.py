@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -110,14 +111,20 @@ def app_containers(project: Project, env: str = "prod") -> list[Container]:
     return sorted(containers, key=lambda c: c.name)
 
 
-def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """One real HTTP request; returns the status and the decoded JSON body."""
+def http(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    context: ssl.SSLContext | None = None,
+) -> tuple[int, Any]:
+    """One real HTTP request (HTTPS verified by ``context``); returns the
+    status and the decoded JSON body."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 (loopback URL built by the test)
         url, data=data, method=method, headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         body = exc.read()
@@ -127,14 +134,15 @@ def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int
             return exc.code, body.decode(errors="replace")
 
 
-def assert_no_request_failed(load: Traffic, project: Project) -> None:
-    """0 failed requests, and every acknowledged POST readable afterwards."""
+def assert_no_request_failed(load: Traffic, context: ssl.SSLContext | None = None) -> None:
+    """0 failed requests, and every acknowledged POST readable afterwards
+    (where the load ran: over HTTPS when it did, verified by ``context``)."""
     print(f"under load: {load.summary()}")  # noqa: T201 (the figures for the record)
     assert len(load.outcomes) > 500
     assert {o.method for o in load.outcomes} == {"GET", "POST"}
     assert not load.failed, load.summary()
     for note in load.acknowledged:
-        assert http("GET", f"{project.url}/notes/{note['id']}") == (200, note)
+        assert http("GET", f"{load.url}/notes/{note['id']}", context=context) == (200, note)
 
 
 def copy_repository(dest: Path) -> None:

@@ -81,7 +81,7 @@ def test_unhealthy_release_never_takes_traffic_and_the_old_one_serves_throughout
     assert last.endswith(f"{good_image} kept serving and no request reached the new release")
     assert "app health probe exit 1: /health did not answer 200" in result.stderr
     assert "Traceback" not in result.stderr
-    assert_no_request_failed(load, live)
+    assert_no_request_failed(load)
     # The old containers were never touched; the new ones are gone.
     assert [(c.id, c.config.image) for c in app_containers(live)] == before
     assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
@@ -119,7 +119,7 @@ def test_failing_migration_stops_the_deploy_and_the_old_release_serves_throughou
     assert last.startswith("slipway: migrate exited with code 1")
     assert "boom: migration 0002 cannot run" in result.stderr
     assert last.endswith("kept serving and no request reached the new release")
-    assert_no_request_failed(load, live)
+    assert_no_request_failed(load)
     # No container of the new release was ever started.
     assert [(c.id, c.config.image) for c in app_containers(live)] == before
     assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
@@ -137,7 +137,7 @@ def test_redeploy_and_rollback_under_load_fail_no_request(live: Project) -> None
     # A new release over a running stack: its data is backed up first.
     assert "backed up prod to backups/prod-" in out
     assert "switched the proxy to" in out
-    assert_no_request_failed(load, live)
+    assert_no_request_failed(load)
     assert http("GET", f"{live.url}/health") == (200, {"status": "ok", "v": 2})
     # Two new containers serve; the old ones were drained and removed.
     new = app_containers(live)
@@ -147,7 +147,7 @@ def test_redeploy_and_rollback_under_load_fail_no_request(live: Project) -> None
     with Traffic(live.url) as load:
         out = live.ok("rollback")
     assert "on the previous release" in out
-    assert_no_request_failed(load, live)
+    assert_no_request_failed(load)
     assert {c.config.image for c in app_containers(live)} == {first}
     assert http("GET", f"{live.url}/health") == (200, {"status": "ok"})
     # A second rollback never goes forward again: nothing served before the first.
@@ -172,7 +172,7 @@ def test_proxy_reloads_drop_no_connection(live: Project) -> None:
         for _ in range(10):
             reload(compose, running)
             time.sleep(1)
-    assert_no_request_failed(load, live)
+    assert_no_request_failed(load)
 
 
 def test_sigkill_of_one_replica_fails_only_what_it_was_answering(live: Project) -> None:
@@ -215,7 +215,7 @@ def test_two_deploys_started_together_never_both_fail(live: Project) -> None:
     # the release in place.
     assert sum("switched the proxy to" in out for out in outputs) == 1, outputs
     assert any("waiting for the deploy lock of prod: held by" in out for out in outputs)
-    assert_no_request_failed(load, live)
+    assert_no_request_failed(load)
     (now,) = {c.config.image for c in app_containers(live)}
     assert now not in before
     new_rows = history_rows(live)[rows_before:]
@@ -437,7 +437,7 @@ def test_an_env_file_compose_file_or_port_change_rolls_and_is_said(live: Project
         with Traffic(live.url) as load:
             out = live.ok("deploy")
         assert "its configuration changed (app's environment: LOG_LEVEL)" in out
-        assert_no_request_failed(load, live)
+        assert_no_request_failed(load)
         assert all("LOG_LEVEL=debug" in (c.config.env or []) for c in app_containers(live))
 
         edited = compose_text.replace(

@@ -182,7 +182,7 @@ INVALID = [
         _set("environments", "prod", "helth_timeout", value=90),
         "environments.prod.helth_timeout",
         "unknown key (expected one of target, compose_files, env_file, health_timeout, "
-        "replicas, keep_releases, backend, engine, build, listen)",
+        "replicas, keep_releases, backend, engine, build, listen, https)",
         id="unknown-environment-key",
     ),
     pytest.param(
@@ -348,6 +348,42 @@ INVALID = [
         "context",
         "service does not exist",
         id="context-missing",
+    ),
+    pytest.param(
+        _set("environments", "prod", "https", value={"hosts": []}),
+        "environments.prod.https.hosts",
+        "List should have at least 1 item after validation, not 0",
+        id="https-no-hosts",
+    ),
+    pytest.param(
+        _set("environments", "prod", "https", value={"hosts": ["bad host"]}),
+        "environments.prod.https.hosts.0",
+        "expected a host name (letters, digits and -, labels joined by ., a first label * "
+        "for a wildcard) or an IP address, got 'bad host'",
+        id="https-bad-host",
+    ),
+    pytest.param(
+        _set("environments", "prod", "https", value={"hosts": ["x.test"], "key": "k.pem"}),
+        "environments.prod.https.certificate",
+        "key is set without certificate: give both, or neither for the local CA's",
+        id="https-key-alone",
+    ),
+    pytest.param(
+        _set(
+            "environments",
+            "prod",
+            "https",
+            value={"hosts": ["x.test"], "certificate": "c.pem", "key": "k.pem"},
+        ),
+        "environments.prod.https.certificate",
+        "c.pem does not exist",
+        id="https-certificate-missing",
+    ),
+    pytest.param(
+        _set("environments", "prod", "https", value={"hosts": ["x.test"], "hsts": True}),
+        "environments.prod.https.hsts",
+        "give HSTS's max-age in seconds (31536000 is a year), or false",
+        id="https-hsts-without-max-age",
     ),
 ]
 

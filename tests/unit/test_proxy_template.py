@@ -1,12 +1,14 @@
 """The proxy's configuration from its template file is, byte for byte, what
 slipway wrote when the template was a string in proxy.py: the texts below were
-captured from that code (commit 17fe95f) for the same inputs."""
+captured from that code (commit 17fe95f) for the same inputs, with the lines
+the frontend has had since: the forwarded headers and where HTTPS goes."""
 
 from __future__ import annotations
 
 import pytest
 
 from slipway import proxy
+from slipway.config.https import Https
 
 # render(["slipway-prod-app-3", "slipway-prod-app-4"], project="slipway")
 TWO_SERVERS = """\
@@ -43,6 +45,11 @@ defaults
 
 frontend http
     bind :8080
+    # No HTTPS: slipway.yaml gives this environment no https:.
+    # The app sees the client's address and the scheme it asked with.
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
+    http-request set-header X-Forwarded-Proto http unless { ssl_fc }
     http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }
     default_backend app
 
@@ -96,6 +103,11 @@ defaults
 
 frontend http
     bind :8080
+    # No HTTPS: slipway.yaml gives this environment no https:.
+    # The app sees the client's address and the scheme it asked with.
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
+    http-request set-header X-Forwarded-Proto http unless { ssl_fc }
     http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }
     default_backend app
 
@@ -148,6 +160,11 @@ defaults
 
 frontend http
     bind :8080
+    # No HTTPS: slipway.yaml gives this environment no https:.
+    # The app sees the client's address and the scheme it asked with.
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
+    http-request set-header X-Forwarded-Proto http unless { ssl_fc }
     http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }
     default_backend app
 
@@ -192,3 +209,29 @@ def test_the_template_is_a_file_beside_the_package() -> None:
     assert proxy.TEMPLATE.name == "haproxy.cfg.template"
     assert proxy.TEMPLATE.parent.name == "proxy"
     assert "${servers}" in proxy.TEMPLATE.read_text(encoding="utf-8")
+
+
+def test_https_adds_tls_a_308_to_it_and_hsts_only_when_asked() -> None:
+    servers = ["slipway-prod-app-1"]
+    with_hsts = proxy.render(
+        servers, project="slipway", https=Https(("localhost",), hsts=300), https_port=18443
+    )
+    without = proxy.render(servers, project="slipway", https=Https(("localhost",)), https_port=443)
+
+    bind = (
+        "    bind :8443 ssl crt /usr/local/etc/haproxy/tls/site.pem alpn h2,http/1.1 "
+        "ssl-min-ver TLSv1.2\n"
+    )
+    assert bind in with_hsts
+    assert bind in without
+    assert (
+        "    http-request redirect location https://%[req.hdr(host),field(1,:)]:18443%[url] "
+        "code 308 unless { ssl_fc }\n"
+    ) in with_hsts
+    assert "https://%[req.hdr(host),field(1,:)]%[url] code 308" in without
+    assert (
+        '    http-response set-header Strict-Transport-Security "max-age=300" if { ssl_fc }\n'
+        in (with_hsts)
+    )
+    assert "Strict-Transport-Security" not in without
+    assert "ssl" not in proxy.render(servers, project="slipway").replace("ssl_fc", "")

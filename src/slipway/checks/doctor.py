@@ -1,8 +1,8 @@
 """`invoke doctor`: is this machine ready to build and ship the project?
 
 One CheckResult per item: the engine and its plugins, the compose features
-slipway relies on, uv, every environment's env file, secret files and port,
-the base images, and the engine's free disk. Nothing here raises for a
+slipway relies on, uv, every environment's env file, secret files, port and
+certificate, the base images, the engine's free disk. Nothing raises for a
 broken item: each problem is a failing row whose detail says what is wrong
 and what to do. A row that needs something missing (the engine, compose,
 uv) fails with "not checked: ..." instead of guessing. A row that needs the
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from python_on_whales import DockerClient
 
-from slipway import engine
+from slipway import engine, tls
 from slipway.backends.compose import stack
 from slipway.backends.compose.files import port_setting, proxy_address, proxy_address_from_files
 from slipway.build import dockerfile
@@ -79,9 +79,9 @@ def diagnose(config: Config, env_name: str | None = None) -> list[CheckResult]:
     results.append(
         disk_row(docker, present) if engine_ok else CheckResult("disk", False, f"disk: {NO_ENGINE}")
     )
-    # Imported here: its rows are made of this module's.
-    from slipway.checks.target import remote_rows  # noqa: PLC0415
+    from slipway.checks.target import remote_rows  # noqa: PLC0415 (made of this module's rows)
 
+    results += [tls.doctor_row(config, env) for env in envs if env.https is not None]
     results += remote_rows(config, envs, built_from, models)
     return results
 

@@ -1,4 +1,4 @@
-"""Running stacks: what runs, its logs, taking it down, its secret files."""
+"""Running stacks: what runs, its logs, taking it down, its secret files, the local CA."""
 
 from __future__ import annotations
 
@@ -102,6 +102,21 @@ def secrets(c: Context, env: str = "", rotate: str = "") -> None:
     for path in created:
         print(f"created {cfg.show(path)} (random value, git-ignored)")
     print(f"{len(created)} secret file(s) created; existing ones are never changed")
+
+
+@task
+@edge
+def ca(c: Context) -> None:
+    """Print the path of slipway's local CA certificate (made if missing), to trust."""
+    from datetime import UTC, datetime
+
+    from slipway import tls
+    from slipway.tls import authority
+
+    cfg = load()
+    path = tls.ca_certificate(cfg)
+    authority.ensure(path.parent, cfg.project, datetime.now(UTC))
+    print(path)
 
 
 def _rotate(cfg: Config, env: str, name: str) -> None:

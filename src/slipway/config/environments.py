@@ -13,6 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import Field
 
+from slipway.config import https
+from slipway.config.https import Https, HttpsSettings
 from slipway.config.problems import Problems
 from slipway.config.targets import Target
 from slipway.config.values import Address, Count, Engine, FileNames, Section, Text
@@ -42,6 +44,8 @@ class Environment:
     # Where its release is built: "target" (its engine) or "local" (this
     # machine's engine, then shipped to its own).
     build: str = "target"
+    # HTTPS at its proxy (None: plain HTTP only).
+    https: Https | None = None
 
     @property
     def remote(self) -> bool:
@@ -87,6 +91,13 @@ class EnvironmentSettings(Section):
         description=(
             "The address of the engine's host the proxy publishes on (0.0.0.0: every "
             "interface); put TLS in front of anything but loopback"
+        ),
+    )
+    https: HttpsSettings | None = Field(
+        None,
+        description=(
+            "HTTPS at the proxy, published on ${HTTPS_PORT:-8443} beside HTTP, which then "
+            "redirects to it"
         ),
     )
 
@@ -158,6 +169,7 @@ def _environment(
         engine=spec.engine,
         listen=spec.listen,
         build=spec.build,
+        https=https.resolve(spec.https, root, (*key, "https"), problems) if spec.https else None,
     )
 
 

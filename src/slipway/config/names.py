@@ -67,6 +67,13 @@ ENGINE = Rule(
 # The characters RFC 3986 allows in a path and query that mean nothing to
 # HAProxy's configuration parser: no quote, backslash, #, $ or space.
 URL_PATH_CHARACTERS = "-._~!&()*+,;=:@/?"
+# A name a certificate covers and a client asks for (SNI): a DNS name, or a
+# wildcard's first label; an IP address is written as itself.
+HOST_NAME = Rule(
+    "a host name (letters, digits and -, labels joined by ., a first label * for a "
+    "wildcard) or an IP address",
+    rf"^(?:\*\.)?{_HOST_PART}(?:\.{_HOST_PART})*$|^[0-9.]+$|^[0-9A-Fa-f:]+$",
+)
 URL_PATH = Rule(
     f"a URL path starting with / made of letters, digits, %XX escapes and {URL_PATH_CHARACTERS}",
     r"^/(?:[A-Za-z0-9._~!&()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*$",

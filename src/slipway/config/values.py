@@ -99,6 +99,10 @@ Service = Annotated[
 # An address of the engine's host the proxy publishes on.
 Address = Annotated[str, Field(min_length=1), BeforeValidator(_address)]
 Engine = Annotated[str, Field(pattern=names.ENGINE.pattern), BeforeValidator(_named(names.ENGINE))]
+# A name a certificate covers (slipway.yaml's https.hosts).
+HostName = Annotated[
+    str, Field(pattern=names.HOST_NAME.pattern), BeforeValidator(_named(names.HOST_NAME))
+]
 # A key: its pattern is published as the mapping's propertyNames (Settings.environments).
 EnvironmentName = Annotated[str, BeforeValidator(_named(names.ENVIRONMENT))]
 TargetName = Literal["dev", "test", "prod"]

@@ -153,14 +153,14 @@ def stream(argv: Sequence[str], *, action: str) -> Iterator[tuple[str, bytes]]:
 
 
 def archive_in(docker: DockerClient, container: str, dest: str, archive: bytes) -> None:
-    """Unpack a tar ``archive`` at ``dest`` in a container (`docker cp -
-    CONTAINER:DEST`): files written through the engine, with the modes the
-    archive gives them and owned by root, never staged in a file here.
+    """Unpack a tar ``archive`` at ``dest`` in a container (`docker cp -a -
+    CONTAINER:DEST`): files written through the engine, with the modes and
+    owners the archive gives them, never staged in a file here.
 
     python-on-whales 0.81's ``container.copy`` takes only paths on this host.
     """
     with docker_errors(f"writing into {container}"):
-        _run([*docker.docker_cmd, "cp", "-", f"{container}:{dest}"], input=archive)
+        _run([*docker.docker_cmd, "cp", "--archive", "-", f"{container}:{dest}"], input=archive)
 
 
 def archive_out(docker: DockerClient, container: str, path: str) -> bytes:

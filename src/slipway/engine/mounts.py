@@ -25,6 +25,7 @@ import yaml
 
 from slipway import state
 from slipway.config import Config, Environment
+from slipway.config.https import DEFAULT_HTTPS_PORT, HTTPS_PORT
 from slipway.errors import ConfigError
 
 # The volume's key in the compose file, and where slipway keeps what under it.
@@ -35,6 +36,11 @@ SECRETS_FOLDER = "secrets"
 # (slipway.proxy names the same service).
 PROXY_SERVICE = "proxy"
 PROXY_CONFIG_DIR = "/usr/local/etc/haproxy"
+# HTTPS, for an environment with `https:`: published where HTTP is, on
+# HTTPS_PORT (8443 unless the environment says otherwise).
+HTTPS_PUBLISHED = (
+    f"${{SLIPWAY_LISTEN:-127.0.0.1}}:${{HTTPS_PORT:-{DEFAULT_HTTPS_PORT}}}:{HTTPS_PORT}"
+)
 # Where compose mounts a secret whose target is not absolute.
 SECRETS_DIR = "/run/secrets"
 
@@ -131,6 +137,9 @@ def text(config: Config, env: Environment) -> str:
         if mounts:
             kept = found.others.get(service, [])
             out.append(f"    secrets: !override {json.dumps(kept)}\n")
+        if service == PROXY_SERVICE and env.https is not None:
+            # Beside the compose files' own HTTP port: compose adds ports up.
+            out.append(f"    ports:\n      - {json.dumps(HTTPS_PUBLISHED)}\n")
         out.append("    volumes:\n")
         if service == PROXY_SERVICE:
             out.append(_mount(PROXY_CONFIG_DIR, PROXY_FOLDER))

@@ -25,9 +25,10 @@ from python_on_whales import Container, DockerClient
 
 from slipway import state
 from slipway.config import Config, Environment
+from slipway.config.https import DEFAULT_HTTPS_PORT
 from slipway.engine import docker_errors, mounts
 from slipway.errors import DeployFailed
-from slipway.proxy.rendering import CONFIG_NAME, PORT, TEMPLATE, render
+from slipway.proxy.rendering import CONFIG_NAME, PORT, SITE_FILE, TEMPLATE, render
 
 if TYPE_CHECKING:
     from slipway.kept import Kept
@@ -44,6 +45,7 @@ __all__ = [
     "CONFIG_NAME",
     "PORT",
     "SERVICE",
+    "SITE_FILE",
     "TEMPLATE",
     "container",
     "current",
@@ -71,15 +73,29 @@ def servers_of(config: Config, env: Environment, kept: Kept | None = None) -> li
 
 
 def write(
-    config: Config, env: Environment, servers: Sequence[str], kept: Kept | None = None
+    config: Config,
+    env: Environment,
+    servers: Sequence[str],
+    kept: Kept | None = None,
+    *,
+    https_port: int = DEFAULT_HTTPS_PORT,
 ) -> bool:
     """Point the proxy's configuration at ``servers``; True when it changed.
+    (``https_port``: where the engine's host publishes HTTPS, which plain
+    HTTP redirects to, for an environment with ``https:``.)
 
     Sent to the engine's volume (``kept``), which the proxy mounts, and
     written here too (renamed over the old file, so nothing reads half a
     file). The proxy reads it only when reloaded, after this returns.
     """
-    text = render(servers, project=config.project, port=config.port, health_path=config.health_path)
+    text = render(
+        servers,
+        project=config.project,
+        port=config.port,
+        health_path=config.health_path,
+        https=env.https,
+        https_port=https_port,
+    )
     if current(config, env, kept) == text:
         return False
     if kept is not None:

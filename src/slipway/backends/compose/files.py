@@ -27,10 +27,11 @@ from slipway.config import Config, Environment, dotenv
 from slipway.errors import ConfigError
 
 
-def proxy_address(model: Mapping[str, Any]) -> tuple[str, int] | None:
-    """Where a `docker compose config` model publishes the proxy: host address and port."""
+def proxy_address(model: Mapping[str, Any], target: int = proxy.PORT) -> tuple[str, int] | None:
+    """Where a `docker compose config` model publishes the proxy's port
+    ``target`` (HTTP unless said): host address and port."""
     for port in model.get("services", {}).get(proxy.SERVICE, {}).get("ports") or []:
-        if int(port.get("target", 0)) == proxy.PORT and port.get("published"):
+        if int(port.get("target", 0)) == target and port.get("published"):
             return str(port.get("host_ip") or "0.0.0.0"), int(port["published"])
     return None
 

@@ -28,10 +28,11 @@ from collections.abc import Mapping, Sequence
 from python_on_whales import Container, DockerClient
 
 from slipway import engine, proxy
-from slipway.backends.compose import changes
+from slipway.backends.compose import changes, files
 from slipway.backends.compose.health import wait_healthy
 from slipway.backends.protocol import Rollout
 from slipway.config import Config, Environment
+from slipway.config.https import DEFAULT_HTTPS_PORT, HTTPS_PORT
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed, EngineError
 from slipway.handle import Report, quiet
@@ -122,7 +123,9 @@ def switch(
     ``recreate`` the proxy's own configuration changed, which only a new
     proxy container applies."""
     started = time.monotonic()
-    changed = proxy.write(config, env, serving, Kept.of(docker, config, env))
+    changed = proxy.write(
+        config, env, serving, Kept.of(docker, config, env), https_port=_https_port(docker, env)
+    )
     running = proxy.container(docker)
     if running is None or recreate:
         with docker_errors("starting the proxy"):
@@ -140,6 +143,30 @@ def switch(
     if changed:
         proxy.reload(docker, running)
     return time.monotonic() - started
+
+
+def _https_port(docker: DockerClient, env: Environment) -> int:
+    """Where the engine's host publishes the proxy's HTTPS (its default when
+    the environment has none)."""
+    if env.https is None:
+        return DEFAULT_HTTPS_PORT
+    address = files.proxy_address(engine.compose_model(docker), target=HTTPS_PORT)
+    return address[1] if address else DEFAULT_HTTPS_PORT
+
+
+def _kept_serving(
+    docker: DockerClient, config: Config, env: Environment, report: Report
+) -> Rollout:
+    """Nothing to roll: the same servers serve, with the proxy's own lines
+    (https:, HSTS) as slipway.yaml says them now, a reload applying a change."""
+    kept = Kept.of(docker, config, env)
+    serving = proxy.servers_of(config, env, kept)
+    if proxy.write(config, env, serving, kept, https_port=_https_port(docker, env)):
+        running = proxy.container(docker)
+        if running is not None:
+            proxy.reload(docker, running)
+            report("reloaded the proxy with its new configuration")
+    return Rollout(tuple(serving), (), None)
 
 
 def retire(docker: DockerClient, containers: Sequence[Container]) -> None:
@@ -217,7 +244,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     mark("compare")
     if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
-        return Rollout(tuple(proxy.servers_of(config, env, Kept.of(docker, config, env))), (), None)
+        return _kept_serving(docker, config, env, report)
     report(_rolling(config, env, ref, what))
     if migrations and config.migrate:
         migrate(docker, config.migrate)

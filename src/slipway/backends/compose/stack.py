@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from python_on_whales import Container, DockerClient
 
-from slipway import engine, proxy, secretfiles, state
+from slipway import engine, proxy, secretfiles, state, tls
 from slipway.backends.compose import files
 from slipway.backends.protocol import ServiceStatus
 from slipway.build import images
@@ -246,6 +246,19 @@ def start(docker: DockerClient, service: str, *, wait_seconds: int | None) -> No
         )
 
 
+def _serve_new_certificate(
+    docker: DockerClient, config: Config, env: Environment, kept: Kept, report: Report
+) -> None:
+    """A running proxy that already serves HTTPS reloads, seamlessly, to serve
+    the certificate its engine now keeps (one that does not yet is
+    configured for it, and reloaded or recreated, by the rollout)."""
+    running = proxy.container(docker)
+    if running is None or proxy.SITE_FILE not in (proxy.current(config, env, kept) or ""):
+        return
+    proxy.reload(docker, running)
+    report(f"{env.name}'s proxy serves the new certificate (reloaded: no connection dropped)")
+
+
 def prepare(docker: DockerClient, config: Config, env: Environment, *, report: Report) -> None:
     """What a stack needs before anything is built or touched: the engine and
     its plugins, the env file (from its example), the secret files, a free port."""
@@ -256,6 +269,9 @@ def prepare(docker: DockerClient, config: Config, env: Environment, *, report: R
     kept.ensure()
     # Before anything is built: a secret this checkout has wrong stops here.
     secretfiles.deliver(kept, config, env, report=report)
+    # So does a certificate that cannot be served.
+    if tls.install(kept, config, env, report=report):
+        _serve_new_certificate(docker, config, env, kept, report)
     if env.listen != LOOPBACK:
         ensure_listening(docker, env)
     if not env.remote:
