@@ -9,7 +9,9 @@ go over loopback, to the names the certificate covers by SNI.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -152,6 +154,72 @@ def test_plain_http_answers_308_to_https_and_hsts_is_sent_only_when_asked(
     _, headers, _, _ = _get(secure.https_port, "localhost", "/health", _context(local_ca))
     # Not asked for (hsts: false): the rotation test below asks for it.
     assert "strict-transport-security" not in {k.lower() for k in headers}
+
+
+def test_the_app_sees_the_client_s_scheme_and_address_not_the_proxy_s(
+    secure: Secure, local_ca: Path
+) -> None:
+    # The app's own redirect (a trailing slash) is built from the scheme it
+    # sees: https, as the client asked, not the proxy's plain HTTP to it.
+    status, headers, _, _ = _get(
+        secure.https_port, "notes.example.test", "/notes/?limit=1", _context(local_ca)
+    )
+    location = {k.lower(): v for k, v in headers.items()}["location"]
+    assert (status, location) == (
+        307,
+        f"https://notes.example.test:{secure.https_port}/notes?limit=1",
+    )
+    # Its access log names the address the proxy saw, not the proxy's own.
+    proxy = next(
+        c for c in docker.container.list() if c.name == f"{secure.project.name}-prod-proxy-1"
+    )
+    proxy_addresses = {n.ip_address for n in proxy.network_settings.networks.values()}
+    logged = re.findall(
+        r"(\S+):\d+ - \"GET /notes/\?limit=1 HTTP/1.1\" 307", secure.ok("logs", "--tail", "200")
+    )
+    assert logged, "the request is not in the app's access log"
+    client = logged[-1]
+    assert ipaddress.ip_address(client)
+    assert client not in proxy_addresses
+
+
+def _clone(secure: Secure, dest: Path) -> Secure:
+    """Another checkout of the same project (no secrets/ of its own)."""
+    subprocess.run(["git", "clone", "-q", secure.project.root, dest], check=True)
+    project = secure.project
+    return Secure(Project(dest, project.name, project.image, project.port), secure.https_port)
+
+
+def test_another_checkout_issues_from_the_ca_the_engine_keeps_and_one_with_its_own_is_refused(
+    secure: Secure, local_ca: Path, tmp_path: Path
+) -> None:
+    second = _clone(secure, tmp_path / "second")
+    # `ca --env` saves the engine's CA here, for this machine to trust.
+    assert Path(second.ok("ca", "--env", "prod").strip()) == local_ca_of(second)
+    assert local_ca_of(second).read_bytes() == local_ca.read_bytes()
+    before = _get(secure.https_port, "localhost", "/health", _context(local_ca))[3]
+    out = second.ok("deploy")
+    assert "issued" not in out
+    # The same certificate still serves, trusted by the same CA.
+    status, _, _, served = _get(secure.https_port, "localhost", "/health", _context(local_ca))
+    assert (status, served) == (200, before)
+
+    third = _clone(secure, tmp_path / "third")
+    third.ok("ca")  # a CA of its own, made here
+    running = sorted(c.id for c in docker.container.list())
+    result = third.invoke("deploy")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "slipway: secrets/slipway-ca.crt is another local CA than the one prod's engine "
+        "(the local engine) keeps: delete secrets/slipway-ca.key and secrets/slipway-ca.crt"
+    ), line
+    assert sorted(c.id for c in docker.container.list()) == running
+    assert _get(secure.https_port, "localhost", "/health", _context(local_ca))[0] == 200
+
+
+def local_ca_of(secure: Secure) -> Path:
+    return secure.project.root / "secrets/slipway-ca.crt"
 
 
 # --- the user's own certificates ---------------------------------------------

@@ -10,6 +10,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from slipway import tls
+from slipway.config import Config
+from slipway.errors import ConfigError
 from slipway.tls import authority, certificates
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -131,3 +134,44 @@ def test_wildcards_cover_one_label_and_addresses_only_themselves(
     chain, _ = _parts(authority.issue(ca, names, NOW))
 
     assert certificates.covers(chain[0], host) is covered
+
+
+class _Kept:
+    """What an engine keeps, as files by path (slipway.kept.Kept's read and write)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def read(self, folder: str) -> dict[str, bytes]:
+        prefix = f"{folder}/"
+        return {k.removeprefix(prefix): v for k, v in self.files.items() if k.startswith(prefix)}
+
+    def write(self, files: dict[str, bytes], *, mode: int, owner: int = 0) -> None:
+        assert (mode, owner) == (0o400, 0)
+        self.files.update(files)
+
+
+def test_the_engine_keeps_the_ca_every_checkout_issues_from_and_another_is_refused(
+    config: Config, tmp_path: Path
+) -> None:
+    env, kept = config.environment("prod"), _Kept()
+    said: list[str] = []
+    here = config.root / "secrets"
+
+    made = tls.local_ca(kept, config, env, NOW, said.append)  # type: ignore[arg-type]
+    assert set(kept.files) == {"secrets/slipway-ca.key", "secrets/slipway-ca.crt"}
+    assert "prod's engine (the local engine) now keeps the local CA" in said
+
+    # Another checkout, with no CA: the engine's, saved there to trust.
+    for name in (authority.KEY_NAME, authority.CERT_NAME):
+        (here / name).unlink()
+    again = tls.local_ca(kept, config, env, NOW, said.append)  # type: ignore[arg-type]
+    assert again.cert == made.cert
+    assert (here / authority.KEY_NAME).stat().st_mode & 0o777 == 0o600
+    assert authority.ensure(here, "notes", NOW)[0].cert == made.cert
+
+    # One with a CA of its own: refused, never silently used.
+    other, _ = authority.ensure(tmp_path / "other", "notes", NOW)
+    authority.save(here, authority.pems(other))
+    with pytest.raises(ConfigError, match=r"^secrets/slipway-ca.crt is another local CA than"):
+        tls.local_ca(kept, config, env, NOW, said.append)  # type: ignore[arg-type]

@@ -39,6 +39,9 @@ def _serve(settings: Settings) -> int:
         reload=settings.reload,
         reload_dirs=[str(PACKAGE_DIR)] if settings.reload else None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # The app honours the proxy's headers itself, from TRUSTED_PROXY only
+        # (notes_service.proxied), not from whatever uvicorn would trust.
+        proxy_headers=False,
     )
     return 0
 

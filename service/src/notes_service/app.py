@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from notes_service import __version__
 from notes_service.db import create_db_engine, create_session_factory
+from notes_service.proxied import TrustedProxy
 from notes_service.routes import health, notes
 from notes_service.settings import Settings
 from notes_service.storage import STORAGE_FULL, StorageFull
@@ -47,4 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StorageFull, _storage_full)
     app.include_router(health.router)
     app.include_router(notes.router)
+    if settings.trusted_proxy is not None:
+        app.add_middleware(TrustedProxy, host=settings.trusted_proxy)
     return app

@@ -141,6 +141,9 @@ class Settings:
     app_env: str = "dev"
     # Free space below which /ready fails on a SQLite database's volume (0: never).
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
+    # The host name of the proxy in front, whose X-Forwarded-For and
+    # X-Forwarded-Proto are honoured (no one else's); None: nobody's.
+    trusted_proxy: str | None = None
     # Kept out of repr so it never reaches a log or a traceback.
     secret_key: str | None = field(default=None, repr=False)
 
@@ -162,6 +165,7 @@ class Settings:
             min_free_bytes=_parse_bytes(
                 "NOTES_MIN_FREE_BYTES", env.get("NOTES_MIN_FREE_BYTES"), DEFAULT_MIN_FREE_BYTES
             ),
+            trusted_proxy=env.get("TRUSTED_PROXY", "").strip() or None,
             secret_key=_parse_secret_key(env),
         )
 

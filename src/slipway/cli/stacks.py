@@ -104,18 +104,35 @@ def secrets(c: Context, env: str = "", rotate: str = "") -> None:
     print(f"{len(created)} secret file(s) created; existing ones are never changed")
 
 
-@task
+def _stderr(line: str) -> None:
+    """What `ca` says beside the path it prints: on stderr, so that
+    `$(slipway ca)` is the path alone."""
+    print(line, file=sys.stderr)
+
+
+@task(
+    help={
+        "env": "the environment whose engine keeps the CA: its CA, saved here when "
+        "this checkout has none"
+    }
+)
 @edge
-def ca(c: Context) -> None:
+def ca(c: Context, env: str = "") -> None:
     """Print the path of slipway's local CA certificate (made if missing), to trust."""
     from datetime import UTC, datetime
 
-    from slipway import tls
+    from slipway import handle, tls
+    from slipway.kept import Kept
     from slipway.tls import authority
 
     cfg = load()
     path = tls.ca_certificate(cfg)
-    authority.ensure(path.parent, cfg.project, datetime.now(UTC))
+    found = None
+    if env:
+        h = handle.of(cfg, env, report=_stderr)
+        found = tls.engine_ca(Kept.of(h.docker, cfg, h.env), cfg, h.env, _stderr)
+    if found is None:
+        authority.ensure(path.parent, cfg.project, datetime.now(UTC))
     print(path)
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slipway import secretfiles
+from slipway import engine, secretfiles
 from slipway.checks import CheckResult
 from slipway.config import Config, Environment
 from slipway.config.https import Https
@@ -40,6 +40,8 @@ SITE = "site.pem"
 # HAProxy's user in its image: the key is its alone.
 PROXY_UID = 99
 SITE_MODE = 0o400
+# The local CA on the engine: root's alone; no container mounts it.
+CA_MODE = 0o400
 
 
 def ca_certificate(config: Config) -> Path:
@@ -85,18 +87,67 @@ def _own(config: Config, env: Environment, https: Https, now: datetime, report: 
     return certificates.bundle(chain, key)
 
 
-def _issued(
-    config: Config, env: Environment, https: Https, kept: Kept, now: datetime, report: Report
-) -> bytes:
-    """The local CA's certificate for the environment's hosts: the one the
-    engine keeps while it still serves, else a new one."""
+def engine_ca(
+    kept: Kept, config: Config, env: Environment, report: Report
+) -> authority.Authority | None:
+    """The project's local CA as the environment's engine keeps it (beside
+    its secrets, mounted into no container), or None when it keeps none.
+    A checkout without the CA's files gets the engine's, to trust; one with
+    another CA is refused (ConfigError), never silently used."""
     folder = config.root / secretfiles.SECRETS_DIR
-    ca, made = authority.ensure(folder, config.project, now)
+    cert_path = folder / authority.CERT_NAME
+    there = {
+        name: data
+        for name, data in kept.read(mounts.SECRETS_FOLDER).items()
+        if name in {authority.KEY_NAME, authority.CERT_NAME}
+    }
+    if len(there) < 2:
+        return None
+    if cert_path.is_file() and cert_path.read_bytes() != there[authority.CERT_NAME]:
+        raise ConfigError(
+            f"{config.show(cert_path)} is another local CA than the one {env.name}'s "
+            f"engine ({engine.where(env)}) keeps: delete secrets/{authority.KEY_NAME} and "
+            f"secrets/{authority.CERT_NAME}, then `slipway ca --env {env.name}` to trust "
+            "the engine's"
+        )
+    if not cert_path.is_file():
+        authority.save(folder, there)
+        report(
+            f"{config.show(cert_path)}: the local CA {env.name}'s engine keeps "
+            "(trust it to verify its HTTPS: see `slipway ca`)"
+        )
+    return authority.loaded(there[authority.KEY_NAME], there[authority.CERT_NAME])
+
+
+def local_ca(
+    kept: Kept, config: Config, env: Environment, now: datetime, report: Report
+) -> authority.Authority:
+    """The CA that issues the environment's certificate: the one its engine
+    keeps, so every checkout deploying there issues from the CA clients
+    trust; else this checkout's (made first when missing), sent there."""
+    ca = engine_ca(kept, config, env, report)
+    if ca is not None:
+        return ca
+    ca, made = authority.ensure(config.root / secretfiles.SECRETS_DIR, config.project, now)
     if made:
         report(
             f"created slipway's local CA, {config.show(ca_certificate(config))}: "
             "trust it to verify this project's HTTPS (see `slipway ca`)"
         )
+    kept.write(
+        {f"{mounts.SECRETS_FOLDER}/{n}": d for n, d in authority.pems(ca).items()},
+        mode=CA_MODE,
+    )
+    report(f"{env.name}'s engine ({engine.where(env)}) now keeps the local CA")
+    return ca
+
+
+def _issued(
+    config: Config, env: Environment, https: Https, kept: Kept, now: datetime, report: Report
+) -> bytes:
+    """The local CA's certificate for the environment's hosts: the one the
+    engine keeps while it still serves, else a new one."""
+    ca = local_ca(kept, config, env, now, report)
     kept_site = served(kept)
     if kept_site is not None and authority.still_good(ca, kept_site, https.hosts, now):
         return kept_site

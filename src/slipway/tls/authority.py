@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from slipway.errors import ConfigError
 from slipway.tls import certificates
 
 KEY_NAME, CERT_NAME = "slipway-ca.key", "slipway-ca.crt"
@@ -77,21 +78,44 @@ def _create(project: str, now: datetime) -> Authority:
     return Authority(cert, key)
 
 
+def loaded(key_pem: bytes, cert_pem: bytes) -> Authority:
+    """A CA from its key and certificate as PEM (ConfigError, in one line,
+    for files that are not the CA slipway made)."""
+    try:
+        key = certificates.load_key(key_pem)
+        cert = certificates.load_chain(cert_pem)[0]
+    except ValueError:
+        key = None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ConfigError(
+            f"{KEY_NAME} and {CERT_NAME} are not the local CA slipway made: "
+            "delete both to make a new one (and trust it again)"
+        )
+    return Authority(cert, key)
+
+
+def pems(ca: Authority) -> dict[str, bytes]:
+    """The CA's files by name: its key and its certificate, as PEM."""
+    return {KEY_NAME: certificates.key_pem(ca.key), CERT_NAME: certificates.cert_pem([ca.cert])}
+
+
+def save(folder: Path, files: dict[str, bytes]) -> None:
+    """Write the CA's files into ``folder`` (0700), the key 0600."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(folder / KEY_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(files[KEY_NAME])
+    (folder / CERT_NAME).write_bytes(files[CERT_NAME])
+
+
 def ensure(folder: Path, project: str, now: datetime) -> tuple[Authority, bool]:
     """The project's CA from ``folder`` (made there when missing); and whether
     it was made now."""
     key_path, cert_path = folder / KEY_NAME, folder / CERT_NAME
     if key_path.is_file() and cert_path.is_file():
-        key = certificates.load_key(key_path.read_bytes())
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{key_path} is not the ECDSA key slipway made")
-        return Authority(certificates.load_chain(cert_path.read_bytes())[0], key), False
+        return loaded(key_path.read_bytes(), cert_path.read_bytes()), False
     made = _create(project, now)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(certificates.key_pem(made.key))
-    cert_path.write_bytes(certificates.cert_pem([made.cert]))
+    save(folder, pems(made))
     return made, True
 
 
