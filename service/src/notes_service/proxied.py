@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Iterable
 
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -52,18 +53,20 @@ class TrustedProxy:
             # the proxy: a client's own header cannot name another client.
             self._honour = ProxyHeadersMiddleware(self.app, trusted_hosts=sorted(addresses))
 
-    def _should_look_up(self, scope: Scope) -> bool:
+    def _should_look_up(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
         if time.monotonic() - self._looked_up <= LOOKUP_SECONDS:
             return False
-        return any(name in FORWARDED for name, _ in scope["headers"])
+        return any(name in FORWARDED for name, _ in headers)
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        client = scope.get("client") if scope["type"] in {"http", "websocket"} else None
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, send)
+        client = scope.get("client")
         if client is None:
             return await self.app(scope, receive, send)
-        if client[0] not in self._addresses and self._should_look_up(scope):
+        if client[0] not in self._addresses and self._should_look_up(scope["headers"]):
             await self._look_up()
         if client[0] in self._addresses and self._honour is not None:
             return await self._honour(scope, receive, send)

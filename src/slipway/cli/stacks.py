@@ -119,21 +119,13 @@ def _stderr(line: str) -> None:
 @edge
 def ca(c: Context, env: str = "") -> None:
     """Print the path of slipway's local CA certificate (made if missing), to trust."""
-    from datetime import UTC, datetime
-
     from slipway import handle, tls
     from slipway.kept import Kept
-    from slipway.tls import authority
 
     cfg = load()
-    path = tls.ca_certificate(cfg)
-    found = None
-    if env:
-        h = handle.of(cfg, env, report=_stderr)
-        found = tls.engine_ca(Kept.of(h.docker, cfg, h.env), cfg, h.env, _stderr)
-    if found is None:
-        authority.ensure(path.parent, cfg.project, datetime.now(UTC))
-    print(path)
+    h = handle.of(cfg, env, report=_stderr) if env else None
+    kept = Kept.of(h.docker, cfg, h.env) if h is not None else None
+    print(tls.ca_for(cfg, h.env if h is not None else None, kept, _stderr))
 
 
 def _rotate(cfg: Config, env: str, name: str) -> None:

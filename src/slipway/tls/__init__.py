@@ -142,6 +142,18 @@ def local_ca(
     return ca
 
 
+def ca_for(config: Config, env: Environment | None, kept: Kept | None, report: Report) -> Path:
+    """`slipway ca`: the CA certificate's path here, made if missing; with an
+    environment (and what its engine keeps), the engine's CA saved here first
+    when this checkout has none (ConfigError when it has another)."""
+    found = None
+    if env is not None and kept is not None:
+        found = engine_ca(kept, config, env, report)
+    if found is None:
+        authority.ensure(ca_certificate(config).parent, config.project, datetime.now(UTC))
+    return ca_certificate(config)
+
+
 def _issued(
     config: Config, env: Environment, https: Https, kept: Kept, now: datetime, report: Report
 ) -> bytes:
