@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from python_on_whales import docker
 
 from bench.traffic import Traffic
@@ -42,8 +43,19 @@ DECOYS = {
 
 # --- a FastAPI service: SQLAlchemy, Alembic, SQLite ----------------------------------
 
+# A counter in Redis, spoken to in its own protocol (no client library):
+# the app depends on a sidecar that slipway must start (issue 23).
+INCR = """
+
+def _incr(key: str) -> int:
+    command = b"*2\\r\\n$4\\r\\nINCR\\r\\n$%d\\r\\n%s\\r\\n" % (len(key), key.encode())
+    with socket.create_connection(("redis", 6379), timeout=2) as conn:
+        conn.sendall(command)
+        return int(conn.recv(64)[1:].split(b"\\r\\n")[0])
+"""
 FASTAPI_APP = """\
 import os
+import socket
 
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
@@ -71,6 +83,11 @@ def add(item: dict[str, str]) -> dict[str, int]:
             {"name": item["name"]},
         )
         return {"id": int(row.scalar_one())}
+
+
+@app.get("/visits")
+def visits() -> dict[str, int]:
+    return {"visits": _incr("visits")}
 """
 ALEMBIC_ENV = """\
 import os
@@ -133,6 +150,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 """
 DJANGO_URLS = """\
 import json
+import socket
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -157,10 +175,15 @@ def add(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": item.id}, status=201)
 
 
+def visits(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"visits": _incr("visits")})
+
+
 urlpatterns = [
     path("health", health),
     path("", hello),
     path("items", add),
+    path("visits", visits),
 ]
 """
 DJANGO_MODELS = """\
@@ -270,7 +293,7 @@ class Foreign:
 
     def release(self, version: str) -> None:
         template = DJANGO_URLS if self.kind == "django" else FASTAPI_APP
-        self.code.write_text(template.replace("{version}", version))
+        self.code.write_text(template.replace("{version}", version) + INCR)
         git(self.root, "add", "-A")
         git(self.root, "commit", "-qm", f"version {version}")
 
@@ -454,6 +477,83 @@ def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -
 
     assert "volumes are kept" in foreign.slipway("down")
     assert foreign.slipway("status").startswith("prod: nothing is running")
+
+
+def _add_redis(foreign: Foreign) -> None:
+    """Redis beside the app, as a user adds it: a service with its health and
+    data in compose/base.yaml, the app waiting for it to be healthy, and in
+    compose/prod.yaml the hardening init gave the app; committed."""
+    base_file, prod_file = foreign.root / "compose/base.yaml", foreign.root / "compose/prod.yaml"
+    base, prod = yaml.safe_load(base_file.read_text()), yaml.safe_load(prod_file.read_text())
+    base["services"]["redis"] = {
+        "image": "redis:8",
+        "volumes": ["redis-data:/data"],
+        "healthcheck": {
+            "test": ["CMD", "redis-cli", "ping"],
+            "interval": "10s",
+            "timeout": "3s",
+            "retries": 3,
+            "start_period": "10s",
+            "start_interval": "1s",
+        },
+    }
+    base["services"]["app"]["depends_on"] = {"redis": {"condition": "service_healthy"}}
+    base["volumes"]["redis-data"] = None
+    hardened = {k: v for k, v in prod["services"]["app"].items() if k != "stop_grace_period"}
+    prod["services"]["redis"] = hardened
+    base_file.write_text(yaml.safe_dump(base, sort_keys=False))
+    prod_file.write_text(yaml.safe_dump(prod, sort_keys=False))
+    git(foreign.root, "add", "-A")
+    git(foreign.root, "commit", "-qm", "redis beside the app")
+
+
+def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
+    foreign: Foreign,
+) -> None:
+    # Issue 23's first finding: the rollout starts the app alone (--no-deps),
+    # so the Redis it depends on never started and every request that used
+    # it answered 500, while deploy said healthy.
+    _add_redis(foreign)
+
+    out = foreign.slipway("deploy")
+
+    assert "started redis (healthy) before the app" in out
+    assert http("GET", f"{foreign.url}/visits") == (200, {"visits": 1})
+    assert http("GET", f"{foreign.url}/visits") == (200, {"visits": 2})
+    started = {
+        (c.config.labels or {})["com.docker.compose.service"]: c.state.started_at
+        for c in docker.container.list(
+            filters=[("label", f"com.docker.compose.project={foreign.name}-prod")]
+        )
+    }
+    assert started["redis"] < started["app"]
+    (row,) = [line for line in foreign.slipway("status").splitlines() if " redis " in f" {line} "]
+    assert "running" in row
+    assert "healthy" in row
+    # Part of the stack now: a deploy with nothing to roll leaves it as it is.
+    again = foreign.slipway("deploy")
+    assert "nothing to roll" in again
+    assert "started redis" not in again
+    assert http("GET", f"{foreign.url}/visits") == (200, {"visits": 3})
+
+    # A sidecar image this engine lacks and cannot pull: one line, and what
+    # runs is left as it was.
+    running = sorted(c.id for c in docker.container.list())
+    base_file = foreign.root / "compose/base.yaml"
+    base_file.write_text(base_file.read_text().replace("image: redis:8", "image: redis:8-alpine"))
+    git(foreign.root, "commit", "-qam", "an image this engine lacks")
+    failed = foreign.run(SLIPWAY, "deploy")
+    assert failed.returncode == 1
+    (line,) = failed.stderr.strip().splitlines()
+    assert line.startswith(
+        "slipway: the sidecar image(s) of redis (redis:8-alpine) are not on prod's engine "
+        "(the local engine) and could not be pulled: load them there (docker load) or let "
+        "that engine reach their registry; "
+    ), line
+    assert line.endswith(" kept serving and no request reached the new release"), line
+    assert sorted(c.id for c in docker.container.list()) == running
+    assert http("GET", f"{foreign.url}/visits") == (200, {"visits": 4})
+    foreign.slipway("down", "--volumes")
 
 
 def _image_files(ref: str, tar: Path) -> list[str]:

@@ -3,6 +3,8 @@ move the proxy's traffic once it is healthy, then drain and retire the old.
 
 The steps, in the order :func:`roll` runs them:
 
+0. the sidecars (Redis, a database: :mod:`.sidecars`), started and healthy
+   before anything else, on every deploy;
 1. the new release's migrations, as a one-off ``migrate`` container, while
    the old release serves (so migrations must be backward compatible:
    expand first, contract in a later release; see the README);
@@ -28,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from python_on_whales import Container, DockerClient
 
 from slipway import engine, proxy
-from slipway.backends.compose import changes, files
+from slipway.backends.compose import changes, files, sidecars
 from slipway.backends.compose.health import wait_healthy
 from slipway.backends.protocol import Rollout
 from slipway.config import Config, Environment
@@ -239,6 +241,8 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     current, expanded schema still serves, and an older release's migrations
     would not know the newer revision.
     """
+    # Redis, a database: there and healthy before the app, on every deploy.
+    sidecars.start(docker, config, env, report)
     old = app_containers(docker, config.service)
     what = changes.of(docker, config, env, ref, old, applied)
     mark("compare")

@@ -1,0 +1,110 @@
+"""Sidecars: the stack's other long-running services (Redis, a database, a
+search index), part of the release.
+
+A sidecar is any service of the resolved compose model that is not the app,
+its migration, the proxy, a service running the release's own image (a role
+of the release) or a one-shot job (one that a service waits for with
+``condition: service_completed_successfully``). The rollout starts the app
+with ``--no-deps``, so the app's ``depends_on`` never starts them: this
+module does, before the migration and the app, on the first deploy as on
+every later one (compose's ``up`` leaves one in place when its
+configuration is unchanged and replaces it when it changed), and waits
+until each is healthy (or running, without a healthcheck). One that does
+not get there fails the deploy in one line before the app is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from python_on_whales import DockerClient
+
+from slipway import engine, proxy
+from slipway.backends.compose.stack import SERVICE_LABEL
+from slipway.config import Config, Environment
+from slipway.engine import docker_errors
+from slipway.errors import DeployFailed, EngineError
+from slipway.handle import Report
+
+COMPLETED = "service_completed_successfully"
+
+
+def _one_shots(services: Mapping[str, Any]) -> set[str]:
+    """Services another waits for to exit 0: jobs, not sidecars."""
+    found = set()
+    for spec in services.values():
+        needs = (spec or {}).get("depends_on") or {}
+        if isinstance(needs, Mapping):
+            found |= {n for n, how in needs.items() if (how or {}).get("condition") == COMPLETED}
+    return found
+
+
+def of(model: Mapping[str, Any], config: Config) -> list[str]:
+    """The sidecars of a resolved compose model, by name."""
+    services: Mapping[str, Any] = model.get("services") or {}
+    release_image = (services.get(config.service) or {}).get("image")
+    skip = {config.service, config.migrate, proxy.SERVICE, *_one_shots(services)}
+    return sorted(
+        name
+        for name, spec in services.items()
+        if name not in skip and (spec or {}).get("image") != release_image
+    )
+
+
+def _running(docker: DockerClient, names: list[str]) -> dict[str, set[str]]:
+    with docker_errors("docker compose ps"):
+        containers = docker.compose.ps(services=names)
+    found: dict[str, set[str]] = {name: set() for name in names}
+    for container in containers:
+        service = (container.config.labels or {}).get(SERVICE_LABEL, "")
+        found.setdefault(service, set()).add(container.id)
+    return found
+
+
+def _missing_images(docker: DockerClient, model: Mapping[str, Any], names: list[str]) -> list[str]:
+    """The sidecars' images the engine does not have, as ``service (image)``."""
+    services = model.get("services") or {}
+    found = []
+    for name in names:
+        image = (services.get(name) or {}).get("image")
+        if image and not docker.image.exists(image):
+            found.append(f"{name} ({image})")
+    return found
+
+
+def start(docker: DockerClient, config: Config, env: Environment, report: Report) -> list[str]:
+    """Start the environment's sidecars, healthy, and say which started or
+    were replaced; DeployFailed (one line) when one does not get healthy
+    within the environment's health timeout, or its image is not on the
+    engine and cannot be pulled. The sidecars, by name."""
+    model = engine.compose_model(docker)
+    names = of(model, config)
+    if not names:
+        return names
+    before = _running(docker, names)
+    try:
+        with docker_errors(f"starting {', '.join(names)}"):
+            docker.compose.up(
+                services=names,
+                detach=True,
+                wait=True,
+                wait_timeout=env.health_timeout,
+                quiet=True,
+            )
+    except EngineError as exc:
+        missing = _missing_images(docker, model, names)
+        why = (
+            f"the sidecar image(s) of {', '.join(missing)} are not on {env.name}'s engine "
+            f"({engine.where(env)}) and could not be pulled: load them there (docker load) "
+            "or let that engine reach their registry"
+            if missing
+            else f"the sidecar(s) {', '.join(names)} did not start healthy within "
+            f"{env.health_timeout}s ({exc.reason}): see `slipway logs --env {env.name}`"
+        )
+        raise DeployFailed(why, details=exc.details) from None
+    after = _running(docker, names)
+    started = [name for name in names if after.get(name) != before.get(name)]
+    if started:
+        report(f"started {', '.join(started)} (healthy) before the app")
+    return names
