@@ -84,6 +84,35 @@ def create_note(ws: Workspace) -> int:
         conn.close()
 
 
+def series(
+    ws: Workspace, wrk: str, url: str, label: str, runs: int, report: Report, *extra: str
+) -> tuple[list[tuple[float, float, float]], str]:
+    """``runs`` wrk runs against ``url`` after a warm-up (``extra``: more of
+    wrk's flags), each reported: (p50, p99, req/s) per run, and the command
+    as a user would type it."""
+    base = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", "--timeout", "5s", "--latency", *extra]
+    ws.run([*base, f"-d{WARM_UP}", url])
+    command = [*base, f"-d{DURATION}", url]
+    results = []
+    for run in range(runs):
+        results.append(parse(ws.run(command)))
+        p50, p99, rps = results[-1]
+        report(f"  {label} {run + 1}/{runs}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, {rps:.0f} req/s")
+    return results, shown(["wrk", *command[1:]])
+
+
+def figures_of(
+    section: str, name: str, results: list[tuple[float, float, float]], command: str
+) -> list[Figure]:
+    """p50, p99 and throughput of a series, as figures."""
+    p50s, p99s, rpss = zip(*results, strict=True)
+    return [
+        Figure(section, f"{name} latency p50", "ms", p50s, command),
+        Figure(section, f"{name} latency p99", "ms", p99s, command),
+        Figure(section, f"{name} throughput", "req/s", rpss, command),
+    ]
+
+
 def measure(ws: Workspace, runs: int, report: Report) -> list[Figure]:
     """wrk against /health and /notes/{id} of the deployed prod stack."""
     wrk = ensure_wrk(report)
@@ -92,22 +121,6 @@ def measure(ws: Workspace, runs: int, report: Report) -> list[Figure]:
     figures = []
     for name, path in paths.items():
         url = f"http://127.0.0.1:{ws.port}{path}"
-        base = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", "--timeout", "5s", "--latency"]
-        ws.run([*base, f"-d{WARM_UP}", url])
-        command = [*base, f"-d{DURATION}", url]
-        results = []
-        for run in range(runs):
-            results.append(parse(ws.run(command)))
-            p50, p99, rps = results[-1]
-            report(
-                f"  {SECTION} {run + 1}/{runs} GET {name}: "
-                f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {rps:.0f} req/s"
-            )
-        shown_command = shown(["wrk", *command[1:]])
-        p50s, p99s, rpss = zip(*results, strict=True)
-        figures += [
-            Figure(SECTION, f"GET {name} latency p50", "ms", p50s, shown_command),
-            Figure(SECTION, f"GET {name} latency p99", "ms", p99s, shown_command),
-            Figure(SECTION, f"GET {name} throughput", "req/s", rpss, shown_command),
-        ]
+        results, command = series(ws, wrk, url, f"{SECTION} GET {name}", runs, report)
+        figures += figures_of(SECTION, f"GET {name}", results, command)
     return figures

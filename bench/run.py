@@ -1,6 +1,6 @@
 """`invoke bench`: run the benchmarks, print a table, write bench/results.json.
 
-    python -m bench.run [--runs 5] [--only cold,warm,noop,cli,size,health,load,rollout,tests,remote]
+    python -m bench.run [--runs 5] [--only SECTION,...]   (sections: SECTIONS below)
 
 Every timed figure is the median of `--runs` runs, with min and max. A run
 with --only replaces those sections in results.json and keeps the others.
@@ -28,6 +28,7 @@ from bench import (
     rollout,
     slipway_command,
     tests_session,
+    tls,
 )
 from bench.figures import BenchError, Figure, Report, fmt
 from bench.workspace import Workspace, source, workspace
@@ -46,6 +47,7 @@ SECTIONS: dict[str, Section] = {
     "rollout": rollout.measure,
     "tests": tests_session.measure,
     "remote": remote.measure,
+    "tls": tls.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MIN_RUNS = 5

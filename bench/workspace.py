@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -60,6 +60,8 @@ class Workspace:
     root: Path
     config: Config
     port: int
+    # Where the proxy publishes HTTPS when the copy's prod serves it.
+    https_port: int = field(default_factory=free_port)
 
     @property
     def env(self) -> Environment:
@@ -79,7 +81,13 @@ class Workspace:
         dropped = {CONFIG_ENV, "PYTHONDONTWRITEBYTECODE"}
         env = {k: v for k, v in os.environ.items() if k not in dropped}
         path = os.pathsep.join(filter(None, [str(self.root / "src"), env.get("PYTHONPATH")]))
-        return {**env, "APP_PORT": str(self.port), "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+        return {
+            **env,
+            "APP_PORT": str(self.port),
+            "HTTPS_PORT": str(self.https_port),
+            "PYTHONPATH": path,
+            "PYTHONUNBUFFERED": "1",
+        }
 
     # --- the two sides of every comparison ----------------------------------
 

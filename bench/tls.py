@@ -1,0 +1,83 @@
+"""HTTPS at the proxy against plain HTTP through the same proxy, with wrk.
+
+The copy's prod is measured as it is (plain HTTP on its port), then with
+`https: {hosts: [localhost]}` in slipway.yaml (the local CA's certificate,
+HAProxy terminating TLS on HTTPS_PORT; plain HTTP then answers only 308).
+Each time wrk asks GET /health for DURATION on CONNECTIONS connections, two
+ways: kept alive (what encrypting costs) and with `Connection: close` (a new
+TCP connection for every request, and over HTTPS a new TLS handshake: the
+difference of the two medians is the handshake's cost). wrk does not verify
+the certificate; tests/docker/test_https.py proves it verifies.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import yaml
+
+from bench import load
+from bench.figures import Figure, Report
+from bench.workspace import ENVIRONMENT, Workspace
+
+SECTION = "tls"
+WAYS: dict[str, tuple[str, ...]] = {
+    "kept alive": (),
+    "a new connection each": ("-H", "Connection: close"),
+}
+
+
+def _series(
+    ws: Workspace, wrk: str, scheme: str, url: str, runs: int, report: Report
+) -> dict[str, list[Figure]]:
+    """Per way: p50, p99 and throughput of GET /health over ``url``."""
+    found = {}
+    for way, extra in WAYS.items():
+        label = f"{SECTION} {scheme}, {way}"
+        results, command = load.series(ws, wrk, url, label, runs, report, *extra)
+        found[way] = load.figures_of(
+            SECTION, f"GET /health over {scheme}, {way}:", results, command
+        )
+    return found
+
+
+def _serve_https(ws: Workspace, on: bool) -> None:
+    """The copy's prod with or without `https:` (not committed)."""
+    path = ws.root / "slipway.yaml"
+    data = yaml.safe_load(path.read_text())
+    prod = data["environments"][ENVIRONMENT]
+    if on:
+        prod["https"] = {"hosts": ["localhost"]}
+    else:
+        prod.pop("https", None)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def measure(ws: Workspace, runs: int, report: Report) -> list[Figure]:
+    wrk = load.ensure_wrk(report)
+    ws.run(ws.invoke("deploy", "--env", ENVIRONMENT))
+    plain = _series(ws, wrk, "HTTP", f"http://127.0.0.1:{ws.port}/health", runs, report)
+    _serve_https(ws, on=True)
+    try:
+        ws.run(ws.invoke("deploy", "--env", ENVIRONMENT))
+        url = f"https://127.0.0.1:{ws.https_port}/health"
+        secure = _series(ws, wrk, "HTTPS", url, runs, report)
+    finally:
+        _serve_https(ws, on=False)
+    new = "a new connection each"
+    # The handshake: what a new connection costs over HTTPS beyond one over HTTP.
+    handshake = tuple(
+        s - p for s, p in zip(secure[new][0].samples, plain[new][0].samples, strict=True)
+    )
+    figures = [f for way in WAYS for f in (*plain[way], *secure[way])]
+    figures.append(
+        Figure(
+            SECTION,
+            "TLS handshake, p50 of a new connection over HTTPS minus over HTTP",
+            "ms",
+            handshake,
+            secure[new][0].command,
+        )
+    )
+    report(f"  {SECTION}: handshake {statistics.median(handshake):.2f} ms (median)")
+    return figures
