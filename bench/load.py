@@ -84,15 +84,23 @@ def create_note(ws: Workspace) -> int:
         conn.close()
 
 
-def series(
-    ws: Workspace, wrk: str, url: str, label: str, runs: int, report: Report, *extra: str
+def series(  # noqa: PLR0913 (what to ask, then how)
+    ws: Workspace,
+    wrk: str,
+    url: str,
+    label: str,
+    runs: int,
+    report: Report,
+    *extra: str,
+    connections: int = CONNECTIONS,
+    duration: str = DURATION,
 ) -> tuple[list[tuple[float, float, float]], str]:
     """``runs`` wrk runs against ``url`` after a warm-up (``extra``: more of
     wrk's flags), each reported: (p50, p99, req/s) per run, and the command
     as a user would type it."""
-    base = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", "--timeout", "5s", "--latency", *extra]
+    base = [wrk, f"-t{THREADS}", f"-c{connections}", "--timeout", "5s", "--latency", *extra]
     ws.run([*base, f"-d{WARM_UP}", url])
-    command = [*base, f"-d{DURATION}", url]
+    command = [*base, f"-d{duration}", url]
     results = []
     for run in range(runs):
         results.append(parse(ws.run(command)))

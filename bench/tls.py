@@ -21,9 +21,15 @@ from bench.figures import Figure, Report
 from bench.workspace import ENVIRONMENT, Workspace
 
 SECTION = "tls"
-WAYS: dict[str, tuple[str, ...]] = {
-    "kept alive": (),
-    "a new connection each": ("-H", "Connection: close"),
+KEPT, NEW = "kept alive", "a new connection each"
+# Per way: connections, duration, wrk's other flags. A new connection each
+# is asked on 2 connections for 5 s, some 2,000 connections a run: with 8
+# for 10 s (12,000 a run) HTTP's p50 went from 6 to 13 ms by the third run,
+# slower than HTTPS's, most likely as loopback's 28,000 ephemeral ports,
+# each held 60 s in TIME_WAIT, ran short.
+WAYS: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    KEPT: (load.CONNECTIONS, load.DURATION, ()),
+    NEW: (2, "5s", ("-H", "Connection: close")),
 }
 
 
@@ -32,9 +38,11 @@ def _series(
 ) -> dict[str, list[Figure]]:
     """Per way: p50, p99 and throughput of GET /health over ``url``."""
     found = {}
-    for way, extra in WAYS.items():
+    for way, (connections, duration, extra) in WAYS.items():
         label = f"{SECTION} {scheme}, {way}"
-        results, command = load.series(ws, wrk, url, label, runs, report, *extra)
+        results, command = load.series(
+            ws, wrk, url, label, runs, report, *extra, connections=connections, duration=duration
+        )
         found[way] = load.figures_of(
             SECTION, f"GET /health over {scheme}, {way}:", results, command
         )
@@ -64,10 +72,9 @@ def measure(ws: Workspace, runs: int, report: Report) -> list[Figure]:
         secure = _series(ws, wrk, "HTTPS", url, runs, report)
     finally:
         _serve_https(ws, on=False)
-    new = "a new connection each"
     # The handshake: what a new connection costs over HTTPS beyond one over HTTP.
     handshake = tuple(
-        s - p for s, p in zip(secure[new][0].samples, plain[new][0].samples, strict=True)
+        s - p for s, p in zip(secure[NEW][0].samples, plain[NEW][0].samples, strict=True)
     )
     figures = [f for way in WAYS for f in (*plain[way], *secure[way])]
     figures.append(
@@ -76,7 +83,7 @@ def measure(ws: Workspace, runs: int, report: Report) -> list[Figure]:
             "TLS handshake, p50 of a new connection over HTTPS minus over HTTP",
             "ms",
             handshake,
-            secure[new][0].command,
+            secure[NEW][0].command,
         )
     )
     report(f"  {SECTION}: handshake {statistics.median(handshake):.2f} ms (median)")
