@@ -153,10 +153,12 @@ def main() -> int:
     failures = count_failure()
     # The status, when there was one: slipway tells a wrong path from a slow start by it.
     said = f": it answered {status}" if status is not None else ""
-    print(f"{path} did not answer 200 ({failures} in a row){said}")
+    # Flushed: killing the server ends the container, and this process with
+    # it, before a buffered line would reach Docker's health log.
+    print(f"{path} did not answer 200 ({failures} in a row){said}", flush=True)
     if limit and failures >= limit and escalates():
         for pid in server_pids():
-            print(f"watchdog: killing hung server process {pid}")
+            print(f"watchdog: killing hung server process {pid}", flush=True)
             os.kill(pid, signal.SIGKILL)
         COUNTER.unlink(missing_ok=True)
     return 1
