@@ -41,6 +41,22 @@ class Handle:
     # this machine's for `build: local`, which then ships it there.
     builder: DockerClient | None = None
 
+    def role(self, name: str | None) -> str:
+        """The compose service of the release's role ``name``: the web one
+        (slipway.yaml's ``service``) for None, ``web`` or its own name; a
+        UsageError naming the roles there are for any other name."""
+        from slipway.engine import mounts  # noqa: PLC0415 (see of())
+        from slipway.errors import UsageError  # noqa: PLC0415
+
+        web = self.config.service
+        if name in (None, "web", web):
+            return web
+        others = mounts.declared(self.env.compose_files).roles(web, self.config.migrate)
+        if name in others:
+            return str(name)
+        there = ", ".join([f"{web} (web)", *others])
+        raise UsageError(f"{self.env.name} has no role {name!r}: its roles are {there}")
+
 
 def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:
     """The handle of a command on environment ``env_name`` (ConfigError, with

@@ -11,7 +11,15 @@ import pytest
 import yaml
 from python_on_whales import Container, docker
 
-from tests.docker.conftest import Project, app_containers, git, http, make_project, remove_project
+from tests.docker.conftest import (
+    Project,
+    app_containers,
+    git,
+    http,
+    make_project,
+    remove_project,
+    same_note,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -129,7 +137,7 @@ def test_a_full_volume_answers_507_and_not_ready_and_loses_no_acknowledged_note(
         assert "/app/data" in ready["reason"]
 
         for note in acknowledged:
-            assert http("GET", f"{url}/notes/{note['id']}") == (200, note)
+            assert same_note(http("GET", f"{url}/notes/{note['id']}"), note)
     finally:
         in_app(app, "rm", "-f", FILLER)
 

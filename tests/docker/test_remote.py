@@ -36,6 +36,7 @@ from tests.docker.conftest import (
     http,
     make_project,
     remove_project,
+    same_note,
 )
 
 pytestmark = pytest.mark.docker
@@ -270,7 +271,7 @@ def test_deploy_onto_a_remote_engine_serves_from_there_with_nothing_mounted_from
     assert proxy[-1] == f"0.0.0.0:{on_remote.port}->8080/tcp"
     # listen: 0.0.0.0 publishes it beyond the remote's loopback: this host
     # reaches it through the port the remote's own host publishes.
-    assert http("GET", f"{on_remote.url}/notes/{note['id']}") == (200, note)
+    assert same_note(http("GET", f"{on_remote.url}/notes/{note['id']}"), note)
     assert [row[1:3] for row in rows if row[0] == "app"] == [["running", "healthy"]] * 2
 
 
@@ -483,7 +484,7 @@ def test_a_second_checkout_deploys_postgres_onto_the_remote_with_the_database_s_
     assert not (second.root / "secrets").exists()
     assert "backed up prod-pg to " in out
     assert "prod-pg is healthy" in out
-    assert remote.request(first.port, "GET", f"/notes/{note['id']}") == (200, note)
+    assert same_note(remote.request(first.port, "GET", f"/notes/{note['id']}"), note)
     history = json.loads(second.ok("history", "--env", "prod-pg", "--json"))
     assert [(row["image"], row["outcome"]) for row in history] == [
         (_tag(first), "ok"),

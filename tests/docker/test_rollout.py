@@ -34,6 +34,7 @@ from tests.docker.conftest import (
     http,
     make_project,
     remove_project,
+    same_note,
     unhealthy_release,
 )
 
@@ -84,7 +85,7 @@ def test_unhealthy_release_never_takes_traffic_and_the_old_one_serves_throughout
     assert_no_request_failed(load)
     # The old containers were never touched; the new ones are gone.
     assert [(c.id, c.config.image) for c in app_containers(live)] == before
-    assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
+    assert same_note(http("GET", f"{live.url}/notes/{note['id']}"), note)
     assert "failed" in live.ok("history")
 
 
@@ -93,16 +94,16 @@ def test_failing_migration_stops_the_deploy_and_the_old_release_serves_throughou
 ) -> None:
     _, note = http("POST", f"{live.url}/notes", {"text": "before the bad migration"})
     before = [(c.id, c.config.image) for c in app_containers(live)]
-    migration = VERSIONS / "0002_broken.py"
+    migration = VERSIONS / "0099_broken.py"
     commit_change(
         live,
         migration,
         (
             '"""A migration that fails."""\n\n'
-            'revision = "0002"\ndown_revision = "0001"\n'
+            'revision = "0099"\ndown_revision = "0002"\n'
             "branch_labels = None\ndepends_on = None\n\n\n"
             "def upgrade() -> None:\n"
-            '    raise RuntimeError("boom: migration 0002 cannot run")\n\n\n'
+            '    raise RuntimeError("boom: migration 0099 cannot run")\n\n\n'
             "def downgrade() -> None:\n    pass\n"
         ),
         "a release with a failing migration",
@@ -117,12 +118,12 @@ def test_failing_migration_stops_the_deploy_and_the_old_release_serves_throughou
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("slipway: migrate exited with code 1")
-    assert "boom: migration 0002 cannot run" in result.stderr
+    assert "boom: migration 0099 cannot run" in result.stderr
     assert last.endswith("kept serving and no request reached the new release")
     assert_no_request_failed(load)
     # No container of the new release was ever started.
     assert [(c.id, c.config.image) for c in app_containers(live)] == before
-    assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
+    assert same_note(http("GET", f"{live.url}/notes/{note['id']}"), note)
 
 
 def test_redeploy_and_rollback_under_load_fail_no_request(live: Project) -> None:
@@ -192,7 +193,7 @@ def test_sigkill_of_one_replica_fails_only_what_it_was_answering(live: Project) 
     assert not retriable, load.summary()
     assert len(load.failed) <= load.clients, load.summary()
     for note in load.acknowledged:
-        assert http("GET", f"{live.url}/notes/{note['id']}") == (200, note)
+        assert same_note(http("GET", f"{live.url}/notes/{note['id']}"), note)
 
 
 def history_rows(project: Project) -> list[str]:

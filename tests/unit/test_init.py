@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 import slipway
 from slipway import init
@@ -468,9 +469,10 @@ def test_a_folder_or_file_git_ignores_is_kept_each_by_its_own_lines(
         "git ignored compose/base.yaml, compose/dev.yaml, compose/prod.yaml, slipway.yaml "
         "(.gitignore:2:*.yaml): added !/compose/base.yaml, !/compose/dev.yaml, "
         "!/compose/prod.yaml, !/slipway.yaml to .gitignore to keep them tracked",
-        "git ignored docker/Dockerfile, docker/entrypoint.py, docker/healthcheck.py "
-        "(.gitignore:1:docker): added !/docker/, /docker/*, !/docker/Dockerfile, "
-        "!/docker/entrypoint.py, !/docker/healthcheck.py to .gitignore to keep them tracked",
+        "git ignored docker/Dockerfile, docker/entrypoint.py, docker/healthcheck.py, "
+        "docker/heartbeat.py (.gitignore:1:docker): added !/docker/, /docker/*, "
+        "!/docker/Dockerfile, !/docker/entrypoint.py, !/docker/healthcheck.py, "
+        "!/docker/heartbeat.py to .gitignore to keep them tracked",
     )
     written = list(init.files(init.inspect(fastapi_project)))
     assert _ignored(git, fastapi_project, *written, "docker/other") == ["docker/other"]
@@ -491,3 +493,27 @@ def test_what_init_cannot_keep_tracked_is_named_with_what_to_do(
         "a fresh clone lacks them: change that rule, or `git add -f` env/dev.env.example "
         "env/prod.env.example",
     )
+
+
+def test_a_worker_asked_for_is_a_role_of_the_release_with_its_database(
+    fastapi_project: Path,
+) -> None:
+    flags = init.Flags(worker="python -m hello_api.worker", database="postgres")
+    files = init.files(init.inspect(fastapi_project, flags))
+    worker = yaml.safe_load(files["compose/worker.yaml"])["services"]["worker"]
+    assert worker["command"] == ["python", "-m", "hello_api.worker"]
+    assert worker["image"].startswith("${SLIPWAY_IMAGE:?")
+    assert "healthcheck" not in worker  # slipway gives it the heartbeat probe
+    settings = yaml.safe_load(files["slipway.yaml"])
+    prod = settings["environments"]["prod"]
+    assert prod["roles"] == {"worker": {"replicas": 1}}
+    assert "compose/worker.yaml" in prod["compose_files"]
+    assert "compose/worker.yaml" in settings["environments"]["dev"]["compose_files"]
+    on_db = yaml.safe_load(files["compose/postgres.yaml"])["services"]["worker"]
+    assert on_db["secrets"] == ["db_password"]
+    assert on_db["networks"] == ["db"]
+    assert "docker/heartbeat.py" in files
+    # Without the flag, none of it.
+    plain = init.files(init.inspect(fastapi_project))
+    assert "compose/worker.yaml" not in plain
+    assert "roles" not in yaml.safe_load(plain["slipway.yaml"])["environments"]["prod"]

@@ -146,7 +146,8 @@ class _FakeCompose:
     def ps(self, **_options: Any) -> list[Any]:
         return self.containers
 
-    def logs(self, **options: Any) -> Any:
+    def logs(self, services: list[str] | None = None, **options: Any) -> Any:
+        self.logged_services = services
         if options.get("stream"):
             return [("stdout", f"{line}\n".encode()) for line in self.log_text.splitlines()]
         return self.log_text
@@ -469,30 +470,34 @@ def fake_docker(*replicas: Any) -> tuple[Any, list[tuple[str, list[str], int, bo
         assert services == ["app"]
         return list(replicas)
 
-    def execute(service: str, argv: list[str], *, tty: bool, index: int) -> str:
-        ran.append((service, argv, index, tty))
+    def execute(
+        service: str, argv: list[str], *, tty: bool, index: int, envs: dict[str, str]
+    ) -> str:
+        ran.append((service, argv, index, tty, envs))
         return "done\n"
 
     return SimpleNamespace(compose=SimpleNamespace(ps=ps, execute=execute)), ran
 
 
 @pytest.mark.parametrize(
-    ("entrypoint", "argv"),
+    ("entrypoint", "argv", "envs"),
     [
-        (list(stack.ENTRYPOINT), [*stack.ENTRYPOINT, "alembic", "current"]),
-        (None, ["alembic", "current"]),
-        (["/docker-entrypoint.sh"], ["alembic", "current"]),
+        # Through slipway's entrypoint, which must not wait for a singleton's
+        # lease: the role's own process holds it.
+        (list(stack.ENTRYPOINT), [*stack.ENTRYPOINT, "alembic", "current"], {"SLIPWAY_LEASE": ""}),
+        (None, ["alembic", "current"], {}),
+        (["/docker-entrypoint.sh"], ["alembic", "current"], {}),
     ],
 )
 def test_a_command_runs_in_the_first_running_replica_through_slipways_entrypoint(
-    entrypoint: list[str] | None, argv: list[str]
+    entrypoint: list[str] | None, argv: list[str], envs: dict[str, str]
 ) -> None:
     client, ran = fake_docker(
         _replica(3, entrypoint), _replica(2, entrypoint), _replica(1, entrypoint, running=False)
     )
     out = stack.execute(client, "app", ["alembic", "current"], tty=False)
     assert out == "done\n"
-    assert ran == [("app", argv, 2, False)]
+    assert ran == [("app", argv, 2, False, envs)]
 
 
 def test_a_listen_address_the_compose_files_do_not_follow_is_refused(

@@ -1,4 +1,4 @@
-"""Command line: ``notes-service {serve,migrate,check-db}``."""
+"""Command line: ``notes-service {serve,worker,migrate,check-db}``."""
 
 from __future__ import annotations
 
@@ -75,7 +75,14 @@ def _check_db(settings: Settings) -> int:
     return 1
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "check-db": _check_db}
+def _worker(settings: Settings) -> int:
+    # Imported here: only this command needs it.
+    from notes_service import worker
+
+    return worker.run(settings)
+
+
+COMMANDS = {"serve": _serve, "worker": _worker, "migrate": _migrate, "check-db": _check_db}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("serve", help="run the HTTP server (uvicorn)")
+    sub.add_parser("worker", help="process new notes in the background until SIGTERM")
     sub.add_parser("migrate", help="upgrade the database schema to head")
     sub.add_parser("check-db", help="exit 0 if the database is reachable and at head")
     return parser

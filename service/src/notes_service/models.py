@@ -55,3 +55,5 @@ class Note(Base):
         default=utcnow,
         server_default=func.current_timestamp(),
     )
+    # Filled in by the worker (notes_service.worker); None until then.
+    word_count: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)

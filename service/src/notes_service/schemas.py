@@ -19,3 +19,5 @@ class NoteOut(BaseModel):
     id: int
     text: str
     created_at: datetime
+    # The worker's result: null until it has processed the note.
+    word_count: int | None = None

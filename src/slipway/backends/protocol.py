@@ -77,8 +77,10 @@ class Backend(Protocol):
     def status(self) -> list[ServiceStatus]:
         """Every container of the stack, running or not."""
 
-    def logs(self, *, follow: bool, tail: str | None, plain_text: bool) -> Iterator[str]:
-        """The stack's log lines."""
+    def logs(
+        self, *, follow: bool, tail: str | None, plain_text: bool, services: Sequence[str] = ()
+    ) -> Iterator[str]:
+        """The stack's log lines (only the ``services``' when given)."""
 
     def execute(self, service: str, command: Sequence[str], *, tty: bool) -> str:
         """Run a command in the service's first running container; its output."""

@@ -155,24 +155,51 @@ def one_shot(name: str, services: Mapping[str, Service]) -> bool:
 IMAGE_HEALTHCHECK = {"test": ["CMD", "(the image's HEALTHCHECK)"]}
 
 
+def _ours(service: Service, own_image: str) -> bool:
+    return bool(own_image) and str(service.get("image") or "").startswith(f"{own_image}:")
+
+
 def _as_run(service: Service, own_image: str) -> Service:
     """The service as Docker runs it: with the image's healthcheck when it is ours."""
-    ours = str(service.get("image") or "").startswith(f"{own_image}:")
-    if ours and "healthcheck" not in service:
+    if _ours(service, own_image) and "healthcheck" not in service:
         return {**service, "healthcheck": IMAGE_HEALTHCHECK}
     return service
 
 
-def check(model: Mapping[str, Any], *, env_name: str, own_image: str = "") -> list[CheckResult]:
+def _heartbeat(service: Service) -> str | None:
+    """A role with no HTTP port (a worker) is probed by its heartbeat: the
+    web role's HTTP probe would fail on it, and its watchdog kill it."""
+    test = " ".join(str(word) for word in (service.get("healthcheck") or {}).get("test") or [])
+    if "healthcheck.py" in test or "(the image's HEALTHCHECK)" in test or "http" in test:
+        return (
+            "it has no HTTP port but an HTTP healthcheck: remove its healthcheck "
+            f"(slipway then gives it the heartbeat probe, {HEARTBEAT_PROBE})"
+        )
+    return None
+
+
+HEARTBEAT_PROBE = "/usr/local/lib/slipway/heartbeat.py"
+ROLE_RULES = (Rule("heartbeat healthcheck", _heartbeat, one_shot_exempt=True),)
+
+
+def check(
+    model: Mapping[str, Any], *, env_name: str, own_image: str = "", web: str = "app"
+) -> list[CheckResult]:
     """Every service of a `docker compose config --format json` model against RULES.
 
-    ``own_image`` is the repository of the images slipway builds (slipway.yaml's ``image``).
+    ``own_image`` is the repository of the images slipway builds (slipway.yaml's
+    ``image``), and ``web`` the service that serves HTTP (``service``): every
+    other service running that image is a role of the release, with no HTTP
+    port, which ROLE_RULES hold too.
     """
     services: Mapping[str, Service] = model.get("services") or {}
     results: list[CheckResult] = []
     for name in sorted(services):
         job = one_shot(name, services)
-        rules = [r for r in RULES if not (job and r.one_shot_exempt)]
+        role = name != web and _ours(services[name], own_image)
+        rules = [
+            r for r in (*RULES, *(ROLE_RULES if role else ())) if not (job and r.one_shot_exempt)
+        ]
         service = _as_run(services[name], own_image)
         failures = [
             CheckResult(f"policy: {rule.name}", False, f"{env_name}: {name}: {rule.name}: {why}")
@@ -193,5 +220,5 @@ def for_environments(config: Config) -> list[CheckResult]:
         if env.target is Target.PROD:
             docker = engine.client(config, env)
             model = engine.compose_model(docker, action=f"docker compose config ({env.name})")
-            results += check(model, env_name=env.name, own_image=config.image)
+            results += check(model, env_name=env.name, own_image=config.image, web=config.service)
     return results

@@ -45,12 +45,11 @@ def _words(c: Context) -> list[str]:
     return words
 
 
-@task(name="exec", help={"env": ENV})
+@task(name="exec", help={"env": ENV, "role": "run it in this role's container (web: the app)"})
 @edge
-def exec_(c: Context, env: str = "dev") -> None:
+def exec_(c: Context, env: str = "dev", role: str = "") -> None:
     """Run a command in the app container: invoke exec -- CMD ARGS."""
     from slipway import handle
 
-    cfg, command = load(), _words(c)
-    backend = handle.of(cfg, env).backend
-    print(backend.execute(cfg.service, command, tty=sys.stdin.isatty()), end="")
+    at, command = handle.of(load(), env), _words(c)
+    print(at.backend.execute(at.role(role or None), command, tty=sys.stdin.isatty()), end="")

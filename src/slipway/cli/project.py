@@ -18,10 +18,11 @@ from slipway.cli.edge import edge
         "port": "the port the server listens on in its container (default 8000)",
         "health-path": "the path that answers 200 while the server lives (default /health)",
         "database": "'postgres': a PostgreSQL service, its secret password, backups (default none)",
+        "worker": "a worker role's command: the image runs it beside the server (default none)",
     }
 )
 @edge
-def init(
+def init(  # noqa: PLR0913, PLR0917 (invoke makes each flag a parameter)
     c: Context,
     package: str = "",
     command: str = "",
@@ -29,11 +30,11 @@ def init(
     port: int = 8000,
     health_path: str = "/health",
     database: str = "",
+    worker: str = "",
 ) -> None:
     """Write slipway's files into this uv project; never overwrites one."""
     from slipway import init
 
-    project = init.inspect(
-        Path.cwd(), init.Flags(package, command, migrate, port, health_path, database)
-    )
+    flags = init.Flags(package, command, migrate, port, health_path, database, worker)
+    project = init.inspect(Path.cwd(), flags)
     print(init.summary(init.init(project), project))

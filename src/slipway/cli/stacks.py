@@ -32,17 +32,21 @@ def status(c: Context, env: str = "prod", json: bool = False) -> None:
         "env": ENV,
         "follow": "keep printing new lines",
         "tail": "lines to show from the end of each container's log",
+        "role": "only this role's containers: web, or a role such as worker",
     }
 )
 @edge
-def logs(c: Context, env: str = "prod", follow: bool = False, tail: str = "100") -> None:
-    """Print the stack's logs."""
+def logs(
+    c: Context, env: str = "prod", follow: bool = False, tail: str = "100", role: str = ""
+) -> None:
+    """Print the stack's logs (--role: only that role's, such as worker)."""
     from slipway import handle
 
-    backend = handle.of(load(), env).backend
+    at = handle.of(load(), env)
+    services = [at.role(role)] if role else []
     # Piped or redirected, the lines carry no escape codes; followed, each shows as it comes.
-    plain_text = not sys.stdout.isatty()
-    for line in backend.logs(follow=follow, tail=tail, plain_text=plain_text):
+    plain = not sys.stdout.isatty()
+    for line in at.backend.logs(follow=follow, tail=tail, plain_text=plain, services=services):
         print(line, flush=follow)
 
 

@@ -5,7 +5,7 @@ service slipway serves (and the migrate service slipway.yaml names)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
@@ -13,11 +13,12 @@ from typing import Literal
 import yaml
 from pydantic import Field
 
-from slipway.config import https
+from slipway.config import https, names, roles
 from slipway.config.https import Https, HttpsSettings
 from slipway.config.problems import Problems
+from slipway.config.roles import Role, RoleSettings
 from slipway.config.targets import Target
-from slipway.config.values import Address, Count, Engine, FileNames, Section, Text
+from slipway.config.values import Address, Count, Engine, FileNames, RoleName, Section, Text
 
 # Where the proxy publishes unless slipway.yaml says otherwise.
 LOOPBACK = "127.0.0.1"
@@ -46,6 +47,8 @@ class Environment:
     build: str = "target"
     # HTTPS at its proxy (None: plain HTTP only).
     https: Https | None = None
+    # The release's process roles slipway.yaml says something of, by name.
+    roles: Mapping[str, Role] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def remote(self) -> bool:
@@ -98,6 +101,14 @@ class EnvironmentSettings(Section):
         description=(
             "HTTPS at the proxy, published on ${HTTPS_PORT:-8443} beside HTTP, which then "
             "redirects to it"
+        ),
+    )
+    roles: dict[RoleName, RoleSettings] = Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": names.SERVICE.pattern}},
+        description=(
+            "The release's process roles (compose services running its image, such as a "
+            "worker): replicas, singleton"
         ),
     )
 
@@ -170,6 +181,7 @@ def _environment(
         listen=spec.listen,
         build=spec.build,
         https=https.resolve(spec.https, root, (*key, "https"), problems) if spec.https else None,
+        roles=roles.resolve(spec.roles, (*key, "roles"), problems),
     )
 
 
@@ -195,6 +207,14 @@ def _defines(
             f"{wanted.service!r} is not a service of {env.name}'s compose files "
             f"({files} define {', '.join(sorted(services)) or 'none'})",
         )
+    for role in env.roles:
+        if role not in services or role in (wanted.service, wanted.migrate):
+            raise problems.fail(
+                ("environments", env.name, "roles", role),
+                f"{role!r} is not a role of {env.name}'s compose files: name a service "
+                f"that runs the release image other than {wanted.service} "
+                f"({files} define {', '.join(sorted(services))})",
+            )
     return wanted.migrate_named or wanted.migrate in services
 
 

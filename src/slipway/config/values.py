@@ -105,6 +105,7 @@ HostName = Annotated[
 ]
 # A key: its pattern is published as the mapping's propertyNames (Settings.environments).
 EnvironmentName = Annotated[str, BeforeValidator(_named(names.ENVIRONMENT))]
+RoleName = Annotated[str, BeforeValidator(_named(names.SERVICE))]
 TargetName = Literal["dev", "test", "prod"]
 
 

@@ -26,6 +26,8 @@ import yaml
 from slipway import state
 from slipway.config import Config, Environment
 from slipway.config.https import DEFAULT_HTTPS_PORT, HTTPS_PORT
+from slipway.config.roles import Role
+from slipway.config.roles import of as roles_of
 from slipway.errors import ConfigError
 
 # The volume's key in the compose file, and where slipway keeps what under it.
@@ -41,6 +43,23 @@ PROXY_CONFIG_DIR = "/usr/local/etc/haproxy"
 HTTPS_PUBLISHED = (
     f"${{SLIPWAY_LISTEN:-127.0.0.1}}:${{HTTPS_PORT:-{DEFAULT_HTTPS_PORT}}}:{HTTPS_PORT}"
 )
+# What a role of the release other than the web one gets (:func:`_role`):
+# its heartbeat file on a tmpfs, the probe that reads its age, and for a
+# singleton the volume of its lease (docker/entrypoint.py takes it).
+HEARTBEAT_DIR = "/run/slipway"
+HEARTBEAT_FILE = f"{HEARTBEAT_DIR}/heartbeat"
+HEARTBEAT_CHECK = {
+    "test": ["CMD", "python", "/usr/local/lib/slipway/heartbeat.py"],
+    "interval": "5s",
+    "timeout": "3s",
+    "retries": 3,
+    "start_period": "30s",
+    "start_interval": "1s",
+}
+LEASES = "slipway-leases"
+LEASES_DIR = "/var/lib/slipway/leases"
+# A one-shot job's mark: another service waits for it to complete.
+COMPLETED = "service_completed_successfully"
 # Where compose mounts a secret whose target is not absolute.
 SECRETS_DIR = "/run/secrets"
 
@@ -60,6 +79,21 @@ class Declared:
     mounted: dict[str, dict[str, str]] = field(default_factory=dict)
     others: dict[str, list[Any]] = field(default_factory=dict)
     services: set[str] = field(default_factory=set)
+    # Each service's image as written (${SLIPWAY_IMAGE...} for the release's),
+    # the services that declare a healthcheck, and those another waits for
+    # to complete (one-shot jobs).
+    images: dict[str, str] = field(default_factory=dict)
+    healthchecks: set[str] = field(default_factory=set)
+    jobs: set[str] = field(default_factory=set)
+
+    def roles(self, web: str, migrate: str | None) -> list[str]:
+        """The release's process roles but the web one: the services that
+        run the web service's image, other than it and the one-shot jobs."""
+        image = self.images.get(web)
+        skip = {web, migrate, *self.jobs}
+        return sorted(
+            name for name in self.services if name not in skip and self.images.get(name) == image
+        )
 
 
 def _load(file: Path) -> Mapping[str, Any]:
@@ -99,6 +133,7 @@ def declared(compose_files: Iterable[Path]) -> Declared:
                 found.files.pop(str(name), None)
         for service, spec in (model.get("services") or {}).items():
             found.services.add(str(service))
+            _note(found, str(service), spec or {})
             for entry in (spec or {}).get("secrets") or []:
                 parsed = _target(entry)
                 if parsed is not None:
@@ -113,6 +148,19 @@ def declared(compose_files: Iterable[Path]) -> Declared:
     return found
 
 
+def _note(found: Declared, service: str, spec: Mapping[str, Any]) -> None:
+    """What the roles are told by: the image, a healthcheck, the jobs waited for."""
+    if isinstance(spec.get("image"), str):
+        found.images[service] = spec["image"]
+    if "healthcheck" in spec:
+        found.healthchecks.add(service)
+    needs = spec.get("depends_on") or {}
+    if isinstance(needs, Mapping):
+        found.jobs |= {
+            str(n) for n, how in needs.items() if (how or {}).get("condition") == COMPLETED
+        }
+
+
 def _mount(target: str, subpath: str) -> str:
     return (
         f"      - {{type: volume, source: {KEY}, target: {json.dumps(target)}, "
@@ -120,40 +168,70 @@ def _mount(target: str, subpath: str) -> str:
     )
 
 
+def _role(role: Role, own_check: bool) -> list[str]:
+    """What a role's containers get: HEARTBEAT_FILE on a tmpfs, the heartbeat
+    probe unless the compose files give a check of their own, and a
+    singleton's lease."""
+    env = {"HEARTBEAT_FILE": HEARTBEAT_FILE}
+    if role.singleton:
+        env["SLIPWAY_LEASE"] = f"{LEASES_DIR}/{role.name}"
+    lines = ["    environment:\n", *(f"      {k}: {json.dumps(v)}\n" for k, v in env.items())]
+    # The tmpfs takes the mode of the image's folder (1777, docker/Dockerfile);
+    # without that folder it is root's, 0755 (its `mode=` option did not
+    # change that under compose here).
+    lines.append(f"    tmpfs:\n      - {json.dumps(HEARTBEAT_DIR)}\n")
+    if not own_check:
+        lines.append(f"    healthcheck: !override {json.dumps(HEARTBEAT_CHECK)}\n")
+    return lines
+
+
 def text(config: Config, env: Environment) -> str:
-    """The compose file that mounts the environment's volume."""
+    """The compose file that mounts the environment's volumes and sets up its roles."""
     found = declared(env.compose_files)
+    roles = found.roles(config.service, config.migrate)
     head = (
         "# Written by slipway, passed to compose after the environment's own files:\n"
         "# the proxy's configuration and the file secrets reach the containers from\n"
-        "# a volume slipway writes through the engine, not from this checkout.\n"
+        "# a volume slipway writes through the engine, not from this checkout; the\n"
+        "# release's roles get their heartbeat and a singleton its lease.\n"
     )
-    out = []
+    out: list[str] = []
+    used: set[str] = set()
     for service in sorted(found.services):
         mounts = found.mounted.get(service, {})
-        if service != PROXY_SERVICE and not mounts:
-            continue
-        out.append(f"  {json.dumps(service)}:\n")
+        role = roles_of(env.roles, service) if service in roles else None
+        lines = []
         if mounts:
             kept = found.others.get(service, [])
-            out.append(f"    secrets: !override {json.dumps(kept)}\n")
+            lines.append(f"    secrets: !override {json.dumps(kept)}\n")
         if service == PROXY_SERVICE and env.https is not None:
             # Beside the compose files' own HTTP port: compose adds ports up.
-            out.append(f"    ports:\n      - {json.dumps(HTTPS_PUBLISHED)}\n")
-        out.append("    volumes:\n")
-        if service == PROXY_SERVICE:
-            out.append(_mount(PROXY_CONFIG_DIR, PROXY_FOLDER))
-        out.extend(
-            _mount(target, f"{SECRETS_FOLDER}/{name}") for name, target in sorted(mounts.items())
-        )
+            lines.append(f"    ports:\n      - {json.dumps(HTTPS_PUBLISHED)}\n")
+        volumes = [_mount(PROXY_CONFIG_DIR, PROXY_FOLDER)] if service == PROXY_SERVICE else []
+        volumes += [_mount(target, f"{SECRETS_FOLDER}/{n}") for n, target in sorted(mounts.items())]
+        used |= {KEY} if volumes else set()
+        if role is not None:
+            lines += _role(role, service in found.healthchecks)
+            if role.singleton:
+                volumes.append(
+                    f"      - {{type: volume, source: {LEASES}, target: {LEASES_DIR}}}\n"
+                )
+                used.add(LEASES)
+        if volumes:
+            lines += ["    volumes:\n", *volumes]
+        if lines:
+            out += [f"  {json.dumps(service)}:\n", *lines]
     if not out:
-        # Nothing to mount (no proxy, no file secret): no volume either.
+        # Nothing to mount (no proxy, no file secret, no role): no volume either.
         return f"{head}services: {{}}\n"
-    out.append(
-        f"volumes:\n  {KEY}:\n    name: {json.dumps(volume_name(config, env))}\n"
-        "    external: true\n"
-    )
-    return "".join([head, "services:\n", *out])
+    names = {KEY: volume_name(config, env), LEASES: f"{config.project}-{env.name}-leases"}
+    declared_volumes = [
+        f"  {key}:\n    name: {json.dumps(names[key])}\n"
+        + ("    external: true\n" if key == KEY else "")
+        for key in sorted(used)
+    ]
+    tail = ["volumes:\n", *declared_volumes] if declared_volumes else []
+    return "".join([head, "services:\n", *out, *tail])
 
 
 def write(config: Config, env: Environment) -> Path:

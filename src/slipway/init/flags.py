@@ -23,6 +23,7 @@ class Flags:
     port: int = 8000
     health_path: str = "/health"
     database: str = ""  # or one of DATABASES
+    worker: str = ""  # a worker role's command; "" for none
 
 
 # What --database takes: the database init writes an environment for.
@@ -39,6 +40,7 @@ class Checked:
     migrate: tuple[str, ...]  # () also for "none": see no_migrate
     no_migrate: bool
     database: str = ""
+    worker: tuple[str, ...] = ()
 
 
 def check(flags: Flags) -> Checked:
@@ -59,6 +61,7 @@ def check(flags: Flags) -> Checked:
         migrate,
         no_migrate=flags.migrate == "none",
         database=flags.database,
+        worker=_argv("--worker", flags.worker) if flags.worker else (),
     )
 
 

@@ -44,5 +44,6 @@ def inspect(root: Path, flags: Flags = _INFER) -> Project:
         test_groups=tuple(g for g in ("test", "dev") if g in groups)[:1],
         python=python,
         database=given.database,
+        worker=given.worker,
         dependencies=uv.dependencies(root, str(package_data["project"]["name"])),
     )

@@ -31,6 +31,7 @@ class Project:
     test_groups: tuple[str, ...]
     python: Choice  # the image's Python, and why
     database: str = ""  # --database: "" for none, or "postgres"
+    worker: tuple[str, ...] = ()  # --worker: a worker role's command; () for none
     # The package's locked dependencies (uv.lock, followed through): which
     # database drivers it uses.
     dependencies: frozenset[str] = frozenset()

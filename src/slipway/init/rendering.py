@@ -17,13 +17,14 @@ from slipway.init.project import Project, below
 TEMPLATES = Path(__file__).parent.parent / "templates"
 DEFAULT_UV = "0.13.9"
 # Files copied as they are: Python that ships into the image.
-_VERBATIM = ("docker/healthcheck.py", "docker/entrypoint.py")
+_VERBATIM = ("docker/healthcheck.py", "docker/heartbeat.py", "docker/entrypoint.py")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # Where each file goes: its template's name in TEMPLATES.
 _NAMES = {
     "slipway.yaml": "slipway.yaml",
     "docker/Dockerfile": "docker/Dockerfile",
     "docker/healthcheck.py": "docker/healthcheck.py",
+    "docker/heartbeat.py": "docker/heartbeat.py",
     "docker/entrypoint.py": "docker/entrypoint.py",
     "compose/base.yaml": "compose/base.yaml",
     "compose/prod.yaml": "compose/prod.yaml",
@@ -42,6 +43,8 @@ def files(project: Project) -> dict[str, str]:
     names = dict(_NAMES)
     if project.migrate:
         names["compose/migrate.yaml"] = "compose/migrate.yaml"
+    if project.worker:
+        names["compose/worker.yaml"] = "compose/worker.yaml"
     if project.database == "postgres":
         names["compose/postgres.yaml"] = "compose/postgres.yaml"
     values = _values(project)
@@ -59,6 +62,7 @@ def files(project: Project) -> dict[str, str]:
 def _values(project: Project) -> dict[str, str]:
     """What each template's ``{{name}}`` becomes."""
     base = ["compose/base.yaml", *(["compose/migrate.yaml"] if project.migrate else [])]
+    base += ["compose/worker.yaml"] if project.worker else []
     # The database's compose file last: it adds to the app and the migration.
     db = ["compose/postgres.yaml"] if project.database == "postgres" else []
     tests = below(project.member, "tests")
@@ -85,7 +89,21 @@ def _values(project: Project) -> dict[str, str]:
         "migrate_database": (
             (TEMPLATES / "compose/postgres-migrate.yaml").read_text() if project.migrate else ""
         ),
+        "worker": _exec_form(project.worker).replace("$", "$$"),
+        "worker_database": (
+            (TEMPLATES / "compose/postgres-worker.yaml").read_text() if project.worker else ""
+        ),
+        "roles": _ROLES if project.worker else "",
     }
+
+
+# slipway.yaml's prod environment, with a worker role.
+_ROLES = """    # The worker (compose/worker.yaml), a role of the release: its own
+    # replicas; `singleton: true` holds it to one at any moment.
+    roles:
+      worker:
+        replicas: 1
+"""
 
 
 def _uv_version() -> str:

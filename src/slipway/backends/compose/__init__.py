@@ -72,7 +72,7 @@ class ComposeBackend:
                 mark=mark,
             )
             # What it serves with now, for the next deploy to compare.
-            state.record_applied(config, env, changes.hashes(self.docker, config))
+            state.record_applied(config, env, changes.hashes(self.docker, config, env))
         except BaseException:
             state.drop_staged(config, env)
             raise
@@ -82,8 +82,12 @@ class ComposeBackend:
     def status(self) -> list[ServiceStatus]:
         return stack.status(self.docker)
 
-    def logs(self, *, follow: bool, tail: str | None, plain_text: bool) -> Iterator[str]:
-        return stack.logs(self.docker, follow=follow, tail=tail, plain_text=plain_text)
+    def logs(
+        self, *, follow: bool, tail: str | None, plain_text: bool, services: Sequence[str] = ()
+    ) -> Iterator[str]:
+        return stack.logs(
+            self.docker, follow=follow, tail=tail, plain_text=plain_text, services=services
+        )
 
     def execute(self, service: str, command: Sequence[str], *, tty: bool) -> str:
         return stack.execute(self.docker, service, command, tty=tty)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from python_on_whales import Container, DockerClient
 
 from slipway import engine, proxy, state
-from slipway.backends.compose import files
+from slipway.backends.compose import files, roles
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import NotFound
@@ -53,16 +54,22 @@ def of(
     ref: str,
     app: Sequence[Container],
     applied: Mapping[str, str] | None,
+    others: Mapping[str, Sequence[Container]] = MappingProxyType({}),
 ) -> Changes:
     """What differs between ``app`` (the app's containers, running or not) and
     behind them the proxy, rolled out with the ``applied`` configuration
     hashes, and ``ref`` on ``env.replicas`` healthy replicas with the
-    configuration compose resolves now."""
-    release = _release(docker, config, env, ref, app) or _image_moved(docker, ref, app)
+    configuration compose resolves now; and between ``others`` (the other
+    roles' containers, by role) and ``ref`` on each role's replicas."""
+    release = (
+        _release(docker, config, env, ref, app)
+        or roles.differs(env, ref, others)
+        or _image_moved(docker, ref, app)
+    )
     running = proxy.container(docker)
     if running is None:
         release.append("the proxy is not running")
-    want = hashes(docker, config) if applied is not None else {}
+    want = hashes(docker, config, env) if applied is not None else {}
     # A new release can come with a proxy change too: the gap is said either way.
     stale = None
     if (
@@ -78,6 +85,9 @@ def of(
     configuration: list[str] = []
     if want.get(config.service) != applied.get(config.service):
         configuration.append(_app_change(docker, config, app[0]))
+    configuration += [
+        f"{role}'s compose configuration" for role in others if want.get(role) != applied.get(role)
+    ]
     if stale is not None:
         configuration.append(stale)
     if applied.get(state.ROTATED):
@@ -85,9 +95,11 @@ def of(
     return Changes(configuration=tuple(configuration), proxy_stale=stale)
 
 
-def hashes(docker: DockerClient, config: Config) -> dict[str, str]:
-    """The app's and the proxy's configuration hashes, as compose resolves them now."""
-    return engine.compose_config_hashes(docker, [config.service, proxy.SERVICE])
+def hashes(docker: DockerClient, config: Config, env: Environment) -> dict[str, str]:
+    """The app's, the other roles' and the proxy's configuration hashes, as
+    compose resolves them now."""
+    services = [config.service, *roles.names(config, env), proxy.SERVICE]
+    return engine.compose_config_hashes(docker, services)
 
 
 def _release(

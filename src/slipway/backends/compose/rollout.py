@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from python_on_whales import Container, DockerClient
 
 from slipway import engine, proxy
-from slipway.backends.compose import changes, files, sidecars
+from slipway.backends.compose import changes, files, roles, sidecars
 from slipway.backends.compose.health import wait_healthy
 from slipway.backends.protocol import Rollout
 from slipway.config import Config, Environment
@@ -66,7 +66,8 @@ def in_place(
     rolled out with the configuration (``applied``) the compose files, env
     file and settings say now."""
     current = app_containers(docker, config.service)
-    return not changes.of(docker, config, env, ref, current, applied)
+    others = roles.running(docker, config, env)
+    return not changes.of(docker, config, env, ref, current, applied, others)
 
 
 def migrate(docker: DockerClient, service: str = MIGRATE_SERVICE) -> None:
@@ -90,20 +91,7 @@ def start_beside(
     docker: DockerClient, service: str, old: Sequence[Container], replicas: int
 ) -> list[Container]:
     """Start ``replicas`` new containers of the service beside ``old``."""
-    before = {c.id for c in old}
-    with docker_errors(f"starting the new {service} containers"):
-        docker.compose.up(
-            services=[service],
-            detach=True,
-            scales={service: len(old) + replicas},
-            recreate=False,
-            dependencies=False,
-            pull="never",
-            quiet=True,
-        )
-    return sorted(
-        (c for c in app_containers(docker, service) if c.id not in before), key=lambda c: c.name
-    )
+    return roles.beside(docker, service, old, replicas, start=True)
 
 
 def discard(docker: DockerClient, containers: Sequence[Container]) -> None:
@@ -185,9 +173,11 @@ def _started_healthy(
     env: Environment,
     old: Sequence[Container],
     mark: Mark = mark_nothing,
-) -> list[Container]:
-    """``replicas`` new containers beside ``old``, healthy; DeployFailed, with
-    none of them left, when they are not."""
+) -> tuple[list[Container], roles.Started, dict[str, list[Container]]]:
+    """``replicas`` new containers beside ``old``, and the other roles' new
+    ones, healthy; DeployFailed, with none of them left and a stopped
+    singleton started again, when they are not. With the roles' old containers."""
+    old_roles = roles.running(docker, config, env)
     try:
         new = start_beside(docker, config.service, old, env.replicas)
     except EngineError as exc:
@@ -195,14 +185,21 @@ def _started_healthy(
         before = {c.id for c in old}
         discard(docker, [c for c in app_containers(docker, config.service) if c.id not in before])
         raise DeployFailed(str(exc), details=exc.details) from None
+    try:
+        started = roles.start(docker, env, old_roles)
+    except EngineError as exc:
+        discard(docker, new)
+        raise DeployFailed(str(exc), details=exc.details) from None
     mark("start")
     try:
         wait_healthy(docker, new, env.health_timeout, service=config.service)
+        roles.wait(docker, env, started)
         mark("health")
     except DeployFailed:
         discard(docker, new)
+        roles.undo(docker, started)
         raise
-    return new
+    return new, started, old_roles
 
 
 def _rolling(config: Config, env: Environment, ref: str, what: changes.Changes) -> str:
@@ -244,7 +241,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     # Redis, a database: there and healthy before the app, on every deploy.
     sidecars.start(docker, config, env, report)
     old = app_containers(docker, config.service)
-    what = changes.of(docker, config, env, ref, old, applied)
+    what = changes.of(docker, config, env, ref, old, applied, roles.running(docker, config, env))
     mark("compare")
     if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
@@ -253,17 +250,19 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     if migrations and config.migrate:
         migrate(docker, config.migrate)
         mark("migrate")
-    new = _started_healthy(docker, config, env, old, mark)
+    new, started, old_roles = _started_healthy(docker, config, env, old, mark)
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
     old_names = tuple(c.name for c in old)
     seconds = switch(docker, config, env, names, recreate=what.proxy_stale is not None)
     mark("switch")
     retire(docker, old)
+    roles.retire(docker, old_roles)
     mark("drain")
     done = Rollout(tuple(names), old_names, seconds)
     report(
         f"switched the proxy to {', '.join(done.serving)} in {seconds:.2f}s"
         + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
+        + "".join(f"; replaced {name} ({len(new)} healthy)" for name, new in started.new.items())
     )
     return done

@@ -172,14 +172,20 @@ def plain(line: str) -> str:
 
 
 def logs(
-    docker: DockerClient, *, follow: bool = False, tail: str | None = None, plain_text: bool = False
+    docker: DockerClient,
+    *,
+    follow: bool = False,
+    tail: str | None = None,
+    plain_text: bool = False,
+    services: Sequence[str] = (),
 ) -> Iterator[str]:
     """The stack's log lines, as compose prints them; with ``plain_text``
     without control sequences, for a pipe or a file: compose writes ESC[2K
     before every line even with --no-color and its output not a terminal,
     and an app may colour its own lines."""
     with docker_errors("docker compose logs"):
-        for _source, line in docker.compose.logs(follow=follow, tail=tail, stream=True):
+        lines = docker.compose.logs(list(services), follow=follow, tail=tail, stream=True)
+        for _source, line in lines:
             text = line.decode(errors="replace").rstrip("\n")
             yield plain(text) if plain_text else text
 
@@ -189,6 +195,8 @@ def logs(
 # container of such an image goes through it too, and sees the environment
 # the server sees (DATABASE_URL with its password).
 ENTRYPOINT = ("python", "/usr/local/lib/slipway/entrypoint.py")
+# What tells that entrypoint to take a singleton role's lease first.
+LEASE = "SLIPWAY_LEASE"
 
 
 def first_index(docker: DockerClient, service: str) -> int:
@@ -216,13 +224,14 @@ def execute(docker: DockerClient, service: str, command: Sequence[str], *, tty: 
     slipway's entrypoint when its image has it); its output, when not a tty."""
     first = _first_running(docker, service)
     index = _number(first) if first is not None else 1
-    argv = list(command)
+    argv, envs = list(command), {}
     if first is not None and tuple(first.config.entrypoint or ()) == ENTRYPOINT:
-        argv = [*ENTRYPOINT, *argv]
+        # Never the singleton's lease: the role's own process holds it.
+        argv, envs = [*ENTRYPOINT, *argv], {LEASE: ""}
     shown = f"`{' '.join(command)}`"
     try:
         with docker_errors(f"{shown} in {service}"):
-            out = docker.compose.execute(service, argv, tty=tty, index=index)
+            out = docker.compose.execute(service, argv, tty=tty, index=index, envs=envs)
     except NotRunning:
         raise DeployFailed(f"{service} is not running: start it first") from None
     except EngineError as exc:

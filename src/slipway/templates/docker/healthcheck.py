@@ -138,30 +138,43 @@ def server_pids() -> list[int]:
     return pids
 
 
-def main() -> int:
-    port = int(os.environ.get("HEALTH_PORT") or os.environ.get("PORT") or "8000")
-    path = os.environ.get("HEALTH_PATH") or "/health"
+def passed() -> int:
+    """A passing probe: the failures are forgotten and the server marked as
+    having served since the container started. 0, the probe's exit code."""
+    COUNTER.unlink(missing_ok=True)
+    if not served():
+        # Nowhere to note it: the watchdog stays off rather than guess.
+        with contextlib.suppress(OSError):
+            SERVED.write_text(container_start())
+    return 0
+
+
+def failed(what: str, detail: str = "") -> int:
+    """A failing probe: say ``what`` failed (then ``detail``) and count it; at
+    HEALTH_WATCHDOG_FAILURES in a row (default 3; 0: never), kill the server
+    when it is the watchdog's to kill. 1, the probe's exit code."""
     limit = int(os.environ.get("HEALTH_WATCHDOG_FAILURES", "3"))
-    status = answer(port, path)
-    if status == 200:
-        COUNTER.unlink(missing_ok=True)
-        if not served():
-            # Nowhere to note it: the watchdog stays off rather than guess.
-            with contextlib.suppress(OSError):
-                SERVED.write_text(container_start())
-        return 0
     failures = count_failure()
-    # The status, when there was one: slipway tells a wrong path from a slow start by it.
-    said = f": it answered {status}" if status is not None else ""
     # Flushed: killing the server ends the container, and this process with
     # it, before a buffered line would reach Docker's health log.
-    print(f"{path} did not answer 200 ({failures} in a row){said}", flush=True)
+    print(f"{what} ({failures} in a row){detail}", flush=True)
     if limit and failures >= limit and escalates():
         for pid in server_pids():
             print(f"watchdog: killing hung server process {pid}", flush=True)
             os.kill(pid, signal.SIGKILL)
         COUNTER.unlink(missing_ok=True)
     return 1
+
+
+def main() -> int:
+    port = int(os.environ.get("HEALTH_PORT") or os.environ.get("PORT") or "8000")
+    path = os.environ.get("HEALTH_PATH") or "/health"
+    status = answer(port, path)
+    if status == 200:
+        return passed()
+    # The status, when there was one: slipway tells a wrong path from a slow start by it.
+    said = f": it answered {status}" if status is not None else ""
+    return failed(f"{path} did not answer 200", said)
 
 
 if __name__ == "__main__":
