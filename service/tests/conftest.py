@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +39,20 @@ def client(migrated_settings: Settings) -> Iterator[TestClient]:
 def unmigrated_client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+# What tests against a real PostgreSQL read: set inside the test environment
+# (compose/test.yaml) that `nox -s docker_tests` runs them in.
+POSTGRES_URL = "TEST_DATABASE_URL"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL to test against (`nox -s tests`, on the host),
+    its tests are deselected, said in the summary, not skipped one by one:
+    they run in `nox -s docker_tests`, beside the database."""
+    if os.environ.get(POSTGRES_URL):
+        return
+    needs = [item for item in items if item.path.name == "test_on_postgres.py"]
+    if needs:
+        config.hook.pytest_deselected(items=needs)
+        items[:] = [item for item in items if item not in needs]

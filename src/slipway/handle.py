@@ -45,17 +45,23 @@ class Handle:
         """The compose service of the release's role ``name``: the web one
         (slipway.yaml's ``service``) for None, ``web`` or its own name; a
         UsageError naming the roles there are for any other name."""
-        from slipway.engine import mounts  # noqa: PLC0415 (see of())
-        from slipway.errors import UsageError  # noqa: PLC0415
+        from slipway.errors import UsageError  # noqa: PLC0415 (see of())
 
         web = self.config.service
         if name in (None, "web", web):
             return web
-        others = mounts.declared(self.env.compose_files).roles(web, self.config.migrate)
-        if name in others:
+        if name in (others := self.roles()):
             return str(name)
         there = ", ".join([f"{web} (web)", *others])
         raise UsageError(f"{self.env.name} has no role {name!r}: its roles are {there}")
+
+    def roles(self) -> list[str]:
+        """The release's roles but the web one (a worker), by compose service."""
+        from slipway.engine import mounts  # noqa: PLC0415 (see of())
+
+        return mounts.declared(self.env.compose_files).roles(
+            self.config.service, self.config.migrate
+        )
 
 
 def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:

@@ -10,6 +10,7 @@ release pointer, which it alone reads and writes.
 | ``<env>.settings.env`` | what slipway.yaml tells the environment's compose files |
 | ``<env>.mounts.yaml`` | the compose file that mounts what slipway keeps on the engine |
 | ``<env>-proxy/`` | the proxy's configuration, as last sent to the engine |
+| ``tests.env`` | the test image a test environment's run names (SLIPWAY_IMAGE) |
 | ``history.jsonl`` | every deploy and rollback |
 | ``sbom/<tag>.cdx.json`` | each release's SBOM |
 | ``build/`` | the Dockerfile slipway builds, beside its ignore file |
@@ -60,6 +61,11 @@ def mounts_file(config: Config, env: Environment) -> Path:
 
 def proxy_folder(config: Config, env: Environment) -> Path:
     return folder(config) / f"{env.name}-proxy"
+
+
+def tests_file(config: Config) -> Path:
+    """What the test environment's compose files read: the test image."""
+    return folder(config) / "tests.env"
 
 
 def history_file(config: Config) -> Path:

@@ -1,7 +1,8 @@
 """`invoke backup [--verify]` and `invoke restore` on SQLite (prod) and PostgreSQL (prod-pg).
 
-Both databases hold the service's two tables, notes and alembic_version (one
-row): every table is counted, and verification compares them one by one.
+Both databases hold the service's four tables (notes, alembic_version with one
+row, the worker's fence and runs): every table is counted, and verification
+compares them one by one.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from python_on_whales import Container
 from slipway import handle
 from slipway.config import load as load_config
 from slipway.data import backup
-from tests.docker.conftest import Project, app_containers, http
+from tests.docker.conftest import Project, app_containers, http, same_note
 
 pytestmark = pytest.mark.docker
 
-# `wrote ...: N bytes, 2 tables, 1,001 rows, in 0.55s` and `verify ok: integrity
-# ok, 2 tables with the rows counted at backup (1,001 rows)`.
+# The service's tables: its notes, alembic's revision, the worker's fence and runs.
+SCHEMA = {"alembic_version", "notes", "worker_fence", "worker_runs"}
+TABLES = len(SCHEMA)
+# `wrote ...: N bytes, 4 tables, 1,003 rows, in 0.55s` and `verify ok: integrity
+# ok, 4 tables with the rows counted at backup (1,003 rows)`.
 WROTE = re.compile(r"wrote (\S+): ([\d,]+) bytes, (\d+) tables, ([\d,]+) rows, in ([\d.]+)s")
 VERIFIED = re.compile(
     r"verify ok: integrity ok, (\d+) tables with the rows counted at backup \(([\d,]+) rows\)"
@@ -39,11 +43,14 @@ def backup_restore_round_trip(project: Project, env: str, suffix: str) -> None:
     out = project.ok("backup", "--env", env, "--verify")
     written = re.search(
         rf"wrote (backups/{re.escape(env)}-\d{{8}}T\d{{6}}\.\d{{3}}Z\.{suffix}): "
-        rf"[\d,]+ bytes, 2 tables, {len(live) + 1:,} rows, in",
+        rf"[\d,]+ bytes, {TABLES} tables, ([\d,]+) rows, in",
         out,
     )
     assert written, out
-    counted = f"2 tables with the rows counted at backup ({len(live) + 1:,} rows)"
+    rows = written[2]
+    # The notes, alembic's one row, the worker's fence and its runs.
+    assert int(rows.replace(",", "")) >= len(live) + 3, out
+    counted = f"{TABLES} tables with the rows counted at backup ({rows} rows)"
     assert f"verify ok: integrity ok, {counted}" in out
     backup = project.root / written[1]
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
@@ -53,9 +60,8 @@ def backup_restore_round_trip(project: Project, env: str, suffix: str) -> None:
     assert status == 201
 
     out = project.ok("restore", written[1], "--env", env)
-    restored = f"(2 tables, {len(live) + 1:,} rows)"
-    assert f"{env} is restored from {written[1]} {restored} and healthy" in out
-    assert http("GET", f"{project.url}/notes/{kept['id']}") == (200, kept)
+    assert f"{env} is restored from {written[1]} ({TABLES} tables, {rows} rows) and healthy" in out
+    assert same_note(http("GET", f"{project.url}/notes/{kept['id']}"), kept)
     assert http("GET", f"{project.url}/notes/{newer['id']}")[0] == 404
     assert http("GET", f"{project.url}/ready")[0] == 200
     assert_the_data_restore_replaced_was_kept(project, out, env, suffix, newer["text"])
@@ -68,12 +74,13 @@ def assert_the_data_restore_replaced_was_kept(
     written after the backup included), said where, and said what it does."""
     kept = re.search(
         rf"kept {re.escape(env)}'s current data in (backups/before-restore/{re.escape(env)}-"
-        rf"\S+\.{suffix}) \(2 tables, [\d,]+ rows\): restore that file to undo",
+        rf"\S+\.{suffix}) \({TABLES} tables, [\d,]+ rows\): restore that file to undo",
         out,
     )
     assert kept, out
     assert f"replaces all of {env}'s data" in out
-    assert out.index(kept[0]) < out.index("stopping app")
+    # The worker writes the data too: it stops with the app.
+    assert out.index(kept[0]) < out.index("stopping app, worker")
     before = project.root / kept[1]
     assert stat.S_IMODE(before.stat().st_mode) == 0o600
     data = before.read_bytes()
@@ -133,7 +140,7 @@ def assert_the_restore_holds_the_rows_counted_at_backup(out: str) -> None:
     assert wrote, out
     assert verified, out
     assert (verified[1], verified[2]) == (wrote[3], wrote[4])
-    assert verified[1] == "2"
+    assert verified[1] == str(TABLES)
 
 
 def test_sqlite_backup_is_consistent_while_the_app_keeps_writing(project: Project) -> None:
@@ -155,7 +162,7 @@ def test_a_sqlite_backup_changed_after_its_count_fails_verification_naming_the_t
     project.ok("deploy")
     prod = handle.of(config, "prod")
     done = backup.backup(prod)
-    assert set(done.tables) == {"alembic_version", "notes"}, done.tables
+    assert set(done.tables) == SCHEMA, done.tables
     assert backup.verify(prod, done).ok
 
     with sqlite3.connect(done.path) as db:
@@ -175,7 +182,7 @@ def test_postgres_verification_names_the_table_whose_rows_differ_from_the_count(
     config = load_config(pg_project.root / "slipway.yaml")
     prod_pg = handle.of(config, "prod-pg")
     done = backup.backup(prod_pg)
-    assert set(done.tables) == {"alembic_version", "notes"}, done.tables
+    assert set(done.tables) == SCHEMA, done.tables
     assert backup.verify(prod_pg, done).ok
 
     notes = done.tables["notes"]

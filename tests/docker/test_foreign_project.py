@@ -116,6 +116,21 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
     )
 """
+# The FastAPI app's worker (`slipway init --worker`): it only proves it lives.
+FASTAPI_WORKER = """\
+import os
+import pathlib
+import signal
+import threading
+
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+beat = pathlib.Path(os.environ["HEARTBEAT_FILE"])
+print("worker up, fencing token", os.environ.get("SLIPWAY_FENCING_TOKEN"), flush=True)
+while not stop.is_set():
+    beat.touch()
+    stop.wait(2)
+"""
 FASTAPI_TEST = """\
 from fastapi.testclient import TestClient
 
@@ -310,6 +325,7 @@ def _fastapi(root: Path, name: str) -> None:
             "migrations/env.py": ALEMBIC_ENV,
             "migrations/versions/0001_items.py": ALEMBIC_ITEMS,
             "tests/test_hello.py": FASTAPI_TEST.replace("{module}", module),
+            f"src/{module}/worker.py": FASTAPI_WORKER,
         },
     )
 
@@ -361,9 +377,16 @@ def take_down(project: Foreign) -> None:
         docker.image.remove(tags, force=True)
 
 
+def _init_flags(foreign: Foreign) -> list[str]:
+    """The FastAPI app has a worker; the Django site has none."""
+    module = foreign.name.replace("-", "_")
+    return ["--worker", f"python -m {module}.worker"] if foreign.kind == "fastapi" else []
+
+
 def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreign) -> None:
-    out = foreign.slipway("init")
+    out = foreign.slipway("init", *_init_flags(foreign))
     assert "wrote slipway.yaml" in out
+    assert ("wrote compose/worker.yaml" in out) is (foreign.kind == "fastapi")
     assert "skipped .dockerignore" in out  # the project's own stays as it is
     assert "wrote compose/migrate.yaml" in out
     server = "gunicorn mysite.wsgi:application" if foreign.kind == "django" else "uvicorn "
@@ -375,7 +398,7 @@ def test_init_writes_the_files_then_a_second_run_changes_nothing(foreign: Foreig
     git(foreign.root, "add", "-A")
     git(foreign.root, "commit", "-qm", "slipway init")
 
-    again = foreign.slipway("init")
+    again = foreign.slipway("init", *_init_flags(foreign))
     assert "nothing changed" in again
     assert "wrote" not in again
     status = foreign.run("git", "status", "--porcelain")
@@ -456,6 +479,12 @@ def test_deploy_redeploy_under_load_rollback_backup_and_down(foreign: Foreign) -
     for n in range(3):
         status, body = http("POST", f"{foreign.url}/items", {"name": f"item {n}"})
         assert status == 201, body
+    if foreign.kind == "fastapi":
+        # init's worker: the release image, its heartbeat probe, its own logs.
+        (row,) = [ln for ln in foreign.slipway("status").splitlines() if " worker " in f" {ln} "]
+        assert "healthy" in row
+        logs = foreign.slipway("logs", "--role", "worker", "--tail", "all")
+        assert "worker up, fencing token None" in logs
 
     foreign.release("2")
     _write(foreign.root, DECOYS)  # git-ignored by init's .gitignore lines, or not: both leak
@@ -527,6 +556,16 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
         )
     }
     assert started["redis"] < started["app"]
+    # It names no network: it is on an internal one alone, which the app joins.
+    (redis,) = docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={foreign.name}-prod"),
+            ("label", "com.docker.compose.service=redis"),
+        ]
+    )
+    (network,) = redis.network_settings.networks
+    assert network == f"{foreign.name}-prod_slipway-sidecars"
+    assert docker.network.inspect(network).internal
     (row,) = [line for line in foreign.slipway("status").splitlines() if " redis " in f" {line} "]
     assert "running" in row
     assert "healthy" in row
@@ -534,6 +573,7 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
     again = foreign.slipway("deploy")
     assert "nothing to roll" in again
     assert "started redis" not in again
+    assert "tried" not in again
     assert http("GET", f"{foreign.url}/visits") == (200, {"visits": 3})
 
     # A sidecar image this engine lacks and cannot pull: one line, and what
@@ -542,9 +582,7 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
     base_file = foreign.root / "compose/base.yaml"
     base_file.write_text(base_file.read_text().replace("image: redis:8", "image: redis:8-alpine"))
     git(foreign.root, "commit", "-qam", "an image this engine lacks")
-    failed = foreign.run(SLIPWAY, "deploy")
-    assert failed.returncode == 1
-    (line,) = failed.stderr.strip().splitlines()
+    line = _refused(foreign)
     assert line.startswith(
         "slipway: the sidecar image(s) of redis (redis:8-alpine) are not on prod's engine "
         "(the local engine) and could not be pulled: load them there (docker load) or let "
@@ -553,7 +591,51 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
     assert line.endswith(" kept serving and no request reached the new release"), line
     assert sorted(c.id for c in docker.container.list()) == running
     assert http("GET", f"{foreign.url}/visits") == (200, {"visits": 4})
+
+    # A change that breaks it: tried first, refused in one line, while the
+    # running Redis and release serve every request.
+    _redis_command(foreign, ["redis-server", "--no-such-directive", "yes"], "a broken redis")
+    with Traffic(foreign.url, clients=2, gets=("/visits",), min_seconds=5) as load:
+        # Its own log says why, among the details.
+        line = _refused(foreign, details="redis (trial) log: ")
+    assert line.startswith(
+        "slipway: redis's new configuration did not pass its trial, so redis was not "
+        "replaced: redis (trial) exited with code 1 before it was healthy; "
+    ), line
+    assert load.failed == [], load.summary()
+    assert sorted(c.id for c in docker.container.list()) == running
+    assert not docker.container.list(all=True, filters=[("label", "slipway.trial")])
+
+    # One that works: tried, then it replaces the running one, its data kept.
+    bounded = ["redis-server", "--protected-mode", "no", "--dir", "/data", "--maxmemory", "64mb"]
+    _redis_command(foreign, bounded, "a bounded redis")
+    out = foreign.slipway("deploy")
+    assert "tried the new configuration of redis: healthy" in out
+    status, body = http("GET", f"{foreign.url}/visits")
+    assert status == 200, body
+    visits = body["visits"]
+    assert visits > 5  # the count went on from what the old one had
     foreign.slipway("down", "--volumes")
+
+
+def _refused(foreign: Foreign, *, details: str = "") -> str:
+    """A failed deploy's one line (after the details it prints, which hold
+    ``details``): that line."""
+    failed = foreign.run(SLIPWAY, "deploy")
+    assert failed.returncode == 1, failed.stdout
+    *before, line = failed.stderr.strip().splitlines()
+    assert details in "\n".join(before), failed.stderr
+    assert not any(earlier.startswith("slipway: ") for earlier in before), failed.stderr
+    return line
+
+
+def _redis_command(foreign: Foreign, command: list[str], message: str) -> None:
+    base_file = foreign.root / "compose/base.yaml"
+    base = yaml.safe_load(base_file.read_text())
+    base["services"]["redis"]["image"] = "redis:8"
+    base["services"]["redis"]["command"] = command
+    base_file.write_text(yaml.safe_dump(base, sort_keys=False))
+    git(foreign.root, "commit", "-qam", message)
 
 
 def _image_files(ref: str, tar: Path) -> list[str]:

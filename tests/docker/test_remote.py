@@ -502,6 +502,8 @@ def test_a_second_checkout_deploys_postgres_onto_the_remote_with_the_database_s_
     # Restored from the file here: the note written after the backup is gone.
     remote.request(first.port, "POST", "/notes", {"text": "after the backup"})
     second.ok("restore", str(dump), "--env", "prod-pg")
-    assert remote.request(first.port, "GET", "/notes") == (200, [note])
+    status, notes = remote.request(first.port, "GET", "/notes")
+    assert len(notes) == 1
+    assert same_note((status, notes[0]), note)
     assert "prod-pg is down" in second.ok("down", "--env", "prod-pg")
     assert json.loads(second.ok("status", "--env", "prod-pg", "--json")) == []

@@ -461,7 +461,11 @@ def test_an_env_file_compose_file_or_port_change_rolls_and_is_said(live: Project
         env_file.write_text(env_text.replace("LOG_LEVEL=info", "LOG_LEVEL=debug"))
         with Traffic(live.url) as load:
             out = live.ok("deploy")
-        assert "its configuration changed (app's environment: LOG_LEVEL)" in out
+        # The worker reads the same environment: it rolls too, and is said.
+        assert (
+            "its configuration changed (app's environment: LOG_LEVEL; "
+            "worker's environment: LOG_LEVEL)"
+        ) in out
         assert_no_request_failed(load)
         assert all("LOG_LEVEL=debug" in (c.config.env or []) for c in app_containers(live))
 

@@ -200,7 +200,7 @@ INVALID = [
     pytest.param(
         _set("tests", value={"docker": []}),
         "tests.docker",
-        "unknown key (expected one of unit, engine)",
+        "unknown key (expected one of unit, engine, compose_files)",
         id="unknown-tests-key",
     ),
     pytest.param(

@@ -89,7 +89,19 @@ def test_slipways_compose_file_gives_a_role_its_heartbeat_and_a_singleton_its_le
     assert "healthcheck" not in beat
     assert beat["environment"] == {"HEARTBEAT_FILE": "/run/slipway/heartbeat"}
     assert written["volumes"]["slipway-leases"] == {"name": "slipway-prod-leases"}
-    assert set(written["services"]) == {"worker", "beat", "proxy"}
+
+
+def test_a_sidecar_that_names_no_network_is_on_an_internal_one_every_role_reaches(
+    staffed: Config,
+) -> None:
+    env = staffed.environment("prod")
+    written = yaml.safe_load(mounts.text(staffed, env).replace("!override", ""))
+    services = written["services"]
+    assert services["redis"]["networks"] == ["slipway-sidecars"]
+    for reaching in ("app", "migrate", "worker", "beat", "seed"):
+        assert services[reaching]["networks"] == {"default": {}, "slipway-sidecars": {}}
+    assert "networks" not in services["proxy"]
+    assert written["networks"] == {"slipway-sidecars": {"internal": True}}
 
 
 @pytest.mark.usefixtures("staffed")

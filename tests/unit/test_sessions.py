@@ -223,3 +223,23 @@ def test_docker_tests_in_an_image_without_pytest_fails_with_its_one_line(
     assert reason == line
     assert session.logs == []
     assert session.runs == []
+
+
+def test_docker_tests_runs_the_image_inside_the_test_environment_when_there_is_one(
+    loaded: Loaded, monkeypatch: pytest.MonkeyPatch, project_root: Path
+) -> None:
+    (project_root / "compose/test.yaml").write_text("services:\n  tests: {}\n")
+    cfg = loaded()
+    assert cfg.tests.compose_files == (project_root / "compose/test.yaml",)
+    ran: list[Path] = []
+
+    def run_in_environment(_docker: Any, _cfg: Config, reports: Path, **_options: Any) -> Any:
+        ran.append(reports)
+        return testrun.TestRun("slipway/notes:test", reports / "junit.xml", reports / "c.xml")
+
+    _in_image(monkeypatch, error=AssertionError("not alone: inside the test environment"))
+    monkeypatch.setattr(sessions.testenv, "run_in_environment", run_in_environment)
+
+    sessions.docker_tests(FakeSession())
+
+    assert ran == [Path("reports")]

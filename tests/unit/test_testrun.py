@@ -205,3 +205,22 @@ def test_pytest_args_write_junit_and_coverage_into_the_mount() -> None:
     assert testrun.REPORTS_MOUNT == "/reports"
     assert "--junitxml=/reports/junit.xml" in testrun.PYTEST_ARGS
     assert "--cov-report=xml:/reports/coverage.xml" in testrun.PYTEST_ARGS
+
+
+def test_a_test_environment_whose_services_never_started_says_so_not_tests_failed(
+    tmp_path: Path,
+) -> None:
+    """`compose run` exits 1 when a dependency fails to start, before pytest
+    prints a line: that is not a failing test."""
+    said = b"dependency failed to start: container app-tests-1-db-1 exited (1)\n"
+    fake = _FakeRun(
+        [("stderr", b" Container app-tests-1-db-1  Started\n"), ("stderr", said)],
+        DockerException(["docker", "compose", "run"], 1, stderr=said),
+    )
+    run = testrun.TestRun("app:test", tmp_path / "junit.xml", tmp_path / "coverage.xml")
+    with pytest.raises(CheckFailed) as failed:
+        testrun.streamed(run, print, lambda: fake.run("", []), environment=True)
+    assert str(failed.value) == (
+        "the tests in app:test never ran: dependency failed to start: container "
+        "app-tests-1-db-1 exited (1)"
+    )

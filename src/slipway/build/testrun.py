@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from python_on_whales import DockerClient
 
@@ -83,34 +85,67 @@ def run_in_image(docker: DockerClient, config: Config, reports: Path, *, report:
     image = images.build(docker, config, Target.TEST, report=None)
     reports.mkdir(parents=True, exist_ok=True)
     run = TestRun(image.ref, reports / "junit.xml", reports / "coverage.xml")
+    return streamed(
+        run,
+        report,
+        lambda: docker.run(
+            image.id,
+            list(PYTEST_ARGS),
+            volumes=[(str(reports.resolve()), REPORTS_MOUNT)],
+            user=run_as(),
+            envs=RUN_ENV,
+            remove=True,
+            pull="never",
+            stream=True,
+        ),
+    )
+
+
+def run_as() -> str:
+    """The test container's user: reports on the host belong to the user who ran the tests."""
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+# Coverage's data file beside the reports; a home for a uid that may have none.
+RUN_ENV = {"COVERAGE_FILE": f"{REPORTS_MOUNT}/.coverage", "HOME": "/tmp"}  # noqa: S108
+
+
+def streamed(
+    run: TestRun,
+    report: Report,
+    chunks: Callable[[], Iterable[Any]],
+    *,
+    environment: bool = False,
+) -> TestRun:
+    """The run, its container's output (``chunks``: docker's stream of
+    (source, bytes)) passed to ``report`` as it comes; CheckFailed when a
+    test failed, the image has no pytest or (``environment``: started by
+    `compose run`) the services the tests need did not start; ``collected_none``
+    when pytest found nothing to run."""
     output = _Output(report)
     try:
-        with docker_errors(f"running tests in {image.ref}"):
-            for source, chunk in docker.run(
-                image.id,
-                list(PYTEST_ARGS),
-                volumes=[(str(reports.resolve()), REPORTS_MOUNT)],
-                # Reports on the host belong to the user who ran the tests.
-                user=f"{os.getuid()}:{os.getgid()}",
-                envs={"COVERAGE_FILE": f"{REPORTS_MOUNT}/.coverage", "HOME": "/tmp"},  # noqa: S108 (uid may have no home)
-                remove=True,
-                pull="never",
-                stream=True,
-            ):
+        with docker_errors(f"running tests in {run.image}"):
+            for source, chunk in chunks():
                 output.add(source, chunk)
     except EngineError as exc:
         # pytest's own exit codes are 1-5; docker's (125-127) mean it never ran.
         if exc.return_code > NO_TESTS:
             if isinstance(exc, CommandNotFound):
-                raise CheckFailed(NO_PYTEST.format(image=image.ref)) from None
+                raise CheckFailed(NO_PYTEST.format(image=run.image)) from None
             output.flush()
             raise
+        if environment and not output.started and output.held and exc.return_code == 1:
+            # Nothing on stdout and compose's own failure: the tests never ran
+            # (the test environment's services did not start); its last word says why.
+            raise CheckFailed(
+                f"the tests in {run.image} never ran: {output.held[-1].strip()}",
+            ) from None
         output.flush()
         if exc.return_code == NO_TESTS:
             return replace(run, collected_none=True)
         raise CheckFailed(
-            f"tests failed inside {image.ref} (pytest exit code {exc.return_code}); "
-            f"see the output above and {reports / 'junit.xml'}"
+            f"tests failed inside {run.image} (pytest exit code {exc.return_code}); "
+            f"see the output above and {run.junit}"
         ) from None
     output.flush()
     return run

@@ -19,7 +19,7 @@ from typing import TypeVar
 import nox
 
 from slipway import checks, engine
-from slipway.build import testrun
+from slipway.build import testenv, testrun
 from slipway.checks import CheckResult, compose_files_valid, verdict
 from slipway.checks.policy import for_environments
 from slipway.checks.sizes import SizeRow
@@ -126,12 +126,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(tags=["slow"])
 def docker_tests(session: nox.Session) -> None:
-    """Run the service's tests in the test image, then `tests.engine`."""
+    """Run the service's tests in the test image (inside the test environment,
+    compose/test.yaml, when there is one), then `tests.engine`."""
     cfg = _call(session, load)
-    run = _call(
-        session,
-        lambda: testrun.run_in_image(engine.client(cfg), cfg, Path("reports"), report=print),
-    )
+    runner = testenv.run_in_environment if cfg.tests.compose_files else testrun.run_in_image
+    run = _call(session, lambda: runner(engine.client(cfg), cfg, Path("reports"), report=print))
     in_image = f"pytest collected no test in {run.image}"
     if run.collected_none and not cfg.tests.engine:
         session.skip(f"nothing to run: {in_image}, and {NO_ENGINE_TESTS}")

@@ -80,9 +80,13 @@ def _keep_current(handle: Handle) -> BackupResult:
 
 
 def _replace(handle: Handle, db: Database, data: bytes) -> dict[str, int]:
-    """Stop the app, load ``data`` into the database, start the app healthy."""
+    """Stop the app and the other roles (a worker writes the data too), load
+    ``data`` into the database, start them healthy."""
     service, backend, report = handle.config.service, handle.backend, handle.report
-    report(f"stopping {service} ...")
+    roles = handle.roles()
+    report(f"stopping {', '.join([service, *roles])} ...")
+    for role in roles:
+        backend.stop(role)
     backend.stop(service)
     try:
         if db.kind is Kind.SQLITE:
@@ -98,12 +102,13 @@ def _replace(handle: Handle, db: Database, data: bytes) -> dict[str, int]:
 
 
 def _start_app(handle: Handle) -> None:
-    """The app back, healthy, behind the proxy."""
-    service, env = handle.config.service, handle.env
-    try:
-        handle.backend.start(service, wait_seconds=env.health_timeout)
-    except EngineError as exc:
-        raise DeployFailed(
-            f"{service} did not come back healthy: {exc.reason}; "
-            f"see `{command(f'logs --env {env.name}')}`"
-        ) from None
+    """The app back, healthy, behind the proxy; the other roles back, healthy."""
+    env = handle.env
+    for service in (handle.config.service, *handle.roles()):
+        try:
+            handle.backend.start(service, wait_seconds=env.health_timeout)
+        except EngineError as exc:
+            raise DeployFailed(
+                f"{service} did not come back healthy: {exc.reason}; "
+                f"see `{command(f'logs --env {env.name}')}`"
+            ) from None

@@ -63,6 +63,7 @@ __all__ = [
     "settings_file",
     "ship",
     "stream",
+    "tests_client",
     "unavailable",
     "where",
 ]
@@ -138,6 +139,17 @@ def client(
         compose_env_files=env_files,
         host=host_of(env),
         context=context_of(env),
+    )
+
+
+def tests_client(config: Config, name: str) -> DockerClient:
+    """The client of one run of the test environment (slipway.yaml's
+    ``tests.compose_files``), compose project ``name``, on the local engine;
+    its compose files read the test image from :func:`slipway.state.tests_file`."""
+    return DockerClient(
+        compose_files=[str(f) for f in config.tests.compose_files],
+        compose_project_name=name,
+        compose_env_files=[state.tests_file(config)],
     )
 
 

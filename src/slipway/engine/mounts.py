@@ -57,6 +57,8 @@ HEARTBEAT_CHECK = {
     "start_interval": "1s",
 }
 LEASES = "slipway-leases"
+# The network of the sidecars that say nothing of theirs.
+SIDECARS = "slipway-sidecars"
 LEASES_DIR = "/var/lib/slipway/leases"
 # A one-shot job's mark: another service waits for it to complete.
 COMPLETED = "service_completed_successfully"
@@ -85,6 +87,15 @@ class Declared:
     images: dict[str, str] = field(default_factory=dict)
     healthchecks: set[str] = field(default_factory=set)
     jobs: set[str] = field(default_factory=set)
+    # The services that say where they are reached: networks or ports.
+    placed: set[str] = field(default_factory=set)
+
+    def sidecars(self, web: str, migrate: str | None) -> list[str]:
+        """The stack's other long-running services (Redis, a database): not
+        the web service, its migration, the proxy, a role or a job."""
+        skip = {web, migrate, PROXY_SERVICE, *self.jobs}
+        image = self.images.get(web)
+        return sorted(s for s in self.services if s not in skip and self.images.get(s) != image)
 
     def roles(self, web: str, migrate: str | None) -> list[str]:
         """The release's process roles but the web one: the services that
@@ -154,6 +165,8 @@ def _note(found: Declared, service: str, spec: Mapping[str, Any]) -> None:
         found.images[service] = spec["image"]
     if "healthcheck" in spec:
         found.healthchecks.add(service)
+    if spec.get("networks") or spec.get("ports") or spec.get("network_mode"):
+        found.placed.add(service)
     needs = spec.get("depends_on") or {}
     if isinstance(needs, Mapping):
         found.jobs |= {
@@ -185,40 +198,64 @@ def _role(role: Role, own_check: bool) -> list[str]:
     return lines
 
 
-def text(config: Config, env: Environment) -> str:
-    """The compose file that mounts the environment's volumes and sets up its roles."""
-    found = declared(env.compose_files)
+def _networks(found: Declared, service: str, internal: list[str]) -> list[str]:
+    """A service's lines for the sidecars' internal network: a sidecar that
+    says nothing of where it is reached is on it alone; every other service
+    but the proxy joins it (beside the default network, unless it names its own)."""
+    if not internal or service == PROXY_SERVICE:
+        return []
+    if service in internal:
+        return [f"    networks: [{SIDECARS}]\n"]
+    default = "" if service in found.placed else "default: {}, "
+    return [f"    networks: {{{default}{SIDECARS}: {{}}}}\n"]
+
+
+def _service(
+    config: Config, env: Environment, found: Declared, service: str, internal: list[str]
+) -> tuple[list[str], set[str]]:
+    """A service's lines of the file, and the volumes it uses."""
+    mounts = found.mounted.get(service, {})
     roles = found.roles(config.service, config.migrate)
+    role = roles_of(env.roles, service) if service in roles else None
+    lines, used = [], set()
+    if mounts:
+        kept = found.others.get(service, [])
+        lines.append(f"    secrets: !override {json.dumps(kept)}\n")
+    if service == PROXY_SERVICE and env.https is not None:
+        # Beside the compose files' own HTTP port: compose adds ports up.
+        lines.append(f"    ports:\n      - {json.dumps(HTTPS_PUBLISHED)}\n")
+    volumes = [_mount(PROXY_CONFIG_DIR, PROXY_FOLDER)] if service == PROXY_SERVICE else []
+    volumes += [_mount(target, f"{SECRETS_FOLDER}/{n}") for n, target in sorted(mounts.items())]
+    used |= {KEY} if volumes else set()
+    if role is not None:
+        lines += _role(role, service in found.healthchecks)
+        if role.singleton:
+            volumes.append(f"      - {{type: volume, source: {LEASES}, target: {LEASES_DIR}}}\n")
+            used.add(LEASES)
+    lines += _networks(found, service, internal)
+    if volumes:
+        lines += ["    volumes:\n", *volumes]
+    return lines, used
+
+
+def text(config: Config, env: Environment) -> str:
+    """The compose file that mounts the environment's volumes, sets up its
+    roles and puts its sidecars on an internal network."""
+    found = declared(env.compose_files)
     head = (
         "# Written by slipway, passed to compose after the environment's own files:\n"
         "# the proxy's configuration and the file secrets reach the containers from\n"
         "# a volume slipway writes through the engine, not from this checkout; the\n"
-        "# release's roles get their heartbeat and a singleton its lease.\n"
+        "# release's roles get their heartbeat and a singleton its lease; sidecars\n"
+        "# that say nothing of their network get an internal one.\n"
     )
+    sidecars = found.sidecars(config.service, config.migrate)
+    internal = [name for name in sidecars if name not in found.placed]
     out: list[str] = []
     used: set[str] = set()
     for service in sorted(found.services):
-        mounts = found.mounted.get(service, {})
-        role = roles_of(env.roles, service) if service in roles else None
-        lines = []
-        if mounts:
-            kept = found.others.get(service, [])
-            lines.append(f"    secrets: !override {json.dumps(kept)}\n")
-        if service == PROXY_SERVICE and env.https is not None:
-            # Beside the compose files' own HTTP port: compose adds ports up.
-            lines.append(f"    ports:\n      - {json.dumps(HTTPS_PUBLISHED)}\n")
-        volumes = [_mount(PROXY_CONFIG_DIR, PROXY_FOLDER)] if service == PROXY_SERVICE else []
-        volumes += [_mount(target, f"{SECRETS_FOLDER}/{n}") for n, target in sorted(mounts.items())]
-        used |= {KEY} if volumes else set()
-        if role is not None:
-            lines += _role(role, service in found.healthchecks)
-            if role.singleton:
-                volumes.append(
-                    f"      - {{type: volume, source: {LEASES}, target: {LEASES_DIR}}}\n"
-                )
-                used.add(LEASES)
-        if volumes:
-            lines += ["    volumes:\n", *volumes]
+        lines, uses = _service(config, env, found, service, internal)
+        used |= uses
         if lines:
             out += [f"  {json.dumps(service)}:\n", *lines]
     if not out:
@@ -231,6 +268,9 @@ def text(config: Config, env: Environment) -> str:
         for key in sorted(used)
     ]
     tail = ["volumes:\n", *declared_volumes] if declared_volumes else []
+    if internal:
+        # No route out, nothing published: only the stack's own services reach it.
+        tail += [f"networks:\n  {SIDECARS}:\n    internal: true\n"]
     return "".join([head, "services:\n", *out, *tail])
 
 

@@ -83,10 +83,10 @@ def of(
     if applied is None:
         return Changes(configuration=("what it runs with was not recorded",))
     configuration: list[str] = []
-    if want.get(config.service) != applied.get(config.service):
-        configuration.append(_app_change(docker, config, app[0]))
     configuration += [
-        f"{role}'s compose configuration" for role in others if want.get(role) != applied.get(role)
+        _change(docker, service, running[0])
+        for service, running in {config.service: app, **others}.items()
+        if running and want.get(service) != applied.get(service)
     ]
     if stale is not None:
         configuration.append(stale)
@@ -139,10 +139,11 @@ def _env(pairs: Sequence[str] | None) -> dict[str, str]:
     return dict(pair.partition("=")[::2] for pair in pairs or ())
 
 
-def _app_change(docker: DockerClient, config: Config, running: Container) -> str:
-    """What changed in the app's configuration: its environment's names (never
-    their values), or else just that the compose configuration did."""
-    service = engine.compose_model(docker).get("services", {}).get(config.service, {})
+def _change(docker: DockerClient, name: str, running: Container) -> str:
+    """What changed in a role's configuration (the app's, a worker's): its
+    environment's names (never their values), or else just that the compose
+    configuration did."""
+    service = engine.compose_model(docker).get("services", {}).get(name, {})
     wanted = {k: "" if v is None else str(v) for k, v in (service.get("environment") or {}).items()}
     has = _env(running.config.env)
     with docker_errors(f"inspecting {running.config.image}"):
@@ -151,8 +152,8 @@ def _app_change(docker: DockerClient, config: Config, running: Container) -> str
     # Set by the running container, unset now, and not the image's own.
     changed |= {k for k, v in has.items() if k not in wanted and image_env.get(k) != v}
     if changed:
-        return f"{config.service}'s environment: {', '.join(sorted(changed))}"
-    return f"{config.service}'s compose configuration"
+        return f"{name}'s environment: {', '.join(sorted(changed))}"
+    return f"{name}'s compose configuration"
 
 
 def _published(ports: Mapping[str, Any] | None) -> str | None:

@@ -15,6 +15,7 @@ else starts a second container.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from slipway.backends.compose.health import wait_healthy
 from slipway.config import Config, Environment
 from slipway.config.roles import of as role_of
 from slipway.engine import docker_errors, mounts
+from slipway.errors import DeployFailed
 
 # How long a retired container may take to finish its work after SIGTERM.
 STOP_TIMEOUT = 15
@@ -116,7 +118,7 @@ def start(
                     started.stopped += before
                 docker.container.start(new)
     except BaseException:
-        undo(docker, started)
+        undo(docker, started, env.health_timeout)
         raise
     return started
 
@@ -127,13 +129,20 @@ def wait(docker: DockerClient, env: Environment, started: Started) -> None:
         wait_healthy(docker, new, env.health_timeout, service=name)
 
 
-def undo(docker: DockerClient, started: Started) -> None:
-    """Remove the new containers and start the stopped singletons again."""
+def undo(docker: DockerClient, started: Started, timeout: int) -> None:
+    """Remove the new containers and start the stopped singletons again,
+    waiting (up to ``timeout`` seconds) until they are healthy: the old
+    release whole again, as it was."""
     with docker_errors("removing the new role containers"):
         if started.containers:
             docker.container.remove(started.containers, force=True)
         if started.stopped:
             docker.container.start(started.stopped)
+    for stopped in started.stopped:
+        name = (stopped.config.labels or {}).get("com.docker.compose.service", "a role")
+        with contextlib.suppress(DeployFailed):
+            # Not healthy again: the deploy's failure says so (not in place).
+            wait_healthy(docker, [stopped], timeout, service=name)
 
 
 def retire(docker: DockerClient, old: Mapping[str, Sequence[Container]]) -> None:

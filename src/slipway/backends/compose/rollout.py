@@ -197,7 +197,7 @@ def _started_healthy(
         mark("health")
     except DeployFailed:
         discard(docker, new)
-        roles.undo(docker, started)
+        roles.undo(docker, started, env.health_timeout)
         raise
     return new, started, old_roles
 

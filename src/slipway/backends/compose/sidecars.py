@@ -21,6 +21,7 @@ from typing import Any
 from python_on_whales import DockerClient
 
 from slipway import engine, proxy
+from slipway.backends.compose import trial
 from slipway.backends.compose.stack import SERVICE_LABEL
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
@@ -83,6 +84,10 @@ def start(docker: DockerClient, config: Config, env: Environment, report: Report
     if not names:
         return names
     before = _running(docker, names)
+    # A running one about to change is tried first: compose replaces it in place.
+    tried = trial.trial(docker, config, env, model, trial.changing(docker, before))
+    if tried:
+        report(f"tried the new configuration of {', '.join(tried)}: healthy")
     try:
         with docker_errors(f"starting {', '.join(names)}"):
             docker.compose.up(
