@@ -157,7 +157,7 @@ def test_releases_and_rollbacks_never_run_two_workers(staffed: Project) -> None:
         "# another release\n",
         "another release",
     )
-    with Traffic(staffed.url) as load:
+    with Traffic(staffed.url, min_seconds=5) as load:
         out = staffed.ok("deploy")
     assert_no_request_failed(load)
     assert "replaced worker (1 healthy)" in out
@@ -211,7 +211,7 @@ def test_a_frozen_worker_is_replaced(staffed: Project) -> None:
 def test_a_worker_in_a_long_job_is_not_killed(staffed: Project) -> None:
     set_env(staffed, HEARTBEAT_MAX_AGE=str(MAX_AGE), WORKER_JOB_SECONDS="60")
     out = staffed.ok("deploy")
-    assert "worker's compose configuration" in out
+    assert "its configuration changed (worker's environment: WORKER_JOB_SECONDS)" in out
     worker = healthy_worker(staffed)
     # Read once: a Container's attributes re-inspect it.
     started_at = worker.state.started_at

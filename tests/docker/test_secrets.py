@@ -57,8 +57,10 @@ def test_no_container_or_image_shows_a_secret_value(project: Project, pg_project
         assert not [v for v in values if v in inspected], container.name
         if "/run/secrets/" in inspected:
             with_secrets.append(container.name)
-    # Every app replica and the db read secret files; the proxies need none.
-    assert len(with_secrets) == 5, with_secrets
+    # Every app replica, prod-pg's worker (the database's password) and the db
+    # read secret files; prod's worker and the proxies need none.
+    assert len(with_secrets) == 6, with_secrets
+    assert not [name for name in with_secrets if "-prod-worker-" in name]
     assert not [name for name in with_secrets if "-proxy-" in name]
     for image in images:
         history = run([*docker.docker_cmd, "history", "--no-trunc", image])
