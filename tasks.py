@@ -13,7 +13,8 @@ from slipway.cli import collection
 @task(
     help={
         "runs": "timed runs per figure (default 5)",
-        "only": "comma-separated sections: cold,warm,noop,cli,size,health,load,rollout,tests",
+        "only": "comma-separated sections: cold,warm,noop,cli,size,health,deploy,load,rollout,"
+        "tests,remote,tls",
     }
 )
 def bench(c: Context, runs: int = 5, only: str = "") -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from bench import (
     builds,
+    deploys,
     health,
     image_sizes,
     load,
@@ -43,6 +44,7 @@ SECTIONS: dict[str, Section] = {
     "cli": slipway_command.measure,
     "size": image_sizes.measure,
     "health": health.measure,
+    "deploy": deploys.measure,
     "load": load.measure,
     "rollout": rollout.measure,
     "tests": tests_session.measure,

@@ -203,6 +203,11 @@ class Workspace:
     def down(self) -> None:
         self.run(self.invoke("down", "--env", ENVIRONMENT, "--volumes"))
 
+    def stop(self) -> None:
+        """The stack taken down with its volumes kept: the state volume that
+        slipway's compose file names, and the data."""
+        self.run(self.invoke("down", "--env", ENVIRONMENT))
+
 
 def shown(command: Sequence[str]) -> str:
     """A command as a user would type it (invoke through `python -m`)."""

@@ -5,6 +5,7 @@ environment's deploy lock."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -72,25 +73,52 @@ def _deploy(handle: Handle) -> DeployResult:
     if failed:
         raise CheckFailed("; ".join(r.detail for r in failed) + " (the running stack is untouched)")
     mark("checks")
-    bill = sbom.write(config, handle.docker, image.ref, image.id)
-    mark("sbom")
-    report(
-        f"wrote the SBOM {config.show(bill.path)}: {bill.python_packages} Python and "
-        f"{bill.os_packages} OS packages (sha256 {bill.sha256[:12]})"
-    )
-    previous = handle.backend.release()
-    if previous not in (None, image.ref) and config.migrate:
-        _backup_before_migrating(handle)
-    done = _roll_or_keep(handle, image, previous, sbom_sha256=bill.sha256)
+    # The SBOM is written beside the backup, the migration and the new
+    # containers' start; the rollout waits for it before the switch.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbom") as pool:
+        bill = _Bill(handle, pool.submit(sbom.write, config, handle.docker, image.ref, image.id))
+        previous = handle.backend.release()
+        if previous not in (None, image.ref) and config.migrate:
+            _backup_before_migrating(handle)
+        done = _roll_or_keep(handle, image, previous, bill)
+    written = bill.ready()
     return DeployResult(
         env.name,
         image,
         image.ref,
         results,
         done,
-        config.show(bill.path),
-        bill.sha256,
+        config.show(written.path),
+        written.sha256,
     )
+
+
+@dataclass
+class _Bill:
+    """The release's SBOM being written; :meth:`ready` waits for it, once
+    saying so, and raises the error that stopped it."""
+
+    handle: Handle
+    writing: Future[sbom.Sbom]
+    said: bool = False
+
+    def ready(self) -> sbom.Sbom:
+        bill = self.writing.result()
+        if not self.said:
+            self.said = True
+            self.handle.timeline.mark("sbom")
+            self.handle.report(
+                f"wrote the SBOM {self.handle.config.show(bill.path)}: {bill.python_packages} "
+                f"Python and {bill.os_packages} OS packages (sha256 {bill.sha256[:12]})"
+            )
+        return bill
+
+    def sha256(self) -> str:
+        """The SBOM's sha256 for the history: empty when it failed."""
+        try:
+            return self.ready().sha256
+        except SlipwayError:
+            return ""
 
 
 def _backup_before_migrating(handle: Handle) -> None:
@@ -110,17 +138,18 @@ def _backup_before_migrating(handle: Handle) -> None:
     )
 
 
-def _roll_or_keep(
-    handle: Handle, image: BuiltImage, previous: str | None, *, sbom_sha256: str
-) -> str:
-    """Roll onto the image and record it; on failure leave ``previous`` serving.
+def _roll_or_keep(handle: Handle, image: BuiltImage, previous: str | None, bill: _Bill) -> str:
+    """Roll onto the image, its SBOM written before the switch, and record it;
+    on failure leave ``previous`` serving.
 
     Returns the URL the stack serves on.
     """
     config, env, ref = handle.config, handle.env, image.ref
     timeline = handle.timeline
     try:
-        done = handle.backend.roll(ref, migrations=True, report=handle.report, mark=timeline.mark)
+        done = handle.backend.roll(
+            ref, migrations=True, report=handle.report, mark=timeline.mark, before_switch=bill.ready
+        )
     except DeployFailed as failure:
         timeline.mark("failed")
         history.record(
@@ -130,7 +159,7 @@ def _roll_or_keep(
             image.id,
             history.FAILED,
             str(failure),
-            sbom_sha256=sbom_sha256,
+            sbom_sha256=bill.sha256(),
             timeline=timeline.phases,
         )
         raise _kept(handle, previous, failure) from None
@@ -141,7 +170,7 @@ def _roll_or_keep(
         image.id,
         history.OK,
         switch_seconds=done.switch_seconds,
-        sbom_sha256=sbom_sha256,
+        sbom_sha256=bill.ready().sha256,
         timeline=timeline.phases,
     )
     timeline.mark("record")

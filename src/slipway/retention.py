@@ -68,7 +68,8 @@ def prune(handle: Handle) -> Pruned:
     keep = {e.name: e.keep_releases for e in envs}
     present = images.present(docker, config)
     removable = [ref for ref in to_remove(entries, current, keep, env.name) if ref in present]
-    before = _images_size(docker)
+    # (The engine's image sizes are asked only when there is something to free.)
+    before = _images_size(docker) if removable else 0
     removed = []
     for ref in removable:
         try:
@@ -79,4 +80,5 @@ def prune(handle: Handle) -> Pruned:
             continue
         removed.append(ref)
     still = kept(entries[env.name], current[env.name], env.keep_releases) & present
-    return Pruned(tuple(removed), tuple(sorted(still)), max(before - _images_size(docker), 0))
+    freed = max(before - _images_size(docker), 0) if removable else 0
+    return Pruned(tuple(removed), tuple(sorted(still)), freed)

@@ -69,9 +69,11 @@ def test_notes_survive_down_and_redeploy(project: Project) -> None:
     # That deploy started the stack again: where its seconds went, phase by
     # phase, adding up to its wall time (the process's start-up included).
     timeline = json.loads(again.stdout)["timeline"]
+    # (The SBOM is written beside the rollout: "sbom" is the wait for it
+    # before the switch, none when it was written before the health gate ended.)
     rolled = [
-        *("startup", "lock", "prepare", "build", "checks", "sbom"),
-        *("compare", "migrate", "start", "health", "switch", "drain"),
+        *("startup", "lock", "prepare", "build", "checks"),
+        *("compare", "migrate", "start", "health", "sbom", "switch", "drain"),
     ]
     assert [phase for phase, _ in timeline] == [*rolled, "record", "prune", "url", "unlock"]
     total = sum(seconds for _, seconds in timeline)
@@ -120,8 +122,8 @@ def test_json_output_parses_and_matches_the_tables(project: Project) -> None:
     deployed = json.loads(result.stdout)
     # Nothing to roll (the tests before deployed this release): no rollout steps.
     assert [phase for phase, _ in deployed["timeline"]] == [
-        *("startup", "lock", "prepare", "build", "checks", "sbom"),
-        *("compare", "record", "prune", "url", "unlock"),
+        *("startup", "lock", "prepare", "build", "checks"),
+        *("compare", "sbom", "record", "prune", "url", "unlock"),
     ]
     assert deployed["url"] == project.url
     assert deployed["image"]["ref"].startswith(f"{project.image}:")

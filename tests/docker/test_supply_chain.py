@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,9 +19,16 @@ from pathlib import Path
 import pytest
 from python_on_whales import docker
 
+from bench.traffic import Traffic
 from slipway import config
 from slipway.build import sbom
-from tests.docker.conftest import Project, free_port
+from tests.docker.conftest import (
+    Project,
+    app_containers,
+    assert_no_request_failed,
+    commit_change,
+    free_port,
+)
 from tests.docker.test_build_failures import COMPOSE, SLIPWAY_YAML, build_prod
 
 pytestmark = pytest.mark.docker
@@ -103,6 +111,58 @@ def test_deploy_writes_an_sbom_of_the_release_and_records_its_sha256(project: Pr
     written = project.ok("sbom", "--output", str(out))
     assert out.read_bytes() == path.read_bytes()
     assert f"{len(listed)} Python and {len(debs)} OS packages" in written
+
+
+def _new_release(project: Project, why: str) -> None:
+    """A committed one-line change to the service's code: the next deploy is a new release."""
+    path = Path("service/src/notes_service/__init__.py")
+    text = (project.root / path).read_text()
+    commit_change(project, path, f"{text}# {why}\n", why)
+
+
+def test_the_sbom_and_the_backup_come_before_the_switch(project: Project) -> None:
+    project.ok("deploy")
+    _new_release(project, "a release whose SBOM and backup precede its switch")
+    result = project.invoke("deploy", "--json")
+    assert result.returncode == 0, result.stderr
+    # The SBOM is written beside the rollout; its line comes, like the
+    # backup's, before the proxy's switch to the new release.
+    lines = result.stderr.splitlines()
+
+    def first(start: str) -> int:
+        return next(n for n, line in enumerate(lines) if line.startswith(start))
+
+    assert first("backed up prod to") < first("switched the proxy"), lines
+    assert first("wrote the SBOM .slipway/sbom/") < first("switched the proxy"), lines
+    phases = [phase for phase, _ in json.loads(result.stdout)["timeline"]]
+    assert phases.index("backup") < phases.index("sbom") < phases.index("switch"), phases
+
+
+def test_an_sbom_that_cannot_be_written_fails_the_deploy_and_the_old_release_serves(
+    project: Project,
+) -> None:
+    project.ok("deploy")
+    serving = {c.id for c in app_containers(project)}
+    before = json.loads(project.ok("history", "--json"))[-1]["image"]
+    sboms = project.root / ".slipway" / "sbom"
+    shutil.move(sboms, sboms.with_name("sbom.kept"))
+    sboms.write_text("a file where the SBOM folder goes\n")
+    try:
+        _new_release(project, "a release whose SBOM cannot be written")
+        with Traffic(project.url, clients=4, min_seconds=5) as load:
+            failed = project.invoke("deploy")
+    finally:
+        sboms.unlink()
+        shutil.move(sboms.with_name("sbom.kept"), sboms)
+    assert failed.returncode == 1, failed.stdout
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("slipway: could not write the SBOM .slipway/sbom/"), last
+    assert f"{before} kept serving and no request reached the new release" in last, last
+    assert_no_request_failed(load)
+    assert {c.id for c in app_containers(project)} == serving
+    assert "switched the proxy" not in failed.stdout + failed.stderr
+    row = json.loads(project.ok("history", "--json"))[-1]
+    assert (row["outcome"], row["sbom_sha256"]) == ("failed", "")
 
 
 # A small project whose image leaves one locked dependency out.

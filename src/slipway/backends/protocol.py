@@ -3,7 +3,7 @@ and the shapes its answers take."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -11,6 +11,10 @@ from slipway.timeline import Mark, mark_nothing
 
 if TYPE_CHECKING:
     from slipway.handle import Report
+
+
+def nothing() -> None:
+    """No step before a rollout's switch."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,20 @@ class Backend(Protocol):
         """True when exactly ``ref`` runs, healthy, behind the proxy."""
 
     def roll(
-        self, ref: str, *, migrations: bool, report: Report, mark: Mark = mark_nothing
+        self,
+        ref: str,
+        *,
+        migrations: bool,
+        report: Report,
+        mark: Mark = mark_nothing,
+        before_switch: Callable[[], object] = nothing,
     ) -> Rollout:
         """Roll the stack onto ``ref`` with no failed request, and record it as
         the release once it serves; DeployFailed, with the release before still
         recorded and serving, if it never became healthy. Each step, as it
-        ends, is ``mark``ed: migrate, start, health, switch, drain."""
+        ends, is ``mark``ed: migrate, start, health, switch, drain.
+        ``before_switch`` runs once the new release is healthy; a
+        SlipwayError from it is a DeployFailed, nothing switched."""
 
     def status(self) -> list[ServiceStatus]:
         """Every container of the stack, running or not."""

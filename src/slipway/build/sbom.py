@@ -206,15 +206,27 @@ def write(config: Config, docker: DockerClient, ref: str, image_id: str) -> Sbom
         kept = path.read_bytes()
     except FileNotFoundError:
         pass
+    except OSError as exc:
+        raise _unwritable(config, path, exc) from None
     else:
         if _image_id_of(json.loads(kept)) == image_id:
             return _describe(path, kept)
     text = (json.dumps(document(config, docker, ref, image_id), indent=2) + "\n").encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_bytes(text)
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(text)
+        partial.replace(path)
+    except OSError as exc:
+        raise _unwritable(config, path, exc) from None
     return _describe(path, text)
+
+
+def _unwritable(config: Config, path: Path, exc: OSError) -> SlipwayError:
+    return SlipwayError(
+        f"could not write the SBOM {config.show(path)}: {exc.strerror}: make "
+        f"{config.show(path.parent)} a folder this user can write"
+    )
 
 
 def of_release(handle: Handle) -> Sbom:

@@ -9,14 +9,14 @@ the proxy's published port from the compose files. This module is the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from python_on_whales import DockerClient
 
 from slipway import engine, proxy, shared, state
 from slipway.backends.compose import changes, files, rollout, stack
-from slipway.backends.protocol import Rollout, ServiceStatus
+from slipway.backends.protocol import Rollout, ServiceStatus, nothing
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.handle import Report
@@ -53,7 +53,13 @@ class ComposeBackend:
         return rollout.in_place(self.docker, self.config, self.env, ref, applied)
 
     def roll(
-        self, ref: str, *, migrations: bool, report: Report, mark: Mark = mark_nothing
+        self,
+        ref: str,
+        *,
+        migrations: bool,
+        report: Report,
+        mark: Mark = mark_nothing,
+        before_switch: Callable[[], object] = nothing,
     ) -> Rollout:
         # compose reads the staged release after the pointer: the new
         # containers run it, and the pointer moves only once it serves.
@@ -70,9 +76,12 @@ class ComposeBackend:
                 migrations=migrations,
                 report=report,
                 mark=mark,
+                before_switch=before_switch,
             )
-            # What it serves with now, for the next deploy to compare.
-            state.record_applied(config, env, changes.hashes(self.docker, config, env))
+            # What it serves with now, for the next deploy to compare (when
+            # nothing moved, what was recorded is what it still serves with).
+            if done.switch_seconds is not None:
+                state.record_applied(config, env, changes.hashes(self.docker, config, env))
         except BaseException:
             state.drop_staged(config, env)
             raise

@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from python_on_whales import Container, DockerClient
 
 from slipway import engine, proxy
 from slipway.backends.compose import changes, files, roles, sidecars
 from slipway.backends.compose.health import wait_healthy
-from slipway.backends.protocol import Rollout
+from slipway.backends.protocol import Rollout, nothing
 from slipway.config import Config, Environment
 from slipway.config.https import DEFAULT_HTTPS_PORT, HTTPS_PORT
 from slipway.engine import docker_errors
-from slipway.errors import DeployFailed, EngineError
+from slipway.errors import DeployFailed, EngineError, SlipwayError
 from slipway.handle import Report, quiet
 from slipway.kept import Kept
 from slipway.timeline import Mark, mark_nothing
@@ -173,10 +173,12 @@ def _started_healthy(
     env: Environment,
     old: Sequence[Container],
     mark: Mark = mark_nothing,
+    ready: Callable[[], object] = nothing,
 ) -> tuple[list[Container], roles.Started, dict[str, list[Container]]]:
     """``replicas`` new containers beside ``old``, and the other roles' new
-    ones, healthy; DeployFailed, with none of them left and a stopped
-    singleton started again, when they are not. With the roles' old containers."""
+    ones, healthy, and then ``ready`` run; DeployFailed, with none of them
+    left and a stopped singleton started again, when they are not or it
+    raises SlipwayError. With the roles' old containers."""
     old_roles = roles.running(docker, config, env)
     try:
         new = start_beside(docker, config.service, old, env.replicas)
@@ -195,10 +197,13 @@ def _started_healthy(
         wait_healthy(docker, new, env.health_timeout, service=config.service)
         roles.wait(docker, env, started)
         mark("health")
-    except DeployFailed:
+        ready()
+    except SlipwayError as exc:
         discard(docker, new)
         roles.undo(docker, started, env.health_timeout)
-        raise
+        if isinstance(exc, DeployFailed):
+            raise
+        raise DeployFailed(str(exc), details=exc.details) from None
     return new, started, old_roles
 
 
@@ -229,6 +234,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     migrations: bool = True,
     report: Report = quiet,
     mark: Mark = mark_nothing,
+    before_switch: Callable[[], object] = nothing,
 ) -> Rollout:
     """Move the environment onto ``ref`` (which compose reads as SLIPWAY_IMAGE),
     saying what happens; nothing moves when it is already in place, with the
@@ -236,7 +242,9 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
 
     ``migrations=False`` skips step 1: a rollback returns to code that the
     current, expanded schema still serves, and an older release's migrations
-    would not know the newer revision.
+    would not know the newer revision. ``before_switch`` runs once the new
+    containers are healthy (the release's SBOM, written meanwhile); if it
+    raises SlipwayError they are removed and nothing switches.
     """
     # Redis, a database: there and healthy before the app, on every deploy.
     sidecars.start(docker, config, env, report)
@@ -250,7 +258,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     if migrations and config.migrate:
         migrate(docker, config.migrate)
         mark("migrate")
-    new, started, old_roles = _started_healthy(docker, config, env, old, mark)
+    new, started, old_roles = _started_healthy(docker, config, env, old, mark, before_switch)
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
     old_names = tuple(c.name for c in old)
