@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 from slipway import history, lock, retention
 from slipway.build import images, release, sbom
 from slipway.build.images import BuiltImage
 from slipway.checks import CheckResult, image_checks
-from slipway.data import backup
+from slipway.data import backup, volumes
 from slipway.errors import CheckFailed, DeployFailed, SlipwayError, UsageError, command
 from slipway.handle import Handle
 
@@ -148,17 +149,17 @@ def _roll_or_keep(handle: Handle, image: BuiltImage, previous: str | None, bill:
     timeline = handle.timeline
     try:
         done = handle.backend.roll(
-            ref, migrations=True, report=handle.report, mark=timeline.mark, before_switch=bill.ready
+            ref,
+            migrations=True,
+            report=handle.report,
+            mark=timeline.mark,
+            before_switch=bill.ready,
+            before_replacing=partial(volumes.keep_sidecars, handle),
         )
     except DeployFailed as failure:
         timeline.mark("failed")
         history.record(
-            config,
-            env,
-            ref,
-            image.id,
-            history.FAILED,
-            str(failure),
+            *(config, env, ref, image.id, history.FAILED, str(failure)),
             sbom_sha256=bill.sha256(),
             timeline=timeline.phases,
         )

@@ -59,9 +59,7 @@ class Handle:
         """The release's roles but the web one (a worker), by compose service."""
         from slipway.engine import mounts  # noqa: PLC0415 (see of())
 
-        return mounts.declared(self.env.compose_files).roles(
-            self.config.service, self.config.migrate
-        )
+        return mounts.role_names(self.config, self.env)
 
 
 def of(config: Config, env_name: str, *, report: Report = quiet) -> Handle:

@@ -6,6 +6,7 @@ same guarantees as the reference service."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -619,7 +620,22 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
     assert status == 200, body
     visits = body["visits"]
     assert visits > 5  # the count went on from what the old one had
+    # Before compose replaced it, the old one was stopped (Redis writes its
+    # dump as it stops) and its volume kept: the dump holds the count.
+    saved = _kept_dump(foreign, out)
+    assert saved.startswith(b"REDIS"), saved[:16]
+    assert b"visits" in saved
     foreign.slipway("down", "--volumes")
+
+
+def _kept_dump(foreign: Foreign, out: str) -> bytes:
+    """The Redis dump in the file a deploy said it kept the old one's data in."""
+    kept = re.search(r"stopped redis and kept its data \(/data\) in (\S+) \(", out)
+    assert kept, out
+    with tarfile.open(foreign.root / kept.group(1)) as tar:
+        dump = tar.extractfile("data/dump.rdb")
+        assert dump is not None
+        return dump.read()
 
 
 def _refused(foreign: Foreign, *, details: str = "") -> str:

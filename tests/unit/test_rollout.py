@@ -12,7 +12,7 @@ import pytest
 from python_on_whales.exceptions import DockerException
 
 from slipway import engine, proxy
-from slipway.backends.compose import changes, health, rollout
+from slipway.backends.compose import changes, health, rollout, switch
 from slipway.config import Config, Environment
 from slipway.errors import DeployFailed, DockerUnavailable
 
@@ -96,7 +96,7 @@ class _Docker:
         self.signals: list[str] = []
         self.on_stop: Callable[[], None] = lambda: None
         self.compose = SimpleNamespace(
-            run=self._run, ps=self._ps, up=self._up, config=lambda **_o: self.model
+            run=self._run, ps=self._ps, up=self._up, rm=self._rm, config=lambda **_o: self.model
         )
         self.image = SimpleNamespace(
             inspect=lambda ref: SimpleNamespace(
@@ -138,6 +138,10 @@ class _Docker:
             if self.up_error is not None:  # compose creates one, then fails
                 raise self.up_error
 
+    def _rm(self, services: list[str], *, stop: bool) -> None:
+        assert (services, stop) == ([proxy.SERVICE], True)
+        self.proxy_running = False
+
     def _inspect(self, container_id: str) -> SimpleNamespace:
         return next(c for c in self.app if c.id == container_id)
 
@@ -174,9 +178,9 @@ class _Kept:
 
 @pytest.fixture(autouse=True)
 def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rollout, "Kept", _Kept)
+    monkeypatch.setattr(switch, "Kept", _Kept)
     monkeypatch.setattr(changes, "Kept", _Kept)
-    monkeypatch.setattr(rollout.time, "sleep", lambda _seconds: None)
+    monkeypatch.setattr(switch.time, "sleep", lambda _seconds: None)
     monkeypatch.setattr(
         engine, "compose_config_hashes", lambda docker, _services: dict(docker.hashes)
     )
@@ -413,6 +417,21 @@ def test_unhealthy_new_release_is_removed_and_the_old_keeps_serving(
     assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
 
 
+def test_a_first_release_that_never_gets_healthy_leaves_no_proxy_running(
+    config: Config, prod: Environment
+) -> None:
+    docker = _Docker()
+    docker.new_state = _state("starting", running=False, exit_code=1)
+
+    with pytest.raises(DeployFailed, match=r"^app exited with code 1 before it was healthy$"):
+        rollout.roll(docker, config, prod, NEW)
+
+    # The proxy started early on the new container (nothing served): gone again.
+    assert docker.ups == [["app"], ["proxy"]]
+    assert not docker.proxy_running
+    assert docker.removed == ["slipway-prod-app-1"]
+
+
 def test_new_containers_that_compose_cannot_start_are_removed_and_the_old_keeps_serving(
     config: Config, prod: Environment, docker_error: MakeDockerError
 ) -> None:
@@ -458,7 +477,10 @@ def test_first_rollout_migrates_and_starts_the_proxy(config: Config, prod: Envir
     assert marked == ["compare", "migrate", "start", "health", "switch", "drain"]
     assert result == rollout.Rollout(("slipway-prod-app-1",), (), result.switch_seconds)
     assert docker.runs == ["migrate"]
-    assert docker.ups == [["app"], ["proxy"]]
+    # Nothing served: the proxy started on the new container at once, and
+    # the switch waited for it to be healthy.
+    assert docker.ups == [["app"], ["proxy"], ["proxy"]]
+    assert [o["wait"] for o in docker.up_options[1:]] == [False, True]
     assert proxy.servers_of(config, prod) == ["slipway-prod-app-1"]
 
 

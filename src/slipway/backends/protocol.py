@@ -17,6 +17,10 @@ def nothing() -> None:
     """No step before a rollout's switch."""
 
 
+def nothing_kept(_sidecars: Sequence[str]) -> None:
+    """No step before a rollout replaces sidecars."""
+
+
 @dataclass(frozen=True)
 class ServiceStatus:
     """One container of a stack, as `slipway status` shows it."""
@@ -78,13 +82,16 @@ class Backend(Protocol):
         report: Report,
         mark: Mark = mark_nothing,
         before_switch: Callable[[], object] = nothing,
+        before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
     ) -> Rollout:
         """Roll the stack onto ``ref`` with no failed request, and record it as
         the release once it serves; DeployFailed, with the release before still
         recorded and serving, if it never became healthy. Each step, as it
         ends, is ``mark``ed: migrate, start, health, switch, drain.
         ``before_switch`` runs once the new release is healthy; a
-        SlipwayError from it is a DeployFailed, nothing switched."""
+        SlipwayError from it is a DeployFailed, nothing switched.
+        ``before_replacing`` runs with the running sidecars about to be
+        replaced (their new configuration tried), before they are."""
 
     def status(self) -> list[ServiceStatus]:
         """Every container of the stack, running or not."""

@@ -125,6 +125,11 @@ def _target(entry: Any) -> tuple[str, str] | None:
     return None
 
 
+def role_names(config: Config, env: Environment) -> list[str]:
+    """The release's roles but the web one (a worker), by compose service."""
+    return declared(env.compose_files).roles(config.service, config.migrate)
+
+
 def declared(compose_files: Iterable[Path]) -> Declared:
     """What the compose files declare, merged as compose merges them (a later
     file's entry for the same secret wins). File paths resolve against the

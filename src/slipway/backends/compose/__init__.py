@@ -16,7 +16,7 @@ from python_on_whales import DockerClient
 
 from slipway import engine, proxy, shared, state
 from slipway.backends.compose import changes, files, rollout, stack
-from slipway.backends.protocol import Rollout, ServiceStatus, nothing
+from slipway.backends.protocol import Rollout, ServiceStatus, nothing, nothing_kept
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.handle import Report
@@ -60,6 +60,7 @@ class ComposeBackend:
         report: Report,
         mark: Mark = mark_nothing,
         before_switch: Callable[[], object] = nothing,
+        before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
     ) -> Rollout:
         # compose reads the staged release after the pointer: the new
         # containers run it, and the pointer moves only once it serves.
@@ -77,6 +78,7 @@ class ComposeBackend:
                 report=report,
                 mark=mark,
                 before_switch=before_switch,
+                before_replacing=before_replacing,
             )
             # What it serves with now, for the next deploy to compare (when
             # nothing moved, what was recorded is what it still serves with).

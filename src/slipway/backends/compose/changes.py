@@ -27,7 +27,7 @@ from python_on_whales import Container, DockerClient
 from slipway import engine, proxy, state
 from slipway.backends.compose import files, roles
 from slipway.config import Config, Environment
-from slipway.engine import docker_errors
+from slipway.engine import docker_errors, mounts
 from slipway.errors import NotFound
 from slipway.kept import Kept
 
@@ -42,6 +42,8 @@ class Changes:
     configuration: tuple[str, ...] = ()
     # The proxy's own configuration changed: it must be recreated (a gap).
     proxy_stale: str | None = None
+    # No proxy runs: nothing serves, so the new release's can start at once.
+    proxy_down: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.release or self.configuration or self.proxy_stale)
@@ -79,7 +81,7 @@ def of(
     ):
         stale = _proxy_change(docker, running)
     if release:
-        return Changes(release=tuple(release), proxy_stale=stale)
+        return Changes(release=tuple(release), proxy_stale=stale, proxy_down=running is None)
     if applied is None:
         return Changes(configuration=("what it runs with was not recorded",))
     configuration: list[str] = []
@@ -98,7 +100,7 @@ def of(
 def hashes(docker: DockerClient, config: Config, env: Environment) -> dict[str, str]:
     """The app's, the other roles' and the proxy's configuration hashes, as
     compose resolves them now."""
-    services = [config.service, *roles.names(config, env), proxy.SERVICE]
+    services = [config.service, *mounts.role_names(config, env), proxy.SERVICE]
     return engine.compose_config_hashes(docker, services)
 
 

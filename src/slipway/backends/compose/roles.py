@@ -27,13 +27,8 @@ from slipway.config.roles import of as role_of
 from slipway.engine import docker_errors, mounts
 from slipway.errors import DeployFailed
 
-# How long a retired container may take to finish its work after SIGTERM.
+# How long a retired container (web or other role) may take to finish its work after SIGTERM.
 STOP_TIMEOUT = 15
-
-
-def names(config: Config, env: Environment) -> list[str]:
-    """The environment's roles but the web one, by service name."""
-    return mounts.declared(env.compose_files).roles(config.service, config.migrate)
 
 
 def containers(docker: DockerClient, service: str) -> list[Container]:
@@ -45,7 +40,7 @@ def containers(docker: DockerClient, service: str) -> list[Container]:
 
 def running(docker: DockerClient, config: Config, env: Environment) -> dict[str, list[Container]]:
     """Each role's containers now."""
-    return {name: containers(docker, name) for name in names(config, env)}
+    return {name: containers(docker, name) for name in mounts.role_names(config, env)}
 
 
 def differs(env: Environment, ref: str, now: Mapping[str, Sequence[Container]]) -> list[str]:

@@ -10,9 +10,10 @@ The steps, in the order :func:`roll` runs them:
    expand first, contract in a later release; see the README);
 2. ``replicas`` new app containers, started beside the old ones
    (``compose up --no-recreate --scale``), each waited for until Docker
-   reports it healthy;
-3. the switch: the proxy's configuration names only the new containers,
-   and a reload moves traffic without dropping a connection;
+   reports it healthy (when no proxy runs, nothing serves: the proxy starts
+   on them meanwhile), and the release's SBOM, written meanwhile, waited for;
+3. the switch (:mod:`.switch`): the proxy's configuration names only the new
+   containers, and a reload moves traffic without dropping a connection;
 4. the old containers get no new requests; once the old proxy worker has
    finished its in-flight requests they get SIGTERM (uvicorn drains) and are
    removed.
@@ -24,28 +25,24 @@ old release never stopped serving and no request reached the new one.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from python_on_whales import Container, DockerClient
 
-from slipway import engine, proxy
-from slipway.backends.compose import changes, files, roles, sidecars
+from slipway import engine
+from slipway.backends.compose import changes, roles, sidecars, switch
 from slipway.backends.compose.health import wait_healthy
-from slipway.backends.protocol import Rollout, nothing
+from slipway.backends.protocol import Rollout, nothing, nothing_kept
 from slipway.config import Config, Environment
-from slipway.config.https import DEFAULT_HTTPS_PORT, HTTPS_PORT
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed, EngineError, SlipwayError
 from slipway.handle import Report, quiet
-from slipway.kept import Kept
 from slipway.timeline import Mark, mark_nothing
 
 MIGRATE_SERVICE = "migrate"
 # The line a traceback ends with: `sqlalchemy.exc.OperationalError: ...`.
 _RAISED = re.compile(r"^[\w.]*(Error|Exception|Exit)\b[^:]*: ")
-# How long a retired container may take to finish its requests after SIGTERM.
-STOP_TIMEOUT = 15
 
 
 def app_containers(docker: DockerClient, service: str) -> list[Container]:
@@ -101,99 +98,53 @@ def discard(docker: DockerClient, containers: Sequence[Container]) -> None:
             docker.container.remove(list(containers), force=True)
 
 
-def switch(
-    docker: DockerClient,
-    config: Config,
-    env: Environment,
-    serving: Sequence[str],
-    *,
-    recreate: bool = False,
-) -> float:
-    """Send the proxy's traffic to ``serving``; seconds until it did. With
-    ``recreate`` the proxy's own configuration changed, which only a new
-    proxy container applies."""
-    started = time.monotonic()
-    changed = proxy.write(
-        config, env, serving, Kept.of(docker, config, env), https_port=_https_port(docker, env)
-    )
-    running = proxy.container(docker)
-    if running is None or recreate:
-        with docker_errors("starting the proxy"):
-            docker.compose.up(
-                services=[proxy.SERVICE],
-                detach=True,
-                wait=True,
-                wait_timeout=env.health_timeout,
-                dependencies=False,
-                force_recreate=recreate,
-                pull="never",
-                quiet=True,
-            )
-        return time.monotonic() - started
-    if changed:
-        proxy.reload(docker, running)
-    return time.monotonic() - started
-
-
-def _https_port(docker: DockerClient, env: Environment) -> int:
-    """Where the engine's host publishes the proxy's HTTPS (its default when
-    the environment has none)."""
-    if env.https is None:
-        return DEFAULT_HTTPS_PORT
-    address = files.proxy_address(engine.compose_model(docker), target=HTTPS_PORT)
-    return address[1] if address else DEFAULT_HTTPS_PORT
-
-
-def _kept_serving(
-    docker: DockerClient, config: Config, env: Environment, report: Report
-) -> Rollout:
-    """Nothing to roll: the same servers serve, with the proxy's own lines
-    (https:, HSTS) as slipway.yaml says them now, a reload applying a change."""
-    kept = Kept.of(docker, config, env)
-    serving = proxy.servers_of(config, env, kept)
-    if proxy.write(config, env, serving, kept, https_port=_https_port(docker, env)):
-        running = proxy.container(docker)
-        if running is not None:
-            proxy.reload(docker, running)
-            report("reloaded the proxy with its new configuration")
-    return Rollout(tuple(serving), (), None)
-
-
 def retire(docker: DockerClient, containers: Sequence[Container]) -> None:
     """SIGTERM containers that no longer get requests (they drain), then remove them."""
     if containers:
         with docker_errors("stopping the old containers"):
-            docker.container.stop(list(containers), time=STOP_TIMEOUT)
+            docker.container.stop(list(containers), time=roles.STOP_TIMEOUT)
             docker.container.remove(list(containers), force=True)
+
+
+@dataclass(frozen=True)
+class _Old:
+    """What runs before a rollout: the web role's containers, the other roles'."""
+
+    web: list[Container]
+    roles: dict[str, list[Container]]
 
 
 def _started_healthy(
     docker: DockerClient,
     config: Config,
     env: Environment,
-    old: Sequence[Container],
-    mark: Mark = mark_nothing,
-    ready: Callable[[], object] = nothing,
-) -> tuple[list[Container], roles.Started, dict[str, list[Container]]]:
+    old: _Old,
+    *,
+    proxy_down: bool,
+    mark: Mark,
+    ready: Callable[[], object],
+) -> tuple[list[Container], roles.Started]:
     """``replicas`` new containers beside ``old``, and the other roles' new
     ones, healthy, and then ``ready`` run; DeployFailed, with none of them
     left and a stopped singleton started again, when they are not or it
-    raises SlipwayError. With the roles' old containers."""
-    old_roles = roles.running(docker, config, env)
+    raises SlipwayError. With ``proxy_down`` (nothing serves) the proxy
+    starts on the new ones meanwhile."""
     try:
-        new = start_beside(docker, config.service, old, env.replicas)
+        new = start_beside(docker, config.service, old.web, env.replicas)
     except EngineError as exc:
         # Compose may have created some before it failed (a missing secret file).
-        before = {c.id for c in old}
+        before = {c.id for c in old.web}
         discard(docker, [c for c in app_containers(docker, config.service) if c.id not in before])
         raise DeployFailed(str(exc), details=exc.details) from None
     try:
-        started = roles.start(docker, env, old_roles)
+        started = roles.start(docker, env, old.roles)
     except EngineError as exc:
         discard(docker, new)
         raise DeployFailed(str(exc), details=exc.details) from None
     mark("start")
     try:
+        if proxy_down:
+            switch.start_early(docker, config, env, new)
         wait_healthy(docker, new, env.health_timeout, service=config.service)
         roles.wait(docker, env, started)
         mark("health")
@@ -201,10 +152,12 @@ def _started_healthy(
     except SlipwayError as exc:
         discard(docker, new)
         roles.undo(docker, started, env.health_timeout)
+        if proxy_down:
+            switch.stop_early(docker)
         if isinstance(exc, DeployFailed):
             raise
         raise DeployFailed(str(exc), details=exc.details) from None
-    return new, started, old_roles
+    return new, started
 
 
 def _rolling(config: Config, env: Environment, ref: str, what: changes.Changes) -> str:
@@ -235,6 +188,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     report: Report = quiet,
     mark: Mark = mark_nothing,
     before_switch: Callable[[], object] = nothing,
+    before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
 ) -> Rollout:
     """Move the environment onto ``ref`` (which compose reads as SLIPWAY_IMAGE),
     saying what happens; nothing moves when it is already in place, with the
@@ -244,33 +198,41 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     current, expanded schema still serves, and an older release's migrations
     would not know the newer revision. ``before_switch`` runs once the new
     containers are healthy (the release's SBOM, written meanwhile); if it
-    raises SlipwayError they are removed and nothing switches.
-    """
+    raises SlipwayError they are removed and nothing switches;
+    ``before_replacing`` keeps the data of running sidecars about to change."""
     # Redis, a database: there and healthy before the app, on every deploy.
-    sidecars.start(docker, config, env, report)
-    old = app_containers(docker, config.service)
-    what = changes.of(docker, config, env, ref, old, applied, roles.running(docker, config, env))
+    sidecars.start(docker, config, env, report, before_replacing)
+    old = _Old(app_containers(docker, config.service), roles.running(docker, config, env))
+    what = changes.of(docker, config, env, ref, old.web, applied, old.roles)
     mark("compare")
     if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")
-        return _kept_serving(docker, config, env, report)
+        return switch.kept_serving(docker, config, env, report)
     report(_rolling(config, env, ref, what))
     if migrations and config.migrate:
         migrate(docker, config.migrate)
         mark("migrate")
-    new, started, old_roles = _started_healthy(docker, config, env, old, mark, before_switch)
+    new, started = _started_healthy(
+        docker, config, env, old, proxy_down=what.proxy_down, mark=mark, ready=before_switch
+    )
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
-    old_names = tuple(c.name for c in old)
-    seconds = switch(docker, config, env, names, recreate=what.proxy_stale is not None)
+    old_names = tuple(c.name for c in old.web)
+    recreate = what.proxy_stale is not None
+    seconds = switch.switch(docker, config, env, names, recreate=recreate, early=what.proxy_down)
     mark("switch")
-    retire(docker, old)
-    roles.retire(docker, old_roles)
+    retire(docker, old.web)
+    roles.retire(docker, old.roles)
     mark("drain")
     done = Rollout(tuple(names), old_names, seconds)
-    report(
-        f"switched the proxy to {', '.join(done.serving)} in {seconds:.2f}s"
+    report(_switched(done, started))
+    return done
+
+
+def _switched(done: Rollout, started: roles.Started) -> str:
+    """What a rollout says once it switched and drained."""
+    return (
+        f"switched the proxy to {', '.join(done.serving)} in {done.switch_seconds or 0:.2f}s"
         + (f"; drained and removed {', '.join(done.retired)}" if done.retired else "")
         + "".join(f"; replaced {name} ({len(new)} healthy)" for name, new in started.new.items())
     )
-    return done

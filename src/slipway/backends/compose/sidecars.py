@@ -15,7 +15,7 @@ not get there fails the deploy in one line before the app is touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from python_on_whales import DockerClient
@@ -23,9 +23,10 @@ from python_on_whales import DockerClient
 from slipway import engine, proxy
 from slipway.backends.compose import trial
 from slipway.backends.compose.stack import SERVICE_LABEL
+from slipway.backends.protocol import nothing_kept
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
-from slipway.errors import DeployFailed, EngineError
+from slipway.errors import DeployFailed, EngineError, SlipwayError
 from slipway.handle import Report
 
 COMPLETED = "service_completed_successfully"
@@ -74,11 +75,30 @@ def _missing_images(docker: DockerClient, model: Mapping[str, Any], names: list[
     return found
 
 
-def start(docker: DockerClient, config: Config, env: Environment, report: Report) -> list[str]:
+def _before_replacing(keep: Callable[[Sequence[str]], object], tried: Sequence[str]) -> None:
+    """``keep`` the data of the sidecars about to be replaced; a SlipwayError
+    from it is a DeployFailed. (One whose new image the engine lacks was not
+    tried: compose's start fails before it stops the old one, or pulls the
+    image and replaces it.)"""
+    try:
+        if tried:
+            keep(tried)
+    except SlipwayError as exc:
+        raise DeployFailed(str(exc), details=exc.details) from None
+
+
+def start(
+    docker: DockerClient,
+    config: Config,
+    env: Environment,
+    report: Report,
+    before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
+) -> list[str]:
     """Start the environment's sidecars, healthy, and say which started or
-    were replaced; DeployFailed (one line) when one does not get healthy
-    within the environment's health timeout, or its image is not on the
-    engine and cannot be pulled. The sidecars, by name."""
+    were replaced (``before_replacing`` given those about to be, once their
+    new configuration passed its trial); DeployFailed (one line) when one
+    does not get healthy within the environment's health timeout, or its
+    image is not on the engine and cannot be pulled. The sidecars, by name."""
     model = engine.compose_model(docker)
     names = of(model, config)
     if not names:
@@ -88,6 +108,7 @@ def start(docker: DockerClient, config: Config, env: Environment, report: Report
     tried = trial.trial(docker, config, env, model, trial.changing(docker, before))
     if tried:
         report(f"tried the new configuration of {', '.join(tried)}: healthy")
+    _before_replacing(before_replacing, tried)
     try:
         with docker_errors(f"starting {', '.join(names)}"):
             docker.compose.up(
