@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import tarfile
+
 import pytest
 from python_on_whales import Container, DockerException, docker
 
@@ -119,3 +122,42 @@ def test_rotating_the_database_password_changes_it_in_postgres_and_rolls_the_app
         "slipway: prod-pg's services read no secret nope (theirs: db_password, secret_key): "
         "name one of them"
     ]
+
+
+def test_a_changed_database_is_dumped_and_its_files_kept_before_it_is_replaced(
+    pg_project: Project,
+) -> None:
+    status, note = http("POST", f"{pg_project.url}/notes", {"text": "there before the change"})
+    assert status == 201
+    # A server setting: compose replaces the database's container.
+    compose = pg_project.root / "compose/postgres.yaml"
+    text = compose.read_text()
+    setting = (
+        "    image: postgres:17\n    command: [postgres, -c, log_min_duration_statement=1000]\n"
+    )
+    compose.write_text(text.replace("    image: postgres:17\n", setting, 1))
+    git(pg_project.root, "commit", "-qam", "log slow statements")
+
+    out = pg_project.ok("deploy", "--env", "prod-pg")
+
+    assert "tried the new configuration of db: healthy" in out
+    # First a dump any later PostgreSQL restores, then, the server stopped
+    # (a clean shutdown's checkpoint), its files as they were.
+    dumped = re.search(r"backed up prod-pg to (\S+\.pgdump) \(.+\) before replacing db\n", out)
+    assert dumped, out
+    assert (pg_project.root / dumped.group(1)).read_bytes().startswith(b"PGDMP")
+    kept = re.search(r"stopped db and kept its data \(/var/lib/postgresql/data\) in (\S+) \(", out)
+    assert kept, out
+    assert kept.start() > dumped.start()
+    with tarfile.open(pg_project.root / kept.group(1)) as tar:
+        version = tar.extractfile("var/lib/postgresql/data/PG_VERSION")
+        assert version is not None
+        assert version.read() == b"17\n"
+    (db,) = docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={pg_project.name}-prod-pg"),
+            ("label", "com.docker.compose.service=db"),
+        ]
+    )
+    assert "log_min_duration_statement=1000" in db.config.cmd
+    assert same_note(http("GET", f"{pg_project.url}/notes/{note['id']}"), note)

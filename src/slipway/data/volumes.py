@@ -102,11 +102,11 @@ def keep_sidecars(handle: Handle, names: Sequence[str]) -> None:
     model = handle.backend.model()
     services: Mapping[str, Any] = model.get("services") or {}
     database = backup.database(model, config.service)
-    if database.kind is Kind.POSTGRES and database.name in names:
+    if database.kind is Kind.POSTGRES and database.service in names:
         saved = backup.backup(handle)
         handle.report(
             f"backed up {env.name} to {config.show(saved.path)} ({saved.detail}) "
-            f"before replacing {database.name}"
+            f"before replacing {database.service}"
         )
     running = {r.service: r.container for r in handle.backend.status() if r.state == "running"}
     for name in names:
