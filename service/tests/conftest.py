@@ -41,18 +41,23 @@ def unmigrated_client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-# What tests against a real PostgreSQL read: set inside the test environment
-# (compose/test.yaml) that `nox -s docker_tests` runs them in.
+# What tests against a real PostgreSQL and Redis read, by test file: set
+# inside the test environment (compose/test.yaml) that `nox -s docker_tests`
+# runs them in.
 POSTGRES_URL = "TEST_DATABASE_URL"
+REDIS_URL = "TEST_REDIS_URL"
+_NEEDS = {"test_on_postgres.py": POSTGRES_URL, "test_on_redis.py": REDIS_URL}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without a PostgreSQL to test against (`nox -s tests`, on the host),
-    its tests are deselected, said in the summary, not skipped one by one:
-    they run in `nox -s docker_tests`, beside the database."""
-    if os.environ.get(POSTGRES_URL):
-        return
-    needs = [item for item in items if item.path.name == "test_on_postgres.py"]
+    """Without a PostgreSQL or Redis to test against (`nox -s tests`, on the
+    host), their tests are deselected, said in the summary, not skipped one
+    by one: they run in `nox -s docker_tests`, beside those services."""
+    needs = [
+        item
+        for item in items
+        if (variable := _NEEDS.get(item.path.name)) and not os.environ.get(variable)
+    ]
     if needs:
         config.hook.pytest_deselected(items=needs)
         items[:] = [item for item in items if item not in needs]

@@ -17,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -140,6 +141,18 @@ def http(
             return exc.code, json.loads(body or b"null")
         except ValueError:  # the proxy's own error pages are HTML
             return exc.code, body.decode(errors="replace")
+
+
+def counted(project: Project, note_id: int, limit: float = 30) -> int:
+    """The note's word count once the worker has written it."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        status, body = http("GET", f"{project.url}/notes/{note_id}")
+        assert status == 200, body
+        if body["word_count"] is not None:
+            return int(body["word_count"])
+        time.sleep(0.5)
+    pytest.fail(f"note {note_id} was not counted within {limit}s")
 
 
 def assert_no_request_failed(load: Traffic, context: ssl.SSLContext | None = None) -> None:

@@ -42,6 +42,7 @@ EXPECTED_ROWS = [
     "image python:3.13-slim-trixie",
     "image haproxy:3.0",
     "image postgres:17",
+    "image redis:8",
     "disk",
 ]
 

@@ -9,7 +9,7 @@ import pytest
 from python_on_whales import Container, DockerException, docker
 
 from bench.traffic import Traffic
-from tests.docker.conftest import Project, app_containers, git, http, same_note
+from tests.docker.conftest import Project, app_containers, counted, git, http, same_note
 
 pytestmark = pytest.mark.docker
 
@@ -161,3 +161,22 @@ def test_a_changed_database_is_dumped_and_its_files_kept_before_it_is_replaced(
     )
     assert "log_min_duration_statement=1000" in db.config.cmd
     assert same_note(http("GET", f"{pg_project.url}/notes/{note['id']}"), note)
+
+
+def test_the_worker_on_prod_pg_is_woken_by_its_redis_queue(pg_project: Project) -> None:
+    status, note = http("POST", f"{pg_project.url}/notes", {"text": "four words for redis"})
+    assert status == 201
+    assert counted(pg_project, note["id"]) == 4
+    logs = pg_project.ok("logs", "--env", "prod-pg", "--role", "worker", "--tail", "all")
+    assert f"woken by the queue for note {note['id']}" in logs, logs
+    # A sidecar of the release: listed, healthy, on the internal network only.
+    (row,) = [r for r in pg_project.ok("status", "--env", "prod-pg").splitlines() if " redis " in r]
+    assert "running" in row
+    assert "healthy" in row
+    (redis,) = docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={pg_project.name}-prod-pg"),
+            ("label", "com.docker.compose.service=redis"),
+        ]
+    )
+    assert list(redis.network_settings.networks or {}) == [f"{pg_project.name}-prod-pg_db"]

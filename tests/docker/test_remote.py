@@ -46,6 +46,7 @@ BASE_IMAGES = (
     "ghcr.io/astral-sh/uv:0.13.9",
     "haproxy:3.0",
     "postgres:17",
+    "redis:8",
 )
 PYTHON = BASE_IMAGES[0]
 # The labels compose puts on every container it makes, with paths of the

@@ -20,6 +20,7 @@ from tests.docker.conftest import (
     app_containers,
     assert_no_request_failed,
     commit_change,
+    counted,
     git,
     http,
     make_project,
@@ -68,18 +69,6 @@ def workers(project: Project, *, everything: bool = False) -> list[Container]:
             ("label", "com.docker.compose.service=worker"),
         ],
     )
-
-
-def counted(project: Project, note_id: int, limit: float = 30) -> int:
-    """The note's word count once the worker has written it."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        status, body = http("GET", f"{project.url}/notes/{note_id}")
-        assert status == 200, body
-        if body["word_count"] is not None:
-            return int(body["word_count"])
-        time.sleep(0.5)
-    pytest.fail(f"note {note_id} was not counted within {limit}s")
 
 
 def healthy_worker(project: Project, limit: float = 60) -> Container:

@@ -46,9 +46,11 @@ def test_no_container_or_image_shows_a_secret_value(project: Project, pg_project
         )
     ]
     services = sorted(c.config.labels["com.docker.compose.service"] for c in containers)
-    # Two app replicas, the worker and the proxy per stack, and prod-pg's db;
-    # the migrations ran in one-off containers that are gone.
-    assert services == ["app", "app", "app", "app", "db", "proxy", "proxy", "worker", "worker"]
+    # Two app replicas, the worker and the proxy per stack, and prod-pg's db
+    # and redis; the migrations ran in one-off containers that are gone.
+    assert services == [
+        *("app", "app", "app", "app", "db", "proxy", "proxy", "redis", "worker", "worker")
+    ]
     images = {c.image for c in containers}
     with_secrets = []
     for container in containers:

@@ -58,7 +58,7 @@ def left(project: Project) -> set[str]:
     return testenv.leftovers(docker, config.load(project.root / "slipway.yaml"))
 
 
-def test_a_killed_run_is_cleaned_by_the_next_which_passes_against_postgresql(
+def test_a_killed_run_is_cleaned_by_the_next_which_passes_against_postgresql_and_redis(
     checkout: Project,
 ) -> None:
     reports = checkout.root / "reports"
@@ -90,6 +90,7 @@ def test_a_killed_run_is_cleaned_by_the_next_which_passes_against_postgresql(
     output = "\n".join(seen)
     assert f"removed what an earlier test run left: {killed}" in output
     assert "test_on_postgres.py ..." in output
+    assert "test_on_redis.py .." in output
     assert " deselected" not in output
     assert run.junit.is_file()
     junit = run.junit.read_text()

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from notes_service import __version__
 from notes_service.db import create_db_engine, create_session_factory
 from notes_service.proxied import TrustedProxy
+from notes_service.queue import Queue
 from notes_service.routes import health, notes
 from notes_service.settings import Settings
 from notes_service.storage import STORAGE_FULL, StorageFull
@@ -36,14 +37,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
     engine = create_db_engine(settings.database_url)
 
+    queue = Queue(settings.redis_url) if settings.redis_url else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
+        if queue is not None:
+            queue.close()
 
     app = FastAPI(title="notes-service", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.queue = queue
     app.state.session_factory = create_session_factory(engine)
     app.add_exception_handler(StorageFull, _storage_full)
     app.include_router(health.router)

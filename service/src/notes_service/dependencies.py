@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from notes_service.queue import Queue
 from notes_service.settings import Settings
 from notes_service.storage import StorageFull, full_disk_error
 
@@ -22,6 +23,11 @@ def get_settings(request: Request) -> Settings:
 def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+def get_queue(request: Request) -> Queue | None:
+    queue: Queue | None = request.app.state.queue
+    return queue
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -46,3 +52,4 @@ def get_session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
+QueueDep = Annotated[Queue | None, Depends(get_queue)]

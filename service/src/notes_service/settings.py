@@ -144,6 +144,8 @@ class Settings:
     # The host name of the proxy in front, whose X-Forwarded-For and
     # X-Forwarded-Proto are honoured (no one else's); None: nobody's.
     trusted_proxy: str | None = None
+    # The worker's queue (notes_service.queue); None: the worker polls.
+    redis_url: str | None = None
     # Kept out of repr so it never reaches a log or a traceback.
     secret_key: str | None = field(default=None, repr=False)
 
@@ -166,6 +168,7 @@ class Settings:
                 "NOTES_MIN_FREE_BYTES", env.get("NOTES_MIN_FREE_BYTES"), DEFAULT_MIN_FREE_BYTES
             ),
             trusted_proxy=env.get("TRUSTED_PROXY", "").strip() or None,
+            redis_url=env.get("REDIS_URL", "").strip() or None,
             secret_key=_parse_secret_key(env),
         )
 

@@ -9,6 +9,10 @@ refused, so a worker whose lease has passed to a newer one stops instead of
 writing. Without a token (no lease: several may run) no fence is kept; the
 word count is the same whoever writes it.
 
+Idle, it waits on the queue (notes_service.queue) when REDIS_URL names
+one, so a new note is taken at once, and otherwise looks again every
+POLL_SECONDS; the database stays the record of what is left to do.
+
 It proves it is alive by touching HEARTBEAT_FILE (set by slipway) from a
 thread apart from the work, every HEARTBEAT_SECONDS, so a long job does not
 look hung and a frozen process does. Each run of it is a row of
@@ -29,10 +33,12 @@ import threading
 import time
 from pathlib import Path
 
+import redis
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from notes_service.db import create_db_engine
+from notes_service.queue import Queue
 from notes_service.settings import Settings
 
 log = logging.getLogger("notes_service.worker")
@@ -149,10 +155,14 @@ def run(settings: Settings) -> int:
     if heartbeat := os.environ.get("HEARTBEAT_FILE"):
         beat(Path(heartbeat), stop)
     engine = create_db_engine(settings.database_url)
+    queue = Queue(settings.redis_url) if settings.redis_url else None
     try:
         run_id = _start_run(engine, token)
-        log.info("worker started (run %s, fencing token %s)", run_id, token)
-        _loop(engine, run_id, token, stop)
+        log.info(
+            "worker started (run %s, fencing token %s, %s)",
+            *(run_id, token, "woken by the queue" if queue else "polling"),
+        )
+        _loop(engine, run_id, token, stop, queue)
         with engine.begin() as conn:
             conn.execute(
                 text("UPDATE worker_runs SET ended_at = :now WHERE id = :r"),
@@ -165,12 +175,32 @@ def run(settings: Settings) -> int:
         return 1
     finally:
         engine.dispose()
+        if queue is not None:
+            queue.close()
 
 
-def _loop(engine: Engine, run_id: int, token: int | None, stop: threading.Event) -> None:
+def idle(queue: Queue | None, stop: threading.Event) -> None:
+    """Wait for work: until the queue announces a note (at most
+    POLL_SECONDS), or POLL_SECONDS without one (or with Redis away)."""
+    if queue is not None:
+        try:
+            note_id = queue.wait(POLL_SECONDS)
+        except redis.RedisError as exc:
+            log.warning("worker: the queue is away (%s); looking in the database", exc)
+        else:
+            if note_id is not None:
+                log.info("worker: woken by the queue for note %s", note_id)
+            return
+    stop.wait(POLL_SECONDS)
+
+
+def _loop(
+    engine: Engine, run_id: int, token: int | None, stop: threading.Event, queue: Queue | None
+) -> None:
     """Work until ``stop``; while idle, say so in the run's record (under the
-    fence) every HEARTBEAT_SECONDS. A database error (full, unreachable) is
-    said and waited out: the heartbeat goes on, the work resumes."""
+    fence) every HEARTBEAT_SECONDS, and wait for the queue (:func:`idle`). A
+    database error (full, unreachable) is said and waited out: the heartbeat
+    goes on, the work resumes."""
     last = 0.0
     while not stop.is_set():
         try:
@@ -184,4 +214,4 @@ def _loop(engine: Engine, run_id: int, token: int | None, stop: threading.Event)
                 last = time.monotonic()
         except SQLAlchemyError as exc:
             log.warning("worker: the database refused (%s); trying again", type(exc).__name__)
-        stop.wait(POLL_SECONDS)
+        idle(queue, stop)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
-from notes_service.dependencies import SessionDep
+from notes_service.dependencies import QueueDep, SessionDep
 from notes_service.models import Note
 from notes_service.schemas import NoteCreate, NoteOut
 
@@ -15,10 +15,12 @@ router = APIRouter(prefix="/notes", tags=["notes"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_note(body: NoteCreate, session: SessionDep) -> NoteOut:
+def create_note(body: NoteCreate, session: SessionDep, queue: QueueDep) -> NoteOut:
     note = Note(text=body.text)
     session.add(note)
     session.commit()  # durable before the 201 goes out
+    if queue is not None:
+        queue.announce(note.id)  # the worker starts on it now
     return NoteOut.model_validate(note)
 
 
