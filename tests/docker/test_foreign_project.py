@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from python_on_whales import docker
+from python_on_whales import Container, docker
 
 from bench.traffic import Traffic
 from tests.docker.conftest import free_port, git, http
@@ -612,8 +612,8 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
     assert not docker.container.list(all=True, filters=[("label", "slipway.trial")])
 
     # One that works: tried, then it replaces the running one, its data kept.
-    bounded = ["redis-server", "--protected-mode", "no", "--dir", "/data", "--maxmemory", "64mb"]
-    _redis_command(foreign, bounded, "a bounded redis")
+    bounded = ["redis-server", "--protected-mode", "no", "--dir", "/data", "--maxmemory"]
+    _redis_command(foreign, [*bounded, "${REDIS_MAXMEMORY:-64mb}"], "a bounded redis")
     out = foreign.slipway("deploy")
     assert "tried the new configuration of redis: healthy" in out
     status, body = http("GET", f"{foreign.url}/visits")
@@ -625,7 +625,50 @@ def test_a_redis_the_app_needs_starts_healthy_before_it_and_status_lists_it(
     saved = _kept_dump(foreign, out)
     assert saved.startswith(b"REDIS"), saved[:16]
     assert b"visits" in saved
+    _dependents_restart_only_when_they_must(foreign)
     foreign.slipway("down", "--volumes")
+
+
+def _dependents_restart_only_when_they_must(foreign: Foreign) -> None:
+    """A change to Redis alone (its env file: the same release) replaces it
+    and leaves the app as it is, unless the app's depends_on says
+    `restart: true` for it: then the app rolls onto new containers."""
+    env_file = foreign.root / "env/prod.env"
+    env_file.write_text(env_file.read_text() + "REDIS_MAXMEMORY=48mb\n")
+    apps = {c.id for c in _app(foreign)}
+    out = foreign.slipway("deploy")
+    assert "stopped redis and kept its data" in out
+    assert "nothing to roll" in out
+    assert {c.id for c in _app(foreign)} == apps
+    assert http("GET", f"{foreign.url}/visits")[0] == 200
+
+    base_file = foreign.root / "compose/base.yaml"
+    base = yaml.safe_load(base_file.read_text())
+    base["services"]["app"]["depends_on"]["redis"]["restart"] = True
+    base_file.write_text(yaml.safe_dump(base, sort_keys=False))
+    git(foreign.root, "commit", "-qam", "the app restarts with redis")
+    foreign.slipway("deploy")
+    env_file.write_text(env_file.read_text().replace("=48mb", "=32mb"))
+    apps = {c.id for c in _app(foreign)}
+    # The app rolls with no failed request ("/" needs no Redis): compose
+    # itself restarted none of its containers when it replaced Redis.
+    with Traffic(foreign.url, clients=2, gets=("/",), min_seconds=3) as load:
+        out = foreign.slipway("deploy")
+    assert (
+        "its configuration changed (redis replaced, and app's depends_on says restart: true)"
+    ) in out
+    assert load.failed == [], load.summary()
+    assert not apps & {c.id for c in _app(foreign)}
+    assert http("GET", f"{foreign.url}/visits")[0] == 200
+
+
+def _app(foreign: Foreign) -> list[Container]:
+    return docker.container.list(
+        filters=[
+            ("label", f"com.docker.compose.project={foreign.name}-prod"),
+            ("label", "com.docker.compose.service=app"),
+        ]
+    )
 
 
 def _kept_dump(foreign: Foreign, out: str) -> bytes:

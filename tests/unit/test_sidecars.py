@@ -34,3 +34,19 @@ def test_a_stack_of_the_app_and_its_proxy_has_none(config: Config) -> None:
 
 
 COMPLETED = sidecars.COMPLETED
+
+
+def test_only_services_whose_depends_on_says_restart_must_restart_for_a_replaced_sidecar() -> None:
+    healthy = {"condition": "service_healthy"}
+    model = {
+        "services": {
+            "app": {"depends_on": {"redis": {**healthy, "restart": True}, "db": healthy}},
+            "worker": {"depends_on": {"redis": healthy}},
+            # The short form says nothing of restarts.
+            "cron": {"depends_on": ["redis"]},
+        }
+    }
+    services = ["app", "worker", "cron"]
+    assert sidecars.dependents(model, ["redis"], services) == ["app"]
+    assert sidecars.dependents(model, ["db"], services) == []
+    assert sidecars.dependents(model, [], services) == []

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from python_on_whales import Container, DockerClient
 
@@ -160,6 +160,30 @@ def _started_healthy(
     return new, started
 
 
+def _changes(
+    docker: DockerClient,
+    config: Config,
+    env: Environment,
+    ref: str,
+    old: _Old,
+    applied: Mapping[str, str] | None,
+    replaced: Sequence[str],
+) -> changes.Changes:
+    """What differs from what runs (:func:`changes.of`); with nothing else,
+    a replaced sidecar that a release service's ``depends_on`` says
+    ``restart: true`` for is a change (compose restarts those; a rollout
+    starts them anew, with no failed request)."""
+    what = changes.of(docker, config, env, ref, old.web, applied, old.roles)
+    if what or not replaced:
+        return what
+    services = [config.service, *old.roles]
+    must = sidecars.dependents(engine.compose_model(docker), replaced, services)
+    if not must:
+        return what
+    why = f"{', '.join(replaced)} replaced, and {', '.join(must)}'s depends_on says restart: true"
+    return replace(what, configuration=(why,))
+
+
 def _rolling(config: Config, env: Environment, ref: str, what: changes.Changes) -> str:
     """What a rollout says as it starts: why, when the release is the same."""
     why = "" if what.release else f": its configuration changed ({'; '.join(what.configuration)})"
@@ -201,9 +225,9 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     raises SlipwayError they are removed and nothing switches;
     ``before_replacing`` keeps the data of running sidecars about to change."""
     # Redis, a database: there and healthy before the app, on every deploy.
-    sidecars.start(docker, config, env, report, before_replacing)
+    replaced = sidecars.start(docker, config, env, report, before_replacing)
     old = _Old(app_containers(docker, config.service), roles.running(docker, config, env))
-    what = changes.of(docker, config, env, ref, old.web, applied, old.roles)
+    what = _changes(docker, config, env, ref, old, applied, replaced)
     mark("compare")
     if not what:
         report(f"{ref} already serves on {env.replicas} healthy replica(s): nothing to roll")

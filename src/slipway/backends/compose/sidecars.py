@@ -98,7 +98,8 @@ def start(
     were replaced (``before_replacing`` given those about to be, once their
     new configuration passed its trial); DeployFailed (one line) when one
     does not get healthy within the environment's health timeout, or its
-    image is not on the engine and cannot be pulled. The sidecars, by name."""
+    image is not on the engine and cannot be pulled. The running sidecars it
+    replaced, by name."""
     model = engine.compose_model(docker)
     names = of(model, config)
     if not names:
@@ -133,4 +134,21 @@ def start(
     started = [name for name in names if after.get(name) != before.get(name)]
     if started:
         report(f"started {', '.join(started)} (healthy) before the app")
-    return names
+    return [name for name in started if before.get(name)]
+
+
+def dependents(
+    model: Mapping[str, Any], replaced: Sequence[str], services: Sequence[str]
+) -> list[str]:
+    """Which of ``services`` must restart because a sidecar they depend on
+    was ``replaced``: those whose ``depends_on`` says ``restart: true`` for it
+    (compose's own word for it)."""
+    specs = model.get("services") or {}
+    found = []
+    for service in services:
+        needs = (specs.get(service) or {}).get("depends_on") or {}
+        if isinstance(needs, Mapping) and any(
+            (needs.get(name) or {}).get("restart") is True for name in replaced
+        ):
+            found.append(service)
+    return found
