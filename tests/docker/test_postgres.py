@@ -170,7 +170,8 @@ def test_the_worker_on_prod_pg_is_woken_by_its_redis_queue(pg_project: Project) 
     logs = pg_project.ok("logs", "--env", "prod-pg", "--role", "worker", "--tail", "all")
     assert f"woken by the queue for note {note['id']}" in logs, logs
     # A sidecar of the release: listed, healthy, on the internal network only.
-    (row,) = [r for r in pg_project.ok("status", "--env", "prod-pg").splitlines() if " redis " in r]
+    table = pg_project.ok("status", "--env", "prod-pg").splitlines()
+    (row,) = [r for r in table if r.startswith("redis ")]
     assert "running" in row
     assert "healthy" in row
     (redis,) = docker.container.list(
