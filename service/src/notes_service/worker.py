@@ -158,10 +158,9 @@ def run(settings: Settings) -> int:
     queue = Queue(settings.redis_url) if settings.redis_url else None
     try:
         run_id = _start_run(engine, token)
-        log.info(
-            "worker started (run %s, fencing token %s, %s)",
-            *(run_id, token, "woken by the queue" if queue else "polling"),
-        )
+        log.info("worker started (run %s, fencing token %s)", run_id, token)
+        if queue is not None:
+            log.info("worker: idle, it waits on the queue")
         _loop(engine, run_id, token, stop, queue)
         with engine.begin() as conn:
             conn.execute(
