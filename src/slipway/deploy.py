@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from slipway import history, lock, retention
+from slipway.backends.protocol import Hooks
 from slipway.build import images, release, sbom
 from slipway.build.images import BuiltImage
 from slipway.checks import CheckResult, image_checks
 from slipway.data import backup, volumes
-from slipway.errors import CheckFailed, DeployFailed, SlipwayError, UsageError, command
+from slipway.errors import CheckFailed, DeployFailed, Reverted, SlipwayError, UsageError, command
 from slipway.handle import Handle
 
 
@@ -152,9 +153,7 @@ def _roll_or_keep(handle: Handle, image: BuiltImage, previous: str | None, bill:
             ref,
             migrations=True,
             report=handle.report,
-            mark=timeline.mark,
-            before_switch=bill.ready,
-            before_replacing=partial(volumes.keep_sidecars, handle),
+            hooks=Hooks(timeline.mark, bill.ready, partial(volumes.keep_sidecars, handle)),
         )
     except DeployFailed as failure:
         timeline.mark("failed")
@@ -191,6 +190,9 @@ def _kept(handle: Handle, previous: str | None, failure: DeployFailed) -> Deploy
     """After a failed rollout: the error to raise, saying what serves now
     (the release pointer never left ``previous``)."""
     backend = handle.backend
+    if isinstance(failure, Reverted):
+        # The orchestrator put back what served, and waited for it: said so.
+        return failure
     if previous is None:
         backend.down()
         backend.forget()

@@ -119,6 +119,11 @@ class DeployFailed(SlipwayError):
     """A stack did not come up healthy."""
 
 
+class Reverted(DeployFailed):
+    """The orchestrator rolled a failed release back itself (Swarm's
+    ``failure_action: rollback``); the message says what serves now."""
+
+
 class CommandFailed(SlipwayError):
     """A command run in a container exited non-zero."""
 

@@ -13,6 +13,7 @@ from python_on_whales.exceptions import DockerException
 
 from slipway import engine, proxy
 from slipway.backends.compose import changes, health, rollout, switch
+from slipway.backends.protocol import Hooks
 from slipway.config import Config, Environment
 from slipway.errors import DeployFailed, DockerUnavailable
 
@@ -472,7 +473,7 @@ def test_first_rollout_migrates_and_starts_the_proxy(config: Config, prod: Envir
     docker = _Docker()
     marked: list[str] = []
 
-    result = rollout.roll(docker, config, prod, NEW, mark=marked.append)
+    result = rollout.roll(docker, config, prod, NEW, hooks=Hooks(mark=marked.append))
 
     assert marked == ["compare", "migrate", "start", "health", "switch", "drain"]
     assert result == rollout.Rollout(("slipway-prod-app-1",), (), result.switch_seconds)

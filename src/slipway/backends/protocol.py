@@ -22,6 +22,23 @@ def nothing_kept(_sidecars: Sequence[str]) -> None:
 
 
 @dataclass(frozen=True)
+class Hooks:
+    """What a job asks a rollout to do at its steps: ``mark`` each step as
+    it ends (migrate, start, health, switch, drain); ``before_switch`` once
+    the new release is healthy, before it takes traffic (a SlipwayError from
+    it is a DeployFailed, nothing switched); ``before_replacing`` with the
+    running sidecars about to be replaced, their new configuration tried."""
+
+    mark: Mark = mark_nothing
+    before_switch: Callable[[], object] = nothing
+    before_replacing: Callable[[Sequence[str]], object] = nothing_kept
+
+
+# A rollout nobody asks anything of.
+NO_HOOKS = Hooks()
+
+
+@dataclass(frozen=True)
 class ServiceStatus:
     """One container of a stack, as `slipway status` shows it."""
 
@@ -34,6 +51,8 @@ class ServiceStatus:
     # The id of the image the container runs (12 hex digits): what a tag named
     # when the container started, whatever it names now.
     image_id: str = "-"
+    # The swarm node it runs on ("" on one engine).
+    node: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,23 +94,12 @@ class Backend(Protocol):
         """True when exactly ``ref`` runs, healthy, behind the proxy."""
 
     def roll(
-        self,
-        ref: str,
-        *,
-        migrations: bool,
-        report: Report,
-        mark: Mark = mark_nothing,
-        before_switch: Callable[[], object] = nothing,
-        before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
+        self, ref: str, *, migrations: bool, report: Report, hooks: Hooks = NO_HOOKS
     ) -> Rollout:
         """Roll the stack onto ``ref`` with no failed request, and record it as
         the release once it serves; DeployFailed, with the release before still
-        recorded and serving, if it never became healthy. Each step, as it
-        ends, is ``mark``ed: migrate, start, health, switch, drain.
-        ``before_switch`` runs once the new release is healthy; a
-        SlipwayError from it is a DeployFailed, nothing switched.
-        ``before_replacing`` runs with the running sidecars about to be
-        replaced (their new configuration tried), before they are."""
+        recorded and serving, if it never became healthy. ``hooks`` are run
+        at the rollout's steps (:class:`Hooks`)."""
 
     def status(self) -> list[ServiceStatus]:
         """Every container of the stack, running or not."""

@@ -9,19 +9,18 @@ the proxy's published port from the compose files. This module is the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from python_on_whales import DockerClient
 
 from slipway import engine, proxy, shared, state
 from slipway.backends.compose import changes, files, rollout, stack
-from slipway.backends.protocol import Rollout, ServiceStatus, nothing, nothing_kept
+from slipway.backends.protocol import NO_HOOKS, Hooks, Rollout, ServiceStatus
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.handle import Report
 from slipway.kept import Kept
-from slipway.timeline import Mark, mark_nothing
 
 
 class ComposeBackend:
@@ -53,14 +52,7 @@ class ComposeBackend:
         return rollout.in_place(self.docker, self.config, self.env, ref, applied)
 
     def roll(
-        self,
-        ref: str,
-        *,
-        migrations: bool,
-        report: Report,
-        mark: Mark = mark_nothing,
-        before_switch: Callable[[], object] = nothing,
-        before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
+        self, ref: str, *, migrations: bool, report: Report, hooks: Hooks = NO_HOOKS
     ) -> Rollout:
         # compose reads the staged release after the pointer: the new
         # containers run it, and the pointer moves only once it serves.
@@ -76,9 +68,7 @@ class ComposeBackend:
                 applied=applied,
                 migrations=migrations,
                 report=report,
-                mark=mark,
-                before_switch=before_switch,
-                before_replacing=before_replacing,
+                hooks=hooks,
             )
             # What it serves with now, for the next deploy to compare (when
             # nothing moved, what was recorded is what it still serves with).

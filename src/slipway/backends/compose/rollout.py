@@ -33,12 +33,12 @@ from python_on_whales import Container, DockerClient
 from slipway import engine
 from slipway.backends.compose import changes, roles, sidecars, switch
 from slipway.backends.compose.health import wait_healthy
-from slipway.backends.protocol import Rollout, nothing, nothing_kept
+from slipway.backends.protocol import NO_HOOKS, Hooks, Rollout
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
 from slipway.errors import DeployFailed, EngineError, SlipwayError
 from slipway.handle import Report, quiet
-from slipway.timeline import Mark, mark_nothing
+from slipway.timeline import Mark
 
 MIGRATE_SERVICE = "migrate"
 # The line a traceback ends with: `sqlalchemy.exc.OperationalError: ...`.
@@ -210,9 +210,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
     applied: Mapping[str, str] | None = None,
     migrations: bool = True,
     report: Report = quiet,
-    mark: Mark = mark_nothing,
-    before_switch: Callable[[], object] = nothing,
-    before_replacing: Callable[[Sequence[str]], object] = nothing_kept,
+    hooks: Hooks = NO_HOOKS,
 ) -> Rollout:
     """Move the environment onto ``ref`` (which compose reads as SLIPWAY_IMAGE),
     saying what happens; nothing moves when it is already in place, with the
@@ -220,12 +218,13 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
 
     ``migrations=False`` skips step 1: a rollback returns to code that the
     current, expanded schema still serves, and an older release's migrations
-    would not know the newer revision. ``before_switch`` runs once the new
-    containers are healthy (the release's SBOM, written meanwhile); if it
-    raises SlipwayError they are removed and nothing switches;
-    ``before_replacing`` keeps the data of running sidecars about to change."""
+    would not know the newer revision. ``hooks.before_switch`` runs once the
+    new containers are healthy (the release's SBOM, written meanwhile); if
+    it raises SlipwayError they are removed and nothing switches;
+    ``hooks.before_replacing`` keeps the data of running sidecars about to change."""
+    mark = hooks.mark
     # Redis, a database: there and healthy before the app, on every deploy.
-    replaced = sidecars.start(docker, config, env, report, before_replacing)
+    replaced = sidecars.start(docker, config, env, report, hooks.before_replacing)
     old = _Old(app_containers(docker, config.service), roles.running(docker, config, env))
     what = _changes(docker, config, env, ref, old, applied, replaced)
     mark("compare")
@@ -237,7 +236,7 @@ def roll(  # noqa: PLR0913 (the client, the environment, the release, then keywo
         migrate(docker, config.migrate)
         mark("migrate")
     new, started = _started_healthy(
-        docker, config, env, old, proxy_down=what.proxy_down, mark=mark, ready=before_switch
+        docker, config, env, old, proxy_down=what.proxy_down, mark=mark, ready=hooks.before_switch
     )
     names = [c.name for c in new]
     # Read before they are removed: a Container's attributes re-inspect it.
