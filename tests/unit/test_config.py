@@ -182,7 +182,7 @@ INVALID = [
         _set("environments", "prod", "helth_timeout", value=90),
         "environments.prod.helth_timeout",
         "unknown key (expected one of target, compose_files, env_file, health_timeout, "
-        "replicas, keep_releases, backend, engine, build, listen, https, roles)",
+        "replicas, keep_releases, orchestrator, registry, engine, build, listen, https, roles)",
         id="unknown-environment-key",
     ),
     pytest.param(

@@ -18,7 +18,16 @@ from slipway.config.https import Https, HttpsSettings
 from slipway.config.problems import Problems
 from slipway.config.roles import Role, RoleSettings
 from slipway.config.targets import Target
-from slipway.config.values import Address, Count, Engine, FileNames, RoleName, Section, Text
+from slipway.config.values import (
+    Address,
+    Count,
+    Engine,
+    FileNames,
+    Registry,
+    RoleName,
+    Section,
+    Text,
+)
 
 # Where the proxy publishes unless slipway.yaml says otherwise.
 LOOPBACK = "127.0.0.1"
@@ -35,8 +44,11 @@ class Environment:
     replicas: int = 1
     # Release images kept (the newest healthy ones, plus the running one).
     keep_releases: int = 5
-    # How and where its stack runs (a name in slipway.backends.BACKENDS).
+    # How its stack runs (a name in slipway.backends.BACKENDS): slipway.yaml's
+    # `orchestrator`, compose or swarm.
     backend: str = "compose"
+    # Where a swarm's nodes pull the release from (host[:port]).
+    registry: str | None = None
     # Where its stack runs: ssh://..., tcp://... or a docker context name;
     # None is the local engine (DOCKER_HOST or the current context).
     engine: str | None = None
@@ -71,9 +83,20 @@ class EnvironmentSettings(Section):
     replicas: Count = Field(1, description="App containers behind the proxy")
     keep_releases: Count = Field(5, description="Release images kept for rollback")
     # One name for each of slipway.backends.BACKENDS (a unit test holds them equal).
-    backend: Literal["compose"] = Field(
+    orchestrator: Literal["compose", "swarm"] = Field(
         "compose",
-        description="How its stack runs: compose (a compose project on one engine)",
+        description=(
+            "How its stack runs: compose (a compose project on one engine) or swarm (a "
+            "stack on the Docker Swarm whose manager `engine` names, the release pulled "
+            "by digest from `registry`)"
+        ),
+    )
+    registry: Registry | None = Field(
+        None,
+        description=(
+            "For orchestrator: swarm, the registry host[:port] the release is pushed to, "
+            "as the engine that builds it and every node reach it"
+        ),
     )
     engine: Engine | None = Field(
         None,
@@ -164,6 +187,7 @@ def _environment(
             f"runs the {spec.target} target, which mounts this checkout: only an "
             "environment of the prod target runs on another engine",
         )
+    _orchestrated(spec, key, problems)
     files = tuple(root / f for f in spec.compose_files)
     for file, shown in zip(files, spec.compose_files, strict=True):
         if not file.is_file():
@@ -176,13 +200,39 @@ def _environment(
         health_timeout=spec.health_timeout,
         replicas=spec.replicas,
         keep_releases=spec.keep_releases,
-        backend=spec.backend,
+        backend=spec.orchestrator,
+        registry=spec.registry,
         engine=spec.engine,
         listen=spec.listen,
         build=spec.build,
         https=https.resolve(spec.https, root, (*key, "https"), problems) if spec.https else None,
         roles=roles.resolve(spec.roles, (*key, "roles"), problems),
     )
+
+
+def _orchestrated(spec: EnvironmentSettings, key: tuple[str, ...], problems: Problems) -> None:
+    """A swarm environment runs the prod target and names its registry; a
+    registry means nothing to a compose one."""
+    if spec.orchestrator != "swarm":
+        if spec.registry is not None:
+            raise problems.fail(
+                (*key, "registry"),
+                "is only for orchestrator: swarm (a compose environment's engine keeps "
+                "its releases itself): remove it, or add orchestrator: swarm",
+            )
+        return
+    if spec.target != Target.PROD.value:
+        raise problems.fail(
+            (*key, "orchestrator"),
+            f"runs the {spec.target} target, which mounts this checkout: only an "
+            "environment of the prod target runs on a swarm",
+        )
+    if spec.registry is None:
+        raise problems.fail(
+            (*key, "orchestrator"),
+            "swarm needs a registry the nodes pull the release from: add "
+            "registry: host:port, as the manager and every node reach it",
+        )
 
 
 def _defines(

@@ -64,6 +64,12 @@ ENGINE = Rule(
     rf"^(?:ssh://(?:[A-Za-z0-9._-]+@)?{_HOST}|tcp://{_HOST_PART}(?:\.{_HOST_PART})*:[0-9]+"
     r"|[a-zA-Z0-9][a-zA-Z0-9_.+-]*)$",
 )
+# Where a swarm's nodes pull releases from: a registry host[:port] (no
+# scheme, no path), as the engine that pushes and the nodes reach it.
+REGISTRY = Rule(
+    "a registry host[:port] as the swarm's nodes reach it, e.g. registry.example.com:5000",
+    rf"^{_HOST}$",
+)
 # The characters RFC 3986 allows in a path and query that mean nothing to
 # HAProxy's configuration parser: no quote, backslash, #, $ or space.
 URL_PATH_CHARACTERS = "-._~!&()*+,;=:@/?"

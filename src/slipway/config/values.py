@@ -99,6 +99,9 @@ Service = Annotated[
 # An address of the engine's host the proxy publishes on.
 Address = Annotated[str, Field(min_length=1), BeforeValidator(_address)]
 Engine = Annotated[str, Field(pattern=names.ENGINE.pattern), BeforeValidator(_named(names.ENGINE))]
+Registry = Annotated[
+    str, Field(pattern=names.REGISTRY.pattern), BeforeValidator(_named(names.REGISTRY))
+]
 # A name a certificate covers (slipway.yaml's https.hosts).
 HostName = Annotated[
     str, Field(pattern=names.HOST_NAME.pattern), BeforeValidator(_named(names.HOST_NAME))
