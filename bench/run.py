@@ -28,6 +28,7 @@ from bench import (
     remote,
     rollout,
     slipway_command,
+    swarm,
     tests_session,
     tls,
 )
@@ -50,6 +51,7 @@ SECTIONS: dict[str, Section] = {
     "tests": tests_session.measure,
     "remote": remote.measure,
     "tls": tls.measure,
+    "cluster": swarm.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 MIN_RUNS = 5

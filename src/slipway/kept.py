@@ -85,8 +85,13 @@ class Kept:
         if self._held or self._exists():
             self._held = True
             return False
-        with docker_errors(f"inspecting the volume {self.name}"):
-            return not self.docker.volume.exists(self.name)
+        try:
+            with docker_errors(f"inspecting the volume {self.name}"):
+                return not self.docker.volume.exists(self.name)
+        except NotFound:
+            # A swarm manager answers "volume X not found", which
+            # python-on-whales does not read as "no such volume".
+            return True
 
     def _create(self) -> None:
         model = engine.compose_model(self.docker)

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ import pytest
 import yaml
 from python_on_whales import DockerClient, docker
 
+from bench.cluster import wait_for
 from bench.traffic import Traffic
 from tests.docker.conftest import (
     Project,
@@ -112,19 +112,6 @@ class Remote:
         return int(status), json.loads(text)
 
 
-def _wait_for(client: DockerClient, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            client.version()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-        else:
-            return
-
-
 def _ssh_path(folder: Path, name: str) -> str:
     """A PATH whose `ssh` uses a new key ``name`` in ``folder``; the key's
     public half is ``folder/name.pub``."""
@@ -161,7 +148,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     )
     try:
         client = DockerClient(host=f"tcp://127.0.0.1:{port}")
-        _wait_for(client)
+        wait_for(client)
         docker.container.copy(folder / "key.pub", (node, "/root/.ssh/authorized_keys"))
         # The base images, as a server that pulled them would have them.
         save = subprocess.Popen(["docker", "save", *BASE_IMAGES], stdout=subprocess.PIPE)

@@ -154,7 +154,8 @@ def test_releases_and_rollbacks_never_run_two_workers(staffed: Project) -> None:
     assert second != first
     assert {w.config.image for w in workers(staffed)} == {second}
 
-    for i in range(20):
+    # With the first deploy and the release above: 20 releases and rollbacks.
+    for i in range(18):
         if i % 5 == 2:
             # A crash: the restart policy starts it again, with a new lease.
             signal_worker(healthy_worker(staffed), "SIGKILL")
@@ -164,7 +165,7 @@ def test_releases_and_rollbacks_never_run_two_workers(staffed: Project) -> None:
     _, note = http("POST", f"{staffed.url}/notes", {"text": "after twenty releases"})
     assert counted(staffed, note["id"]) == 3
     runs = worker_runs(staffed)
-    assert len(runs) >= 22, runs
+    assert len(runs) >= 20, runs
     assert_never_two_at_once(runs)
 
 

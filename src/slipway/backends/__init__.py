@@ -1,6 +1,6 @@
 """Where and how an environment's stack runs: the :class:`Backend` protocol,
 and :data:`BACKENDS`, the registry of its implementations by the name an
-environment gives in slipway.yaml (``backend:``, default ``compose``).
+environment gives in slipway.yaml (``orchestrator:``, default ``compose``).
 
 doc2dash's ``Parser`` protocol with its ``DOCTYPES`` registry is the model:
 deploy, rollback, dev, backup, restore, retention and the stack tasks see only
@@ -18,6 +18,7 @@ from python_on_whales import DockerClient
 
 from slipway.backends.compose import ComposeBackend
 from slipway.backends.protocol import Backend, Rollout, ServiceStatus
+from slipway.backends.swarm import SwarmBackend
 from slipway.config import Config, Environment
 
 __all__ = ["BACKENDS", "Backend", "BackendKind", "Rollout", "ServiceStatus", "of"]
@@ -29,8 +30,8 @@ class BackendKind(Protocol):
     def __call__(self, docker: DockerClient, config: Config, env: Environment) -> Backend: ...
 
 
-# Every backend, by the name an environment gives it in slipway.yaml (`backend:`).
-BACKENDS: Mapping[str, BackendKind] = {"compose": ComposeBackend}
+# Every backend, by the name an environment gives it in slipway.yaml (`orchestrator:`).
+BACKENDS: Mapping[str, BackendKind] = {"compose": ComposeBackend, "swarm": SwarmBackend}
 
 
 def of(docker: DockerClient, config: Config, env: Environment) -> Backend:

@@ -97,6 +97,12 @@ def status_table(rows: Sequence[ServiceStatus], env: str = "") -> str:
     """`invoke status`: one line per container, the proxy and each replica."""
     if not rows:
         return f"{env}: nothing is running ({command(f'deploy --env {env}')} starts it)"
+    if any(r.node for r in rows):
+        # A swarm's tasks: where each runs, and the digest it runs.
+        return table(
+            ("service", "node", "state", "health", "image", "digest"),
+            [(r.service, r.node, r.state, r.health, r.image, r.image_id) for r in rows],
+        )
     return table(
         ("service", "state", "health", "image", "id", "ports"),
         [(r.service, r.state, r.health, r.image, r.image_id, r.ports) for r in rows],

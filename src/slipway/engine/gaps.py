@@ -130,6 +130,23 @@ def compose_exec_argv(
     return [*compose, "exec", "-T", *options, service, *command]
 
 
+def container_exec_argv(
+    docker: DockerClient,
+    container: str,
+    command: Sequence[str],
+    *,
+    envs: Mapping[str, str] | None = None,
+) -> list[str]:
+    """`docker exec -i [-e K=V ...] CONTAINER COMMAND`: stdin open, no tty
+    (a swarm task's container on the manager); for :func:`feed` or :func:`stream`."""
+    with docker_errors("docker"):
+        cli = [str(part) for part in docker.docker_cmd]
+    options = []
+    for key, value in (envs or {}).items():
+        options += ["-e", f"{key}={value}"]
+    return [*cli, "exec", "-i", *options, container, *command]
+
+
 def feed(argv: Sequence[str], data: bytes, *, action: str) -> str:
     """Run a compose command (:func:`compose_run_argv`, :func:`compose_exec_argv`)
     with ``data`` on its stdin; what it printed on stdout.
@@ -172,6 +189,22 @@ def archive_out(docker: DockerClient, container: str, path: str) -> bytes:
             if source == "stdout":
                 chunks.append(chunk)
     return b"".join(chunks)
+
+
+def stack_deploy(docker: DockerClient, stack: str, file: str) -> str:
+    """`docker stack deploy --resolve-image never -c FILE STACK`, its output
+    captured: python-on-whales 0.81's ``stack.deploy`` lets the CLI write
+    to slipway's own stdout (which `--json` keeps for its document)."""
+    argv = [*docker.docker_cmd, "stack", "deploy", "--resolve-image", "never", "-c", file, stack]
+    with docker_errors(f"docker stack deploy {stack}"):
+        return str(_run(argv, capture_stderr=True))
+
+
+def push(docker: DockerClient, ref: str) -> None:
+    """`docker push --quiet REF`, its output captured: python-on-whales 0.81's
+    ``image.push`` lets the CLI's errors through to slipway's own stderr."""
+    with docker_errors(f"pushing {ref}"):
+        _run([*docker.docker_cmd, "push", "--quiet", ref], capture_stderr=True)
 
 
 def ship(source: DockerClient, target: DockerClient, ref: str, image_id: str) -> bool:

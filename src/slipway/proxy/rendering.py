@@ -37,6 +37,7 @@ def render(
     health_path: str = "/health",
     https: Https | None = None,
     https_port: int = DEFAULT_HTTPS_PORT,
+    discover: int = 0,
 ) -> str:
     """The configuration that sends traffic to ``servers`` (container names),
     which serve on ``port`` and answer 200 on ``health_path`` while alive;
@@ -44,12 +45,18 @@ def render(
     port the engine's host publishes it on).
 
     Every value is one word of HAProxy's configuration whatever it holds:
-    names are checked (DeployFailed) and the path is percent-encoded."""
+    names are checked (DeployFailed) and the path is percent-encoded.
+
+    With ``discover`` (a swarm), ``servers`` names one service whose tasks
+    the proxy finds in Docker's DNS, up to ``discover`` of them at once."""
     for number in (port, https_port):
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 65535:
             raise DeployFailed(f"cannot write {CONFIG_NAME}: {number!r} is not a port number")
     lines = "\n".join(
-        f"    server {name} {name}:{port}" for name in (_word(s, names.CONTAINER) for s in servers)
+        f"    server-template {name} {discover} {name}:{port}"
+        if discover
+        else f"    server {name} {name}:{port}"
+        for name in (_word(s, names.CONTAINER) for s in servers)
     )
     # substitute() fills every placeholder in one pass (a value is never read
     # again) and raises KeyError should the template name one not given here.

@@ -1,0 +1,291 @@
+"""What the swarm backend asks of the manager's engine: that it is one, the
+release pushed and known by digest, a stack file deployed, and the truth of
+what then runs (every task, on every node).
+
+`docker stack deploy` returns before anything converged, and exits 0 after
+Swarm rolled an update back (docker/cli#6752): :func:`converge` reads each
+service's update state and every task's state and image until they say the
+release runs, or say it does not.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from python_on_whales import DockerClient
+
+from slipway import engine
+from slipway.engine import docker_errors
+from slipway.errors import ConfigError, DeployFailed, EngineError, NotFound, Reverted
+
+# Swarm's label of the stack a service, a task or a secret belongs to.
+NAMESPACE = "com.docker.stack.namespace"
+# An update Swarm gave up on: it rolled back, or paused half way.
+GAVE_UP = ("rollback_started", "rollback_completed", "rollback_paused", "paused")
+POLL_SECONDS = 1.0
+# A task that failed this often, with none of its service running, is crash-looping.
+CRASHES = 3
+_FAILED = ("failed", "rejected", "shutdown")
+
+
+def ensure_manager(docker: DockerClient, where: str) -> None:
+    """ConfigError, with nothing touched, unless the engine manages a swarm."""
+    with docker_errors("docker info"):
+        swarm = docker.system.info().swarm
+    if swarm is None or swarm.local_node_state != "active":
+        raise ConfigError(
+            f"{where} is in no swarm: run `docker swarm init` there, or point engine: at "
+            "a manager of the swarm"
+        )
+    if not swarm.control_available:
+        raise ConfigError(
+            f"{where} is a worker of its swarm, not a manager: point engine: at a manager"
+        )
+
+
+def label_data_node(docker: DockerClient, label: str) -> str:
+    """The node the stateful services keep to: the one labelled already, else
+    this manager, labelled now. Its hostname."""
+    with docker_errors("docker node ls"):
+        nodes = docker.node.list()
+        for node in nodes:
+            if (node.spec.labels or {}).get(label) == "true":
+                return str(node.description.hostname)
+        me = docker.system.info().swarm
+        own = next(n for n in nodes if n.id == (me.node_id if me else None))
+        docker.node.update(own, labels_add={label: "true"})
+    return str(own.description.hostname)
+
+
+def push(docker: DockerClient, registry: str, ref: str, where: str) -> str:
+    """Push the release to the registry; the reference every node pulls:
+    ``registry/repo:tag@sha256:...``. DeployFailed in one line if it cannot."""
+    remote = f"{registry}/{ref}"
+    try:
+        with docker_errors(f"pushing {ref} to {registry}"):
+            docker.image.tag(ref, remote)
+            engine.push(docker, remote)
+            digests = docker.image.inspect(remote).repo_digests or []
+    except EngineError as exc:
+        raise DeployFailed(
+            f"could not push {ref} to the registry {registry} from {where}: {exc.reason}; "
+            "check that the registry runs and that the engine reaches it (a registry "
+            "without TLS must be in its insecure-registries)"
+        ) from None
+    repository = remote.rpartition(":")[0]
+    digest = next((d.partition("@")[2] for d in digests if d.startswith(f"{repository}@")), "")
+    if not digest:
+        raise DeployFailed(f"{registry} gave no digest for {ref}")
+    return f"{remote}@{digest}"
+
+
+def deploy(docker: DockerClient, stack: str, file: Path) -> None:
+    """Deploy the stack file (never resolving images: each is a digest, or
+    the node's own); returns before anything converged."""
+    engine.stack_deploy(docker, stack, str(file))
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of a service, as `slipway status` shows it."""
+
+    service: str
+    slot: str
+    node: str
+    state: str
+    desired: str
+    image: str
+    error: str
+
+
+def tasks(docker: DockerClient, stack: str, nodes: Mapping[str, str]) -> list[Task]:
+    """Every task of the stack's services (``nodes``: node id to hostname)."""
+    with docker_errors(f"docker stack ps {stack}"):
+        services = {str(s.id): str(s.spec.name) for s in docker.stack.services(stack)}
+        found = docker.service.ps(list(services)) if services else []
+    out = []
+    for task in found:
+        try:
+            with docker_errors("docker inspect"):
+                seen = task._get_inspect_result()  # one inspect for every field
+        except NotFound:
+            continue  # gone since it was listed (Swarm keeps a few per slot)
+        status, spec = seen.status, seen.spec
+        container = spec.container_spec if spec else None
+        out.append(
+            Task(
+                service=services.get(str(seen.service_id), "?").removeprefix(f"{stack}_"),
+                slot=str(seen.slot or seen.node_id or ""),
+                node=nodes.get(str(seen.node_id), str(seen.node_id or "-")),
+                state=str(status.state if status else "?"),
+                desired=str(seen.desired_state or "?"),
+                image=str(container.image if container else "?"),
+                error=str((status.err or "") if status else ""),
+            )
+        )
+    return out
+
+
+def node_names(docker: DockerClient) -> dict[str, str]:
+    with docker_errors("docker node ls"):
+        return {str(n.id): str(n.description.hostname) for n in docker.node.list()}
+
+
+def _update_state(docker: DockerClient, full: str) -> tuple[str, str, str]:
+    """The service's last update: its state, Swarm's message, and the image
+    the service's spec names now."""
+    with docker_errors(f"docker service inspect {full}"):
+        service = docker.service.inspect(full)
+        status, template = service.update_status, service.spec.task_template
+    container = template.container_spec if template else None
+    image = str(container.image if container else "")
+    if status is None:
+        return "", "", image
+    return str(status.state or ""), str(status.message or ""), image
+
+
+def _why(stuck: Iterable[Task]) -> str:
+    errors = sorted({t.error for t in stuck if t.error})
+    return f" ({'; '.join(errors)})" if errors else ""
+
+
+def converge(
+    docker: DockerClient,
+    stack: str,
+    wanted: Mapping[str, tuple[str, int]],
+    *,
+    timeout: float,
+) -> None:
+    """Wait until each service (name: (image, replicas)) runs exactly its
+    replicas, every one on its image and running (healthy, for a task with a
+    health check), and Swarm says its update completed.
+
+    DeployFailed as soon as Swarm rolled one back or paused it, or when
+    ``timeout`` passes first, naming what runs instead.
+    """
+    deadline = time.monotonic() + timeout
+    names = node_names(docker)
+    waiting: dict[str, str] = {}
+    while True:
+        seen = tasks(docker, stack, names)
+        waiting = {}
+        for service, (image, replicas) in wanted.items():
+            state, message, spec = _update_state(docker, f"{stack}_{service}")
+            # A rollback that put this very image back is an earlier update's.
+            if state in GAVE_UP and spec != image:
+                raise _gave_up(docker, stack, service, state, message, deadline)
+            mine = [t for t in seen if t.service == service and t.desired == "running"]
+            on = [t for t in mine if t.image == image and t.state == "running"]
+            if state == "updating" or len(on) != replicas or len(mine) != replicas:
+                stuck = [t for t in seen if t.service == service and t.state != "running"]
+                failed = [t for t in stuck if t.image == image and t.state in _FAILED]
+                if len(failed) >= CRASHES and not on and state != "updating":
+                    # Restarting can tell nothing more: it crash-loops.
+                    raise DeployFailed(
+                        f"{service} failed {len(failed)} times and never ran{_why(failed)}",
+                        details=logs_text(docker, f"{stack}_{service}"),
+                    )
+                waiting[service] = f"{len(on)} of {replicas} running{_why(stuck[-3:])}"
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            shown = "; ".join(f"{s}: {w}" for s, w in sorted(waiting.items()))
+            raise DeployFailed(f"the release did not converge within {timeout:.0f}s: {shown}")
+        time.sleep(POLL_SECONDS)
+
+
+def _gave_up(
+    docker: DockerClient, stack: str, service: str, state: str, message: str, deadline: float
+) -> DeployFailed:
+    """What to raise once Swarm gave up on an update: after its rollback
+    completed (RolledBack), or as it stands when it paused or never ended."""
+    why = message or "no reason given"
+    full = f"{stack}_{service}"
+    while state == "rollback_started" and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        state, message, _ = _update_state(docker, full)
+    # The failed task's own log (Swarm names it), not the whole service's.
+    failed = re.search(r"task ([a-z0-9]{25})", why)
+    details = logs_text(docker, failed.group(1) if failed else full, tail=30)
+    if state == "rollback_completed":
+        return Reverted(f"Swarm rolled the update of {service} back ({why})", details=details)
+    return DeployFailed(
+        f"Swarm {state.replace('_', ' ')} the update of {service} ({why}): the "
+        "release it runs is mixed; roll back with `slipway rollback` or deploy again",
+        details=details,
+    )
+
+
+def complete(docker: DockerClient, stack: str, job: str, image: str, *, timeout: float) -> None:
+    """Wait for the one-shot job's run of ``image`` to exit 0; DeployFailed,
+    with its logs, when it failed or never ended."""
+    deadline = time.monotonic() + timeout
+    names = node_names(docker)
+    while time.monotonic() < deadline:
+        runs = [t for t in tasks(docker, stack, names) if t.service == job and t.image == image]
+        if any(t.state == "complete" for t in runs):
+            return
+        failed = [t for t in runs if t.state in ("failed", "rejected")]
+        if failed:
+            raise DeployFailed(
+                f"{job} failed on {failed[0].node}: {failed[0].error or failed[0].state}; "
+                "the release was not rolled out",
+                details=logs_text(docker, f"{stack}_{job}"),
+            )
+        time.sleep(POLL_SECONDS)
+    raise DeployFailed(f"{job} did not end within {timeout:.0f}s; the release was not rolled out")
+
+
+def logs_text(docker: DockerClient, full: str, tail: int = 50) -> str:
+    try:
+        with docker_errors(f"docker service logs {full}"):
+            return str(docker.service.logs(full, tail=tail))
+    except EngineError:
+        return ""
+
+
+def remove(docker: DockerClient, stack: str) -> None:
+    """Remove the stack's services, networks, secrets and configs; returns
+    once no task of it is left on the manager's node."""
+    with docker_errors(f"docker stack rm {stack}"):
+        docker.stack.remove(stack)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with docker_errors("docker container ls"):
+            left = docker.container.list(all=True, filters=[("label", f"{NAMESPACE}={stack}")])
+        if not left:
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def prune_objects(docker: DockerClient, stack: str, in_use: Sequence[str], keep: int = 3) -> int:
+    """Remove the stack's old secret and config versions, beyond the newest
+    ``keep`` of each name that no service uses; how many went."""
+    removed = 0
+    for kind in (docker.secret, docker.config):
+        # python-on-whales 0.81 prints "reference: <id>" for every Secret it makes.
+        with docker_errors("docker secret ls"), redirect_stdout(io.StringIO()):
+            found = [i for i in kind.list() if (i.spec.labels or {}).get(NAMESPACE) == stack]
+        by_name: dict[str, list[Any]] = {}
+        for item in found:
+            name = str(item.spec.name)
+            by_name.setdefault(name.rpartition("-")[0], []).append(item)
+        for items in by_name.values():
+            items.sort(key=lambda i: str(i.created_at), reverse=True)
+            for item in items[keep:]:
+                if str(item.spec.name) in in_use:
+                    continue
+                try:
+                    with docker_errors(f"removing {item.spec.name}"):
+                        item.remove()
+                    removed += 1
+                except (EngineError, NotFound):
+                    continue
+    return removed
