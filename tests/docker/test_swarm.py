@@ -60,12 +60,6 @@ services:
       test: ["CMD", "python", "/usr/local/lib/slipway/heartbeat.py"]
       <<: *quick
 """
-# The server of a release that stops itself 4 s after it started: healthy
-# first (its checks start at 1 s), then gone inside Swarm's monitor window.
-STOPS_ITSELF = (
-    "\nimport os as _os, signal as _signal, threading as _threading\n"
-    "_threading.Timer(4, _os.kill, (_os.getpid(), _signal.SIGTERM)).start()\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -255,29 +249,6 @@ def test_a_release_that_never_gets_healthy_is_rolled_back_by_swarm_and_the_deplo
     _assert_rolled_back(project, result, serving, ref)
     # It never took a request: the proxy checks a server before sending it any.
     assert_no_request_failed(load)
-
-
-@pytest.mark.usefixtures("first_deploy")
-def test_a_release_that_stops_inside_the_monitor_window_is_rolled_back_too(
-    project: Project,
-) -> None:
-    serving, ref = {t[5] for t in _app_tasks(project)}, _serving(project)
-    original = (project.root / HEALTH).read_text()
-    commit_change(project, HEALTH, original + STOPS_ITSELF, "a server that stops after 4 s")
-    try:
-        with Traffic(project.url, clients=4, min_seconds=20) as load:
-            result = project.invoke("deploy", "--env", ENV)
-    finally:
-        commit_change(project, HEALTH, original, "a server that keeps serving")
-    _assert_rolled_back(project, result, serving, ref)
-    # A server that dies loses the requests it had accepted: a GET is retried
-    # on another, a POST is not (it may have been done). Nothing else fails.
-    print(f"under load: {load.summary()}")  # noqa: T201 (the figures for the record)
-    lost = [o for o in load.failed if (o.method, o.detail) == ("POST", "502")]
-    assert lost == load.failed, load.summary()
-    assert len(lost) <= 2 * load.clients, load.summary()
-    for note in load.acknowledged:
-        assert same_note(http("GET", f"{project.url}/notes/{note['id']}"), note)
 
 
 @pytest.mark.usefixtures("first_deploy")

@@ -67,3 +67,14 @@ def test_status_and_history_show_the_image_id_beside_the_tag() -> None:
     assert status[2].split() == ["app", "running", "healthy", "notes:abc", "84d206f32bfd", "-"]
     assert history[0].split()[:3] == ["time", "image", "id"]
     assert history[2].split()[:4] == [deployed.time, "notes:abc", "84d206f32bfd", "ok"]
+
+
+def test_a_swarm_s_status_shows_each_task_s_node_and_digest() -> None:
+    task = ServiceStatus(
+        "app", "app.1 on node-b", "running", "healthy", "notes:abc", "-", "71906bc7a2e5", "node-b"
+    )
+
+    status = tables.status_table([task], "cluster").splitlines()
+
+    assert status[0].split() == ["service", "node", "state", "health", "image", "digest"]
+    assert status[2].split() == ["app", "node-b", "running", "healthy", "notes:abc", "71906bc7a2e5"]

@@ -192,12 +192,13 @@ class SwarmBackend:
 
     def start(self, service: str, *, wait_seconds: int | None = None) -> None:
         del wait_seconds  # `docker service scale` waits until the tasks converged.
-        replicas = self.env.replicas if service == self.config.service else 1
+        shape = self.rollout.release_shape("")
+        replicas = shape[service][1] if service in shape else 1
         with docker_errors(f"starting {service}"):
             self.docker.service.scale({f"{self.stack}_{service}": replicas})
 
     def down(self, *, volumes: bool = False) -> None:
-        cluster.remove(self.docker, self.stack)
+        cluster.remove(self.docker, self.stack, volumes=volumes)
         Kept.of(self.docker, self.config, self.env).remove(volume=volumes)
 
     def url(self) -> str:

@@ -251,9 +251,11 @@ def logs_text(docker: DockerClient, full: str, tail: int = 50) -> str:
         return ""
 
 
-def remove(docker: DockerClient, stack: str) -> None:
+def remove(docker: DockerClient, stack: str, *, volumes: bool = False) -> None:
     """Remove the stack's services, networks, secrets and configs; returns
-    once no task of it is left on the manager's node."""
+    once no task of it is left on the manager's node. With ``volumes``, the
+    stack's volumes on the manager go too (the data node's, by default;
+    another node's are left: only its own engine can remove them)."""
     with docker_errors(f"docker stack rm {stack}"):
         docker.stack.remove(stack)
     deadline = time.monotonic() + 60
@@ -261,8 +263,13 @@ def remove(docker: DockerClient, stack: str) -> None:
         with docker_errors("docker container ls"):
             left = docker.container.list(all=True, filters=[("label", f"{NAMESPACE}={stack}")])
         if not left:
-            return
+            break
         time.sleep(POLL_SECONDS)
+    if volumes:
+        with docker_errors("docker volume rm"):
+            kept = [v.name for v in docker.volume.list(filters=[("label", f"{NAMESPACE}={stack}")])]
+            if kept:
+                docker.volume.remove(list(kept))
 
 
 def prune_objects(docker: DockerClient, stack: str, in_use: Sequence[str], keep: int = 3) -> int:

@@ -42,7 +42,7 @@ class SwarmRollout:
         if wanted is None:
             return False
         try:
-            cluster.converge(self.docker, self.stack, self._release_shape(wanted), timeout=0)
+            cluster.converge(self.docker, self.stack, self.release_shape(wanted), timeout=0)
         except SlipwayError:
             return False
         return True
@@ -63,7 +63,7 @@ class SwarmRollout:
         container = template.container_spec if template else None
         return str(container.image) if container and container.image else None
 
-    def _release_shape(self, release: str) -> dict[str, tuple[str, int]]:
+    def release_shape(self, release: str) -> dict[str, tuple[str, int]]:
         shape = {self.config.service: (release, self.env.replicas)}
         for role in mounts.role_names(self.config, self.env):
             settings = self.env.roles.get(role)
@@ -104,7 +104,7 @@ class SwarmRollout:
         try:
             hooks.before_switch()
         except SlipwayError as exc:
-            raise DeployFailed(f"{exc}; nothing of the new release was started") from None
+            raise DeployFailed(f"{exc}; the new release was not rolled out") from None
         front = [s for s in sorted(release_side & names) if s != plan.migrate]
         before = self._running()
         try:
@@ -158,7 +158,7 @@ class SwarmRollout:
         proxy) updated, and wait until Swarm completed every update; the seconds."""
         started = time.monotonic()
         self._deploy(model, plan, services)
-        shape = self._release_shape(plan.release)
+        shape = self.release_shape(plan.release)
         shape |= self._shape(model, [s for s in front if s == stackfile.PROXY])
         # Swarm watches each updated task for its monitor window before it
         # says the update completed: a crash in that window rolls it back.
