@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -266,54 +265,3 @@ def test_an_unreachable_registry_is_one_line_and_nothing_running_is_touched(
     assert "to the registry registry:5000 from" in line
     assert "kept serving and no request reached the new release" in line
     assert _app_tasks(project) == serving
-
-
-@pytest.mark.usefixtures("first_deploy")
-def test_a_lost_node_s_replica_is_rescheduled_while_the_service_keeps_answering(
-    project: Project, cluster: Cluster
-) -> None:
-    """Last: the worker node stays down. Its app task is started again on the
-    manager; the proxy routes around it meanwhile."""
-    lost = next(t[1] for t in _app_tasks(project) if t[1] != _manager_name(cluster))
-    node = next(n for n in cluster.nodes if _hostname(n) == lost)
-    with Traffic(project.url, clients=4, min_seconds=20) as load:
-        time.sleep(3)
-        stopped = time.monotonic()
-        cluster.stop(node)
-        detected = _seconds_until(lambda: _node_state(cluster, lost) == "down", stopped)
-        restored = _seconds_until(lambda: _full_strength(project, lost), stopped)
-    failed = [o for o in load.outcomes if not o.ok]
-    print(  # noqa: T201 (the figures for the record)
-        f"node lost under load: {load.summary()}; down after {detected:.1f}s, "
-        f"2 app tasks running again after {restored:.1f}s"
-    )
-    # Only what the lost node was answering when it went: one per client at most.
-    assert len(failed) <= load.clients, load.summary()
-    after = [o for o in load.outcomes if o.started > stopped + restored]
-    assert after, "no request was made once the replica was back"
-    assert all(o.ok for o in after)
-
-
-def _manager_name(cluster: Cluster) -> str:
-    return str(cluster.manager.system.info().name)
-
-
-def _hostname(container: str) -> str:
-    return str(docker.container.inspect(container).config.hostname)
-
-
-def _node_state(cluster: Cluster, hostname: str) -> str:
-    nodes = cluster.manager.node.list()
-    return next(str(n.status.state) for n in nodes if n.description.hostname == hostname)
-
-
-def _full_strength(project: Project, lost: str) -> bool:
-    tasks = [t for t in _app_tasks(project) if t[2] == "running" and t[1] != lost]
-    return len(tasks) == 2
-
-
-def _seconds_until(condition: Callable[[], bool], since: float, limit: float = 120) -> float:
-    while not condition():
-        assert time.monotonic() - since < limit, "not within the limit"
-        time.sleep(0.5)
-    return time.monotonic() - since
