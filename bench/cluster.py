@@ -13,7 +13,6 @@ block ends.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import uuid
@@ -23,16 +22,11 @@ from dataclasses import dataclass
 
 from python_on_whales import DockerClient, docker
 
+from bench.workspace import free_port
+
 NODE_IMAGE = "docker:26-dind"
 REGISTRY_IMAGE = "registry:2"
 REGISTRY = "registry:5000"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -56,6 +50,25 @@ class Cluster:
     def stop(self, node: str) -> None:
         """Take a node down at once, as a machine that lost its power."""
         docker.container.stop(node, time=0)
+
+
+def environment(cluster: Cluster, files: Sequence[str], **changes: object) -> dict[str, object]:
+    """slipway.yaml's environment of the reference project on ``cluster``'s
+    manager: two app replicas, the worker a singleton, the release built
+    here and pushed to the swarm's registry; ``changes`` on top."""
+    spec: dict[str, object] = {
+        "target": "prod",
+        "compose_files": list(files),
+        "env_file": "env/cluster.env",
+        "health_timeout": 60,
+        "replicas": 2,
+        "engine": cluster.address,
+        "orchestrator": "swarm",
+        "registry": cluster.registry,
+        "build": "local",
+        "roles": {"worker": {"singleton": True}},
+    }
+    return spec | changes
 
 
 def wait_for(client: DockerClient, seconds: float = 60) -> None:
@@ -104,10 +117,10 @@ def swarm(
             pull="never",
         )
         made.append(registry.name)
-        app_port = app_port or _free_port()
+        app_port = app_port or free_port()
         addresses = []
         for index in range(nodes):
-            port = _free_port()
+            port = free_port()
             publish = [(f"127.0.0.1:{port}", 2375)]
             if index == 0:
                 publish.append((f"127.0.0.1:{app_port}", app_port))

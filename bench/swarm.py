@@ -19,7 +19,7 @@ from collections.abc import Callable
 import yaml
 from python_on_whales import DockerClient
 
-from bench.cluster import Cluster, swarm
+from bench.cluster import Cluster, environment, swarm
 from bench.figures import Figure, Report
 from bench.traffic import Traffic
 from bench.workspace import Workspace, shown
@@ -37,18 +37,7 @@ def _point(ws: Workspace, cluster: Cluster | None) -> None:
     settings["environments"].pop(ENV, None)
     if cluster is not None:
         (ws.root / "env/cluster.env.example").write_text(f"APP_PORT={ws.port}\n")
-        settings["environments"][ENV] = {
-            "target": "prod",
-            "compose_files": FILES,
-            "env_file": "env/cluster.env",
-            "health_timeout": 120,
-            "replicas": 2,
-            "engine": cluster.address,
-            "orchestrator": "swarm",
-            "registry": cluster.registry,
-            "build": "local",
-            "roles": {"worker": {"singleton": True}},
-        }
+        settings["environments"][ENV] = environment(cluster, FILES, health_timeout=120)
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
 
 

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import yaml
 from python_on_whales import Container, docker
 
 from bench.traffic import Traffic
+from bench.workspace import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,13 +42,6 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 # The service's liveness route: a change here makes a release (un)healthy.
 HEALTH = Path("service/src/notes_service/routes/health.py")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
