@@ -20,7 +20,8 @@ release pointer, which it alone reads and writes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +121,19 @@ def commit_release(config: Config, env: Environment) -> None:
 def drop_staged(config: Config, env: Environment) -> None:
     """The rollout failed: the pointer still names the release that serves."""
     staged_release_file(config, env).unlink(missing_ok=True)
+
+
+@contextmanager
+def staging(config: Config, env: Environment, values: Mapping[str, str]) -> Iterator[None]:
+    """The release a rollout moves to, staged for the rollout's length: the
+    pointer once the rollout returned, dropped when it raised."""
+    stage_release(config, env, values)
+    try:
+        yield
+    except BaseException:
+        drop_staged(config, env)
+        raise
+    commit_release(config, env)
 
 
 def forget_release(config: Config, env: Environment) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 from python_on_whales import DockerClient
 
-from slipway import engine, proxy, shared, state
+from slipway import engine, proxy, state
 from slipway.backends.compose import changes, files, rollout, stack
+from slipway.backends.pointer import KeptPointer
 from slipway.backends.protocol import NO_HOOKS, Hooks, Rollout, ServiceStatus
 from slipway.config import Config, Environment
 from slipway.engine import docker_errors
@@ -23,7 +24,7 @@ from slipway.handle import Report
 from slipway.kept import Kept
 
 
-class ComposeBackend:
+class ComposeBackend(KeptPointer):
     """An environment's compose stack, through the command's one client."""
 
     name = "compose"
@@ -33,19 +34,6 @@ class ComposeBackend:
 
     def prepare(self, report: Report) -> None:
         stack.prepare(self.docker, self.config, self.env, report=report)
-
-    def release(self) -> str | None:
-        return state.release(self.config, self.env)
-
-    def forget(self) -> None:
-        state.drop_staged(self.config, self.env)
-        state.forget_release(self.config, self.env)
-
-    def pull(self) -> None:
-        shared.pull(Kept.of(self.docker, self.config, self.env), self.config, self.env)
-
-    def push(self) -> None:
-        shared.push(Kept.of(self.docker, self.config, self.env), self.config, self.env)
 
     def in_place(self, ref: str) -> bool:
         applied = state.applied(self.config, self.env)
@@ -57,8 +45,7 @@ class ComposeBackend:
         # compose reads the staged release after the pointer: the new
         # containers run it, and the pointer moves only once it serves.
         config, env = self.config, self.env
-        state.stage_release(config, env, stack.release_values(env, ref))
-        try:
+        with state.staging(config, env, stack.release_values(env, ref)):
             applied = state.applied(config, env)
             done = rollout.roll(
                 self.docker,
@@ -74,10 +61,6 @@ class ComposeBackend:
             # nothing moved, what was recorded is what it still serves with).
             if done.switch_seconds is not None:
                 state.record_applied(config, env, changes.hashes(self.docker, config, env))
-        except BaseException:
-            state.drop_staged(config, env)
-            raise
-        state.commit_release(config, env)
         return done
 
     def status(self) -> list[ServiceStatus]:
