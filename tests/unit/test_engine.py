@@ -247,6 +247,8 @@ def test_docker_error_hides_the_python_on_whales_traceback(
 # What the docker CLI and the daemon say, by the type the engine raises for it.
 SAID = [
     ("Error response from daemon: No such image: slipway/notes:prod-20261206\n", NotFound),
+    # A swarm task gone between `docker service ps` and `docker inspect`.
+    ("Error response from daemon: task s9x9aji9gewclgy9p029vlur3 not found\n", NotFound),
     ("Error: No such container: 3f2a\n", NotFound),
     ("Error: No such object: 3f2a\n", NotFound),
     ("Error response from daemon: network 3f2a not found\n", NotFound),

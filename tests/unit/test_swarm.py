@@ -208,6 +208,11 @@ def test_the_update_and_rollback_policy_is_swarm_s_own_and_watched_long_enough()
     assert app["update_config"]["failure_action"] == "rollback"
     assert app["update_config"]["monitor"] == "11s"
     assert app["rollback_config"]["order"] == "start-first"
+    # A canary: the next task waits until the last one was watched for its
+    # window; a rollback does not wait.
+    assert app["update_config"]["delay"] == "11s"
+    assert app["rollback_config"]["delay"] == "0s"
+    assert services["worker"]["deploy"]["update_config"]["delay"] == "0s"
     # A singleton, a port on the node and a data volume: the old task stops first.
     assert services["worker"]["deploy"]["update_config"]["order"] == "stop-first"
     assert services["worker"]["deploy"]["replicas"] == 1

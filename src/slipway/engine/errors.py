@@ -77,9 +77,9 @@ _KINDS: tuple[tuple[type[EngineError], re.Pattern[str], tuple[type[DockerExcepti
     (
         NotFound,
         re.compile(
-            r"(?i)no such (container|image|network|volume|service|object)"
+            r"(?i)no such (container|image|network|volume|service|object|task)"
             r"|could not find the file"
-            r"|\b(container|image|network|volume)\b[^\n]*\bnot found"
+            r"|\b(container|image|network|volume|task)\b[^\n]*\bnot found"
         ),
         (NoSuchContainer, NoSuchImage, NoSuchNetwork, NoSuchPod, NoSuchService, NoSuchVolume),
     ),

@@ -46,6 +46,18 @@ def image_history(docker: DockerClient, ref: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def inspect_tasks(docker: DockerClient, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """`docker inspect --type task ID...`, every task in one call:
+    python-on-whales 0.81 inspects a task at a time (a call each, dozens per
+    look at a stack that has a history). NotFound when one of them is gone."""
+    if not ids:
+        return []
+    with docker_errors("docker inspect --type task"):
+        out = _run([*docker.docker_cmd, "inspect", "--type", "task", *ids], return_stderr=False)
+    found: list[dict[str, Any]] = json.loads(str(out) or "[]")
+    return found
+
+
 def compose_watch(docker: DockerClient) -> Iterator[str]:
     """The lines `docker compose watch --no-up` prints, as they come, until it
     stops; EngineError when it exits non-zero (130 when it got the Ctrl-C).
@@ -205,6 +217,19 @@ def push(docker: DockerClient, ref: str) -> None:
     ``image.push`` lets the CLI's errors through to slipway's own stderr."""
     with docker_errors(f"pushing {ref}"):
         _run([*docker.docker_cmd, "push", "--quiet", ref], capture_stderr=True)
+
+
+def service_update(
+    docker: DockerClient, service: str, *, replicas: int, detach: bool = False
+) -> None:
+    """`docker service update --replicas N SERVICE`, which waits until the
+    service converged (not with ``detach``), its output captured:
+    python-on-whales 0.81's ``service.update`` and ``service.scale`` let the
+    CLI's progress through to slipway's own stdout."""
+    argv = [*docker.docker_cmd, "service", "update", "--quiet", "--replicas", str(replicas)]
+    argv += ["--detach"] if detach else []
+    with docker_errors(f"docker service update {service}"):
+        _run([*argv, service], capture_stderr=True)
 
 
 def ship(source: DockerClient, target: DockerClient, ref: str, image_id: str) -> bool:

@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 from python_on_whales import DockerClient
 
-from slipway import engine, secretfiles, shared, state
+from slipway import engine, secretfiles, state
 from slipway.backends.compose import files
 from slipway.backends.compose.stack import ensure_env_file, plain, release_values
+from slipway.backends.pointer import KeptPointer
 from slipway.backends.protocol import NO_HOOKS, Hooks, Rollout, ServiceStatus
 from slipway.backends.swarm import cluster, stackfile
 from slipway.backends.swarm.rollout import SwarmRollout
@@ -31,7 +32,7 @@ from slipway.handle import Report
 from slipway.kept import Kept
 
 
-class SwarmBackend:
+class SwarmBackend(KeptPointer):
     """An environment's stack on a swarm, through the command's one client
     (the manager's engine)."""
 
@@ -75,13 +76,6 @@ class SwarmBackend:
 
     # --- the release pointer and the state its engine keeps ---------------------------
 
-    def release(self) -> str | None:
-        return state.release(self.config, self.env)
-
-    def forget(self) -> None:
-        state.drop_staged(self.config, self.env)
-        state.forget_release(self.config, self.env)
-
     def _manager(self) -> None:
         """ConfigError unless the engine manages the swarm (asked once)."""
         if not self._managed:
@@ -92,10 +86,7 @@ class SwarmBackend:
         # The first thing a command asks: nothing is read from, or left on,
         # an engine that is not the swarm's manager.
         self._manager()
-        shared.pull(Kept.of(self.docker, self.config, self.env), self.config, self.env)
-
-    def push(self) -> None:
-        shared.push(Kept.of(self.docker, self.config, self.env), self.config, self.env)
+        super().pull()
 
     # --- rolling out -----------------------------------------------------------------
 
@@ -107,15 +98,8 @@ class SwarmBackend:
     ) -> Rollout:
         # hooks.before_replacing is not run: Swarm replaces a sidecar itself,
         # stop-first with its volume (its data is not copied out first).
-        config, env = self.config, self.env
-        state.stage_release(config, env, release_values(env, ref))
-        try:
-            done = self.rollout.roll(ref, migrations=migrations, report=report, hooks=hooks)
-        except BaseException:
-            state.drop_staged(config, env)
-            raise
-        state.commit_release(config, env)
-        return done
+        with state.staging(self.config, self.env, release_values(self.env, ref)):
+            return self.rollout.roll(ref, migrations=migrations, report=report, hooks=hooks)
 
     # --- looking at it ---------------------------------------------------------------
 
@@ -126,12 +110,16 @@ class SwarmBackend:
             if task.desired not in ("running", "complete") and task.state != "running":
                 continue
             repo, _, digest = task.image.partition("@")
+            # Swarm has replaced it (it leaves DNS, then gets SIGTERM): not
+            # serving any more, though its process still runs.
+            stopping = task.state == "running" and task.desired not in ("running", "complete")
+            state = "stopping" if stopping else task.state
             rows.append(
                 ServiceStatus(
                     service=task.service,
                     container=f"{task.service}.{task.slot} on {task.node}",
-                    state=task.state,
-                    health="healthy" if task.state == "running" else "-",
+                    state=state,
+                    health="healthy" if state == "running" else "-",
                     image=repo.rpartition("/")[2] if digest else repo,
                     ports="-",
                     image_id=digest.removeprefix("sha256:")[:12] or "-",
@@ -187,15 +175,13 @@ class SwarmBackend:
         return self.exec_argv(service, command)
 
     def stop(self, service: str) -> None:
-        with docker_errors(f"stopping {service}"):
-            self.docker.service.scale({f"{self.stack}_{service}": 0})
+        engine.service_update(self.docker, f"{self.stack}_{service}", replicas=0)
 
     def start(self, service: str, *, wait_seconds: int | None = None) -> None:
-        del wait_seconds  # `docker service scale` waits until the tasks converged.
+        del wait_seconds  # `docker service update` waits until the tasks converged.
         shape = self.rollout.release_shape("")
         replicas = shape[service][1] if service in shape else 1
-        with docker_errors(f"starting {service}"):
-            self.docker.service.scale({f"{self.stack}_{service}": replicas})
+        engine.service_update(self.docker, f"{self.stack}_{service}", replicas=replicas)
 
     def down(self, *, volumes: bool = False) -> None:
         cluster.remove(self.docker, self.stack, volumes=volumes)

@@ -50,20 +50,6 @@ def ensure_manager(docker: DockerClient, where: str) -> None:
         )
 
 
-def label_data_node(docker: DockerClient, label: str) -> str:
-    """The node the stateful services keep to: the one labelled already, else
-    this manager, labelled now. Its hostname."""
-    with docker_errors("docker node ls"):
-        nodes = docker.node.list()
-        for node in nodes:
-            if (node.spec.labels or {}).get(label) == "true":
-                return str(node.description.hostname)
-        me = docker.system.info().swarm
-        own = next(n for n in nodes if n.id == (me.node_id if me else None))
-        docker.node.update(own, labels_add={label: "true"})
-    return str(own.description.hostname)
-
-
 def push(docker: DockerClient, registry: str, ref: str, where: str) -> str:
     """Push the release to the registry; the reference every node pulls:
     ``registry/repo:tag@sha256:...``. DeployFailed in one line if it cannot."""
@@ -97,6 +83,7 @@ class Task:
     """One task of a service, as `slipway status` shows it."""
 
     service: str
+    id: str
     slot: str
     node: str
     state: str
@@ -107,30 +94,36 @@ class Task:
 
 def tasks(docker: DockerClient, stack: str, nodes: Mapping[str, str]) -> list[Task]:
     """Every task of the stack's services (``nodes``: node id to hostname)."""
-    with docker_errors(f"docker stack ps {stack}"):
-        services = {str(s.id): str(s.spec.name) for s in docker.stack.services(stack)}
-        found = docker.service.ps(list(services)) if services else []
-    out = []
-    for task in found:
+    for _ in range(3):
+        with docker_errors(f"docker stack ps {stack}"):
+            services = {str(s.id): str(s.spec.name) for s in docker.stack.services(stack)}
+            ids = [str(t.id) for t in docker.service.ps(list(services))] if services else []
         try:
-            with docker_errors("docker inspect"):
-                seen = task._get_inspect_result()  # one inspect for every field
+            found = engine.inspect_tasks(docker, ids)
+            break
         except NotFound:
-            continue  # gone since it was listed (Swarm keeps a few per slot)
-        status, spec = seen.status, seen.spec
-        container = spec.container_spec if spec else None
-        out.append(
-            Task(
-                service=services.get(str(seen.service_id), "?").removeprefix(f"{stack}_"),
-                slot=str(seen.slot or seen.node_id or ""),
-                node=nodes.get(str(seen.node_id), str(seen.node_id or "-")),
-                state=str(status.state if status else "?"),
-                desired=str(seen.desired_state or "?"),
-                image=str(container.image if container else "?"),
-                error=str((status.err or "") if status else ""),
-            )
-        )
-    return out
+            continue  # one went since it was listed (Swarm keeps a few per slot)
+    else:
+        found = []
+    return [_task(seen, services, stack, nodes) for seen in found]
+
+
+def _task(
+    seen: Mapping[str, Any], services: Mapping[str, str], stack: str, nodes: Mapping[str, str]
+) -> Task:
+    status = seen.get("Status") or {}
+    node = str(seen.get("NodeID") or "")
+    container = (seen.get("Spec") or {}).get("ContainerSpec") or {}
+    return Task(
+        service=services.get(str(seen.get("ServiceID")), "?").removeprefix(f"{stack}_"),
+        id=str(seen.get("ID")),
+        slot=str(seen.get("Slot") or node),
+        node=nodes.get(node, node or "-"),
+        state=str(status.get("State") or "?"),
+        desired=str(seen.get("DesiredState") or "?"),
+        image=str(container.get("Image") or "?"),
+        error=str(status.get("Err") or ""),
+    )
 
 
 def node_names(docker: DockerClient) -> dict[str, str]:
@@ -162,10 +155,11 @@ def converge(
     wanted: Mapping[str, tuple[str, int]],
     *,
     timeout: float,
+    settled: bool = True,
 ) -> None:
     """Wait until each service (name: (image, replicas)) runs exactly its
     replicas, every one on its image and running (healthy, for a task with a
-    health check), and Swarm says its update completed.
+    health check), and (``settled``) Swarm says its update completed.
 
     DeployFailed as soon as Swarm rolled one back or paused it, or when
     ``timeout`` passes first, naming what runs instead.
@@ -183,7 +177,8 @@ def converge(
                 raise _gave_up(docker, stack, service, state, message, deadline)
             mine = [t for t in seen if t.service == service and t.desired == "running"]
             on = [t for t in mine if t.image == image and t.state == "running"]
-            if state == "updating" or len(on) != replicas or len(mine) != replicas:
+            updating = settled and state == "updating"
+            if updating or len(on) != replicas or len(mine) != replicas:
                 stuck = [t for t in seen if t.service == service and t.state != "running"]
                 failed = [t for t in stuck if t.image == image and t.state in _FAILED]
                 if len(failed) >= CRASHES and not on and state != "updating":
@@ -211,9 +206,16 @@ def _gave_up(
     while state == "rollback_started" and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
         state, message, _ = _update_state(docker, full)
-    # The failed task's own log (Swarm names it), not the whole service's.
+    # The failed task's own log (Swarm names it), not the whole service's,
+    # and where it ran and why it ended (a node that could not pull, say).
     failed = re.search(r"task ([a-z0-9]{25})", why)
     details = logs_text(docker, failed.group(1) if failed else full, tail=30)
+    task = next(
+        (t for t in tasks(docker, stack, node_names(docker)) if failed and t.id == failed[1]),
+        None,
+    )
+    if task is not None:
+        why += f" on {task.node}: {task.error or task.state}"
     if state == "rollback_completed":
         return Reverted(f"Swarm rolled the update of {service} back ({why})", details=details)
     return DeployFailed(

@@ -17,7 +17,7 @@ from python_on_whales import DockerClient
 
 from slipway import engine, proxy, secretfiles, state
 from slipway.backends.protocol import Hooks, Rollout
-from slipway.backends.swarm import cluster, stackfile
+from slipway.backends.swarm import cluster, hardening, placement, stackfile
 from slipway.config import Config, Environment
 from slipway.config.roles import of as roles_of
 from slipway.engine import docker_errors, mounts
@@ -89,7 +89,7 @@ class SwarmRollout:
         names = set(model.get("services") or {})
         release_side = plan.release_services() | {stackfile.PROXY}
         sidecars = sorted(names - release_side)
-        node = cluster.label_data_node(docker, DATA_LABEL) if sidecars else ""
+        node = placement.label_data_node(docker, DATA_LABEL) if sidecars else ""
         timeout = float(env.health_timeout)
         if sidecars:
             self._deploy(model, plan, sidecars)
@@ -113,6 +113,7 @@ class SwarmRollout:
             raise self._put_back(
                 model, replace(plan, release=before or ""), front, failure
             ) from None
+        self._settle(model, plan, front, report)
         mark("health")
         report(
             f"every task of {self.config.service} runs {ref} by digest "
@@ -160,12 +161,51 @@ class SwarmRollout:
         self._deploy(model, plan, services)
         shape = self.release_shape(plan.release)
         shape |= self._shape(model, [s for s in front if s == stackfile.PROXY])
-        # Swarm watches each updated task for its monitor window before it
-        # says the update completed: a crash in that window rolls it back.
-        watched = max((plan.monitors.get(s, 0) for s in front), default=0)
-        timeout = self.env.health_timeout + watched
-        cluster.converge(self.docker, self.stack, shape, timeout=timeout)
+        cluster.converge(self.docker, self.stack, shape, timeout=self._patience(plan, shape))
         return time.monotonic() - started
+
+    def _patience(self, plan: stackfile.Plan, shape: Mapping[str, tuple[str, int]]) -> float:
+        """How long an update may take: Swarm replaces one task at a time,
+        each watched for its monitor window before the next (a canary), and
+        the last watched once more before it says the update completed."""
+        longest = max(
+            (n + 1) * (self.env.health_timeout + plan.monitors.get(s, 0))
+            for s, (_, n) in shape.items()
+        )
+        return float(longest)
+
+    def _settle(
+        self, model: Mapping[str, Any], plan: stackfile.Plan, front: Sequence[str], report: Report
+    ) -> None:
+        """Once the release runs: its replicas spread, and what its tasks run
+        without of the hardening the compose files ask for, said."""
+        self._spread(plan, report)
+        released = [s for s in front if s != stackfile.PROXY]
+        for line in hardening.said(hardening.read(self.docker, self.stack, model, released)):
+            report(line)
+
+    def _spread(self, plan: stackfile.Plan, report: Report) -> None:
+        """Each service of the release with replicas on as many nodes as it can
+        be (so that losing one node leaves the others serving), else said."""
+        shape = self.release_shape(plan.release)
+        many = {s: n for s, (_, n) in shape.items() if n > 1}
+        crowded = placement.crowded(self.docker, self.stack, many) if many else {}
+        if not crowded:
+            return
+        for service, nodes in crowded.items():
+            on = ", ".join(sorted(nodes))
+            report(f"every task of {service} runs on {on}: moving one to another node")
+            try:
+                timeout = float(self.env.health_timeout)
+                placement.spread(self.docker, self.stack, service, shape[service], timeout=timeout)
+            except SlipwayError as exc:
+                report(f"warning: no task of {service} could move to another node: {exc}")
+        again = {s: many[s] for s in crowded}
+        for service, nodes in placement.crowded(self.docker, self.stack, again).items():
+            report(
+                f"warning: every task of {service} runs on {', '.join(sorted(nodes))}: "
+                "losing that node stops it (see `slipway status`)"
+            )
 
     def _shape(
         self, model: Mapping[str, Any], services: Sequence[str]

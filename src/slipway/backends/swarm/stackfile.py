@@ -113,15 +113,6 @@ def refuse_unswarmable(model: Mapping[str, Any], env: str) -> None:
                 )
 
 
-def dropped_controls(model: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The security options each service asks for, which Swarm drops (moby#41371)."""
-    return {
-        name: [str(o) for o in spec.get("security_opt") or []]
-        for name, spec in (model.get("services") or {}).items()
-        if spec.get("security_opt")
-    }
-
-
 def render(model: Mapping[str, Any], plan: Plan, *, services: Collection[str]) -> dict[str, Any]:
     """The stack file of ``services`` (a phase of the rollout), from ``model``."""
     all_services = model.get("services") or {}
@@ -269,13 +260,32 @@ def _deploy(name: str, spec: Mapping[str, Any], plan: Plan) -> dict[str, Any]:
     # volume: the old task goes first; the rest start beside the old.
     sidecar = name not in plan.release_services() and name != PROXY
     stops = name == PROXY or singleton or (sidecar and bool(_data_volumes(spec)))
-    first = "stop-first" if stops else "start-first"
-    change = {
-        "parallelism": 1,
-        "order": first,
-        "monitor": f"{plan.monitors.get(name, 5)}s",
-        "delay": "0s",
+    return deploy | _policies(name, plan, deploy, "stop-first" if stops else "start-first")
+
+
+def _policies(
+    name: str, plan: Plan, deploy: Mapping[str, Any], first: str
+) -> dict[str, dict[str, Any]]:
+    """The service's update and rollback policies: Swarm's own rollback,
+    each task watched for the service's monitor window."""
+    watch = plan.monitors.get(name, 5)
+    change = {"parallelism": 1, "order": first, "monitor": f"{watch}s"}
+    # A canary: without a delay Swarm replaces the next task as soon as the
+    # last runs, so a release that crashes in the window has replaced them
+    # all. A delay of the window (never longer: moby#37972) keeps the old
+    # serving until the new proved itself. A rollback does not wait.
+    canary = f"{watch}s" if int(deploy.get("replicas") or 1) > 1 else "0s"
+    return {
+        "update_config": {
+            **change,
+            "delay": canary,
+            "failure_action": "rollback",
+            "max_failure_ratio": 0,
+        },
+        "rollback_config": {
+            **change,
+            "delay": "0s",
+            "failure_action": "pause",
+            "max_failure_ratio": 0,
+        },
     }
-    deploy["update_config"] = {**change, "failure_action": "rollback", "max_failure_ratio": 0}
-    deploy["rollback_config"] = {**change, "failure_action": "pause", "max_failure_ratio": 0}
-    return deploy
